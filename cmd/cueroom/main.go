@@ -1,0 +1,70 @@
+// Command cueroom runs cue exposure therapy sessions: the patient window, the
+// sensors, the therapist's dashboard and the recording.
+//
+//	cueroom run [flags] [PROTOCOL.yaml]   play a session (the bundled demo by default)
+//	cueroom check PROTOCOL.yaml           validate a protocol and every asset it uses
+//	cueroom sim bitalino                  run a simulated sensor on a pseudo-terminal
+//	cueroom version
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+// usageError is bad input from the user: exit code 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+const usage = `cueroom — cue exposure therapy sessions with live physiology
+
+Usage:
+  cueroom run [flags] [PROTOCOL.yaml]  play a session; with no protocol, the bundled demo
+  cueroom check PROTOCOL.yaml          validate a protocol and every asset it references
+  cueroom sim bitalino                 simulate a BITalino on a pseudo-terminal and print its path
+  cueroom version                      print the version
+
+Run 'cueroom COMMAND -h' for a command's flags.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "run":
+		err = cmdRun(args[1:])
+	case "check":
+		err = cmdCheck(args[1:])
+	case "sim":
+		err = cmdSim(args[1:])
+	case "version", "--version":
+		fmt.Println("cueroom", version)
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+	default:
+		err = usagef("unknown command %q: run 'cueroom help' for the list", args[0])
+	}
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(os.Stderr, "cueroom:", err)
+	var ue usageError
+	if errors.As(err, &ue) {
+		return 2
+	}
+	return 1
+}

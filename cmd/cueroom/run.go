@@ -1,0 +1,257 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/cueroom/cueroom/engine"
+	"github.com/cueroom/cueroom/engine/audio"
+	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/engine/feed"
+	"github.com/cueroom/cueroom/engine/record"
+	"github.com/cueroom/cueroom/engine/window"
+	"github.com/cueroom/cueroom/scenes"
+)
+
+// multiFlag collects a repeatable flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+type runOptions struct {
+	listen, sessions, token string
+	sensors                 multiFlag
+	fullscreen, noSound     bool
+	width, height           int
+	protocol                string
+}
+
+func cmdRun(args []string) error {
+	var o runOptions
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&o.listen, "listen", feed.DefaultListen, "dashboard address host:port (loopback unless you say otherwise)")
+	fs.StringVar(&o.sessions, "sessions", "sessions", "folder that session recordings go under")
+	fs.StringVar(&o.token, "token", "", "dashboard access token (default: a new random one each run)")
+	fs.Var(&o.sensors, "sensor", "sensor KIND:PORT or sim:KIND, repeatable (default sim:bitalino)")
+	fs.BoolVar(&o.fullscreen, "fullscreen", false, "patient window fullscreen")
+	fs.BoolVar(&o.noSound, "no-sound", false, "play sound to a silent null sink")
+	fs.IntVar(&o.width, "width", 1280, "window width")
+	fs.IntVar(&o.height, "height", 720, "window height")
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			fs.SetOutput(os.Stdout)
+			fmt.Println("Usage: cueroom run [flags] [PROTOCOL.yaml]")
+			fs.PrintDefaults()
+			return nil
+		}
+		return usagef("run: %v (see 'cueroom run -h')", err)
+	}
+	if fs.NArg() > 1 {
+		return usagef("run: give at most one protocol file, got %d (flags go before the file)", fs.NArg())
+	}
+	o.protocol = fs.Arg(0)
+	if len(o.sensors) == 0 {
+		o.sensors = multiFlag{"sim:bitalino"}
+	}
+	return runSession(o)
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "cueroom: "+format+"\n", args...)
+}
+
+// runSession wires the pipeline: sensors → bus → {recording, feed}, the
+// session state machine, the sound and the window. Everything that can fail
+// on bad input is checked before the session folder is made.
+func runSession(o runOptions) error {
+	p, err := loadProtocol(o.protocol)
+	if err != nil {
+		return err
+	}
+	media, err := engine.LoadMedia(p)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	manifest, err := engine.Manifest(p)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+
+	clock := engine.NewClock()
+	b := bus.New()
+	// The recording subscribes first and loses nothing.
+	recSub := b.Subscribe(4096, true)
+	feedSub := b.Subscribe(8192, false)
+	stimSub := b.Subscribe(256, false)
+
+	rig, err := startSensors(ctx, o.sensors, clock, b)
+	if err != nil {
+		return err
+	}
+	defer rig.Stop()
+
+	var sess *engine.Session
+	var sessMu sync.Mutex
+	srv, err := feed.New(feed.Config{
+		Listen: o.listen, Token: o.token, Logf: func(f string, a ...any) { logf("dashboard: "+f, a...) },
+		Hello: func() any {
+			sessMu.Lock()
+			defer sessMu.Unlock()
+			h := map[string]any{"title": p.Title, "substance": p.Substance, "steps": stepList(p), "streams": rig.Streams()}
+			if sess != nil {
+				h["state"] = sess.Snapshot()
+			}
+			return h
+		},
+		OnCommand: func(c feed.Command) feed.Ack {
+			sessMu.Lock()
+			s := sess
+			sessMu.Unlock()
+			if s == nil {
+				return feed.Ack{ID: c.ID, Error: "session not started"}
+			}
+			return applyCommand(s, c)
+		},
+	})
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if err := srv.Start(); err != nil {
+		return usageError{fmt.Sprintf("dashboard: %v (use --listen to pick another address)", err)}
+	}
+	defer srv.Close()
+
+	stopDisplay, err := ensureDisplay(logf)
+	if err != nil {
+		return err
+	}
+	defer stopDisplay()
+
+	rec, err := record.Create(o.sessions, record.Meta{
+		Title: p.Title, Substance: p.Substance, Software: "cueroom " + version,
+		Start: clock.Start(), Streams: rig.Streams(), Manifest: manifest,
+		Extra: map[string]any{"protocol_file": p.File, "sensors": []string(o.sensors)},
+	}, p.Source)
+	if err != nil {
+		return err
+	}
+	recDone := make(chan error, 1)
+	go func() { recDone <- rec.Run(recSub) }()
+
+	out := audio.Open(audio.Options{NoDevice: o.noSound, Warn: func(s string) {
+		logf("sound: %s", s)
+		t := clock.Now()
+		b.Publish(bus.Msg{Event: &bus.Event{T: t, Wall: clock.Wall(t), Kind: bus.Alert, Step: -1, Data: map[string]any{"source": "sound", "message": s}}})
+	}})
+	defer out.Close()
+
+	sessMu.Lock()
+	sess = engine.New(p, b, clock, engine.NewSoundPlayer(out, media, clock, b))
+	sessMu.Unlock()
+
+	fmt.Printf("cueroom %s — %s\n", version, p.Title)
+	fmt.Printf("  dashboard: %s\n", srv.URL())
+	fmt.Printf("  recording: %s\n", rec.Dir())
+	fmt.Printf("  sensors:   %s\n", rig.Describe())
+	fmt.Printf("  sound:     %s\n", out.Sink())
+	fmt.Println("  The patient presses Esc to stop at any moment.")
+
+	var wg sync.WaitGroup
+	feedCtx, stopFeed := context.WithCancel(context.Background())
+	wg.Add(3)
+	go func() { defer wg.Done(); srv.Run(feedCtx, feedSub) }()
+	go func() { defer wg.Done(); rig.FollowCues(stimSub) }()
+	go func() { defer wg.Done(); publishState(feedCtx, sess, srv) }()
+
+	sessDone := make(chan struct{})
+	go func() { sess.Run(ctx); close(sessDone) }()
+
+	g, err := window.New(sess, media, clock, window.Options{Title: "cueroom — " + p.Title, Width: o.width, Height: o.height, Fullscreen: o.fullscreen})
+	if err == nil {
+		err = g.Run()
+	}
+	if err != nil {
+		sess.End("window failed")
+		logf("window: %v", err)
+	}
+	<-sessDone
+
+	// Shut down in data-flow order: producers, then the bus, then consumers.
+	rig.Stop()
+	out.Close()
+	b.Close()
+	recErr := <-recDone
+	closeErr := rec.Close()
+	stopFeed()
+	wg.Wait()
+	fmt.Printf("cueroom: session %s (%s); recorded in %s\n", sess.EndReason(), sess.Snapshot().Now.Round(time.Second), rec.Dir())
+	if recErr != nil {
+		return fmt.Errorf("recording: %w", recErr)
+	}
+	if closeErr != nil {
+		return fmt.Errorf("recording: %w", closeErr)
+	}
+	return err
+}
+
+// publishState keeps the dashboards' view of the session current.
+func publishState(ctx context.Context, s *engine.Session, srv *feed.Server) {
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		srv.SetState(s.Snapshot())
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func applyCommand(s *engine.Session, c feed.Command) feed.Ack {
+	var err error
+	switch c.Cmd {
+	case feed.CmdPause:
+		err = s.Pause(c.From)
+	case feed.CmdResume:
+		err = s.Resume(c.From)
+	case feed.CmdNext:
+		err = s.Next(c.From)
+	case feed.CmdEnd:
+		s.End("ended by therapist " + c.From)
+	case feed.CmdPanic:
+		err = s.Calm("panic", c.From)
+	case feed.CmdMarker:
+		text, _ := c.Args["text"].(string)
+		err = s.Mark(text, c.From)
+	default:
+		err = fmt.Errorf("unknown command %q", c.Cmd)
+	}
+	if err != nil {
+		return feed.Ack{ID: c.ID, Error: err.Error()}
+	}
+	return feed.Ack{ID: c.ID, OK: true, Data: s.Snapshot()}
+}
+
+// stepList is the hierarchy as the dashboard shows it.
+func stepList(p *scenes.Protocol) []map[string]any {
+	var out []map[string]any
+	for _, st := range p.All() {
+		out = append(out, map[string]any{"id": st.ID, "name": st.Name, "intensity": st.Intensity,
+			"duration": st.Duration.Seconds(), "neutral": st.Neutral})
+	}
+	return out
+}

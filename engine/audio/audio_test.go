@@ -1,0 +1,129 @@
+package audio
+
+import (
+	"math"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gopxl/beep/v2"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// tone makes d of a 440 Hz sine at the output rate.
+func tone(d time.Duration) *Sound {
+	n := Rate.N(d)
+	i := 0
+	s := beep.StreamerFunc(func(buf [][2]float64) (int, bool) {
+		if i >= n {
+			return 0, false
+		}
+		k := 0
+		for ; k < len(buf) && i < n; k++ {
+			v := 0.5 * math.Sin(2*math.Pi*440*float64(i)/float64(Rate))
+			buf[k] = [2]float64{v, v}
+			i++
+		}
+		return k, true
+	})
+	return Decode(s, beep.Format{SampleRate: Rate, NumChannels: 2, Precision: 2})
+}
+
+func TestNullSinkPacesInRealTime(t *testing.T) {
+	var warned []string
+	var mu sync.Mutex
+	o := Open(Options{NoDevice: true, Warn: func(s string) { mu.Lock(); warned = append(warned, s); mu.Unlock() }})
+	defer o.Close()
+	assert.Equal(t, "null", o.Sink())
+
+	started, ended := make(chan time.Duration, 1), make(chan time.Duration, 1)
+	t0 := time.Now()
+	o.Play(tone(300*time.Millisecond), PlayOptions{
+		OnStart: func(p time.Duration) { started <- p },
+		OnEnd:   func(p time.Duration) { ended <- p },
+	})
+	s := <-started
+	e := <-ended
+	wall := time.Since(t0)
+	// The voice's span on the output clock is its length, and a paced sink
+	// cannot deliver 300 ms of sound in less than ~300 ms of wall time.
+	assert.InDelta(t, 300, float64((e - s).Milliseconds()), 15)
+	assert.GreaterOrEqual(t, wall, 280*time.Millisecond)
+	assert.Equal(t, 0, o.Playing())
+}
+
+func TestStopFadesOutAndEnds(t *testing.T) {
+	o := Open(Options{NoDevice: true})
+	defer o.Close()
+	ended := make(chan time.Duration, 1)
+	started := make(chan time.Duration, 1)
+	v := o.Play(tone(10*time.Second), PlayOptions{Loop: true,
+		OnStart: func(p time.Duration) { started <- p },
+		OnEnd:   func(p time.Duration) { ended <- p }})
+	s := <-started
+	o.Stop(v, 100*time.Millisecond)
+	e := <-ended
+	// It ended long before its 10 s: the fade, plus at most a pull or two.
+	assert.Less(t, e-s, time.Second)
+}
+
+func TestLoopKeepsPlaying(t *testing.T) {
+	o := Open(Options{NoDevice: true})
+	defer o.Close()
+	snd := tone(20 * time.Millisecond)
+	ended := make(chan struct{}, 1)
+	v := o.Play(snd, PlayOptions{Loop: true, OnEnd: func(time.Duration) { ended <- struct{}{} }})
+	// Several loop lengths later it is still playing.
+	start := o.Position()
+	require.Eventually(t, func() bool { return o.Position()-start > 200*time.Millisecond }, 5*time.Second, 5*time.Millisecond)
+	assert.Equal(t, 1, o.Playing())
+	o.Stop(v, time.Millisecond)
+	<-ended
+}
+
+func TestPauseFreezesVoices(t *testing.T) {
+	o := Open(Options{NoDevice: true})
+	defer o.Close()
+	v := o.Play(tone(time.Second), PlayOptions{})
+	require.Eventually(t, func() bool { o.mu.Lock(); defer o.mu.Unlock(); return v.played > 0 }, 5*time.Second, time.Millisecond)
+	o.SetPaused(true)
+	o.mu.Lock()
+	before := v.played
+	o.mu.Unlock()
+	pos := o.Position()
+	require.Eventually(t, func() bool { return o.Position()-pos > 100*time.Millisecond }, 5*time.Second, 5*time.Millisecond)
+	o.mu.Lock()
+	assert.Equal(t, before, v.played, "a paused voice must not advance")
+	o.mu.Unlock()
+	o.SetPaused(false)
+	require.Eventually(t, func() bool { o.mu.Lock(); defer o.mu.Unlock(); return v.played > before }, 5*time.Second, time.Millisecond)
+}
+
+// TestDevicePlays runs on the real output when a sound server is there (the
+// test script starts a PulseAudio null sink); otherwise it checks the
+// fallback says so.
+func TestDevicePlays(t *testing.T) {
+	var warned []string
+	var mu sync.Mutex
+	o := Open(Options{Warn: func(s string) { mu.Lock(); warned = append(warned, s); mu.Unlock() }})
+	defer o.Close()
+	t.Logf("PULSE_SERVER=%q: sink is %s", os.Getenv("PULSE_SERVER"), o.Sink())
+	ended := make(chan struct{})
+	o.Play(tone(200*time.Millisecond), PlayOptions{OnEnd: func(time.Duration) { close(ended) }})
+	<-ended
+	mu.Lock()
+	defer mu.Unlock()
+	if o.Sink() == "null" {
+		require.NotEmpty(t, warned, "falling back to the null sink must be announced")
+	} else {
+		assert.Empty(t, warned)
+	}
+}
+
+func TestLoadRejectsBadFiles(t *testing.T) {
+	fsys := os.DirFS(t.TempDir())
+	_, err := Load(fsys, "missing.wav")
+	assert.ErrorContains(t, err, "missing.wav")
+}

@@ -1,0 +1,434 @@
+// Package feed is the live feed: an HTTP server that serves the therapist's
+// dashboard page and a WebSocket that streams samples, events and session
+// state to it, and takes the therapist's commands back.
+//
+// Shape: gorilla/websocket's hub of clients, each with a read pump and a
+// single write pump behind a bounded queue. Broadcasting never blocks: a
+// client whose queue is full is dropped, so one stuck browser cannot delay
+// the others or the bus. See protocol.go for the wire format.
+//
+// Security: a token (constant-time compared) guards the page and the socket;
+// the Host header must name this server (DNS rebinding); the socket's Origin
+// must be the page's own or a configured one.
+package feed
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/cueroom/cueroom/sensors"
+)
+
+// DefaultListen is where the feed listens when Config.Listen is empty:
+// loopback only, so nothing is exposed to the network by accident.
+const DefaultListen = "127.0.0.1:7878"
+
+// DefaultHistory is how much recent history a (re)connecting client gets.
+const DefaultHistory = 3 * time.Minute
+
+// Config configures a Server.
+type Config struct {
+	// Listen is host:port; DefaultListen when empty. Port 0 picks a free port.
+	Listen string
+	// Token guards the page and the socket. Empty: New generates 128 random
+	// bits (hex); read it back from URL.
+	Token string
+	// Hello returns the session/protocol snapshot sent first to each new
+	// client. It must be safe to call from any goroutine. May be nil.
+	Hello func() any
+	// OnCommand applies a validated command in the session and says whether
+	// it was applied. Calls are serialised (never two at once). Nil: every
+	// command is refused.
+	OnCommand func(Command) Ack
+	// Logf reports dropped clients and refused requests; log.Printf when nil.
+	Logf func(format string, args ...any)
+	// AllowedOrigins are extra browser origins ("http://host:port") allowed
+	// to open the socket; by default only the server's own page may.
+	AllowedOrigins []string
+	// History is how much recent history (sample batches and events) a
+	// (re)connecting client gets after hello; DefaultHistory when zero,
+	// none when negative. Memory is bounded besides (historyBytes).
+	History time.Duration
+}
+
+// limits are the tunables tests shorten; production uses defaultLimits.
+type limits struct {
+	queue        int           // messages queued per client before it is dropped
+	writeWait    time.Duration // longest a single write may take
+	pongWait     time.Duration // longest without hearing from the client
+	pingPeriod   time.Duration // must be < pongWait
+	closeGrace   time.Duration // wait for the peer's close reply before hanging up
+	batchEvery   time.Duration // sample batching period
+	maxBatch     int           // samples per message before an early flush
+	rate, burst  float64       // client messages per second, and burst
+	historyBytes int           // cap on the history ring, whatever History says
+}
+
+var defaultLimits = limits{
+	queue:        512,
+	writeWait:    10 * time.Second,
+	pongWait:     60 * time.Second,
+	pingPeriod:   25 * time.Second,
+	closeGrace:   time.Second,
+	batchEvery:   50 * time.Millisecond,
+	maxBatch:     2000,
+	rate:         20,
+	burst:        20,
+	historyBytes: 32 << 20,
+}
+
+// Server is the live feed. Create it with New, then Start, Run and Close.
+type Server struct {
+	cfg     Config
+	lim     limits
+	logf    func(string, ...any)
+	tokHash [32]byte
+	origins map[string]bool // normalised AllowedOrigins
+	up      websocket.Upgrader
+
+	cmdMu sync.Mutex // serialises OnCommand
+
+	mu       sync.Mutex
+	started  bool
+	closed   bool
+	ln       net.Listener
+	srv      *http.Server
+	addr     string           // actual listen address once started
+	hostIP   net.IP           // listen IP; unspecified means any interface
+	port     string           // actual port
+	clients  map[*client]bool // registered clients
+	nextID   uint64
+	streams  map[string][]byte // device → latest encoded stream message
+	order    []string          // devices in announcement order
+	labels   map[string][]string
+	state    []byte // latest encoded state message
+	hist     history
+	wg       sync.WaitGroup // every goroutine the server started, and Run
+	quit     chan struct{}  // closed by Close
+	closeErr error
+}
+
+// New validates cfg and returns a server that is not yet listening.
+func New(cfg Config) (*Server, error) {
+	if cfg.Listen == "" {
+		cfg.Listen = DefaultListen
+	}
+	if _, _, err := net.SplitHostPort(cfg.Listen); err != nil {
+		return nil, fmt.Errorf("feed: listen address %q is not host:port (e.g. %s): %v", cfg.Listen, DefaultListen, err)
+	}
+	if cfg.Token == "" {
+		var b [16]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, fmt.Errorf("feed: cannot generate a token: %v", err)
+		}
+		cfg.Token = hex.EncodeToString(b[:])
+	}
+	if cfg.History == 0 {
+		cfg.History = DefaultHistory
+	}
+	s := &Server{
+		cfg:     cfg,
+		lim:     defaultLimits,
+		logf:    cfg.Logf,
+		tokHash: sha256.Sum256([]byte(cfg.Token)),
+		origins: map[string]bool{},
+		clients: map[*client]bool{},
+		streams: map[string][]byte{},
+		labels:  map[string][]string{},
+		quit:    make(chan struct{}),
+	}
+	if s.logf == nil {
+		s.logf = log.Printf
+	}
+	for _, o := range cfg.AllowedOrigins {
+		n, ok := normalizeOrigin(o)
+		if !ok {
+			return nil, fmt.Errorf("feed: allowed origin %q must look like http://host:port or https://host (no path)", o)
+		}
+		s.origins[n] = true
+	}
+	s.up = websocket.Upgrader{
+		ReadBufferSize:  4096,
+		WriteBufferSize: 16384,
+		CheckOrigin:     s.originAllowed,
+		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
+			s.logf("feed: refused websocket from %s: %v", r.RemoteAddr, reason)
+			http.Error(w, http.StatusText(status), status)
+		},
+	}
+	return s, nil
+}
+
+// Start listens and serves in the background. The error names the address
+// when it is taken.
+func (s *Server) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errors.New("feed: Start after Close")
+	}
+	if s.started {
+		return errors.New("feed: already started")
+	}
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("feed: cannot listen on %s (is another cueroom running? choose another port): %w", s.cfg.Listen, err)
+	}
+	s.started = true
+	s.ln = ln
+	s.addr = ln.Addr().String()
+	if ta, ok := ln.Addr().(*net.TCPAddr); ok {
+		s.hostIP = ta.IP
+	}
+	_, s.port, _ = net.SplitHostPort(s.addr)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/ws", s.serveWS)
+	mux.HandleFunc("/", s.servePage)
+	s.srv = &http.Server{
+		Handler:           s.checkHost(mux),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       time.Minute,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          log.New(logWriter{s.logf}, "feed: ", 0),
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.logf("feed: serving %s stopped: %v", s.addr, err)
+		}
+	}()
+	return nil
+}
+
+// Addr is the address the server listens on ("" before Start).
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addr
+}
+
+// URL is the dashboard's address, token included: give it to the therapist
+// only ("" before Start).
+func (s *Server) URL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.addr == "" {
+		return ""
+	}
+	host := s.addr
+	if s.hostIP != nil && s.hostIP.IsUnspecified() {
+		// Listening everywhere: the loopback address always works locally.
+		host = net.JoinHostPort("127.0.0.1", s.port)
+		if s.hostIP.To4() == nil {
+			host = net.JoinHostPort("::1", s.port)
+		}
+	}
+	return "http://" + host + "/?token=" + url.QueryEscape(s.cfg.Token)
+}
+
+// Close stops listening, disconnects every client (close code 1001) and
+// waits for every goroutine the server started, and for Run, to return.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return s.closeErr
+	}
+	s.closed = true
+	close(s.quit)
+	srv := s.srv
+	cs := make([]*client, 0, len(s.clients))
+	for c := range s.clients {
+		cs = append(cs, c)
+	}
+	s.mu.Unlock()
+
+	if srv != nil {
+		// Handlers in flight are ours too (wg); Shutdown only stops the
+		// listener and idle page connections, a deadline bounds the rest.
+		ctx, cancel := context.WithTimeout(context.Background(), s.lim.writeWait)
+		if err := srv.Shutdown(ctx); err != nil {
+			srv.Close()
+		}
+		cancel()
+	}
+	for _, c := range cs {
+		c.kill(websocket.CloseGoingAway, "server closing", nil, false)
+	}
+	s.wg.Wait()
+	return s.closeErr
+}
+
+// track adds one goroutine to the wait group unless the server is closed.
+func (s *Server) track() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.wg.Add(1)
+	return true
+}
+
+// checkHost refuses requests whose Host header does not name this server, so
+// a hostile page cannot reach it through DNS rebinding.
+func (s *Server) checkHost(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.hostAllowed(r.Host) {
+			s.logf("feed: refused request from %s for foreign host %q", r.RemoteAddr, clip(r.Host))
+			http.Error(w, http.StatusText(http.StatusMisdirectedRequest), http.StatusMisdirectedRequest)
+			return
+		}
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// hostAllowed accepts the listen address, loopback names, and when listening
+// on every interface any IP literal (an IP cannot be rebound), all with the
+// server's own port.
+func (s *Server) hostAllowed(hostport string) bool {
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil {
+		// No port: only valid when we are on the default HTTP port.
+		host, port = strings.TrimSuffix(strings.TrimPrefix(hostport, "["), "]"), "80"
+		if strings.ContainsAny(host, "[]") {
+			return false
+		}
+	}
+	if port != s.port || host == "" {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || strings.Contains(host, "%") {
+		return false
+	}
+	if ip.IsLoopback() {
+		return true
+	}
+	if s.hostIP == nil {
+		return false
+	}
+	return s.hostIP.IsUnspecified() || ip.Equal(s.hostIP)
+}
+
+// originAllowed is the socket's CheckOrigin: same origin as the page, or a
+// configured one. No Origin is allowed only for non-browser tools: a
+// browser that sends Sec-Fetch-* headers always sends Origin too.
+func (s *Server) originAllowed(r *http.Request) bool {
+	origin := r.Header.Values("Origin")
+	if len(origin) == 0 {
+		return r.Header.Get("Sec-Fetch-Site") == "" && r.Header.Get("Sec-Fetch-Mode") == "" &&
+			r.Header.Get("Sec-Fetch-Dest") == ""
+	}
+	if len(origin) > 1 {
+		return false
+	}
+	n, ok := normalizeOrigin(origin[0])
+	if !ok {
+		return false // includes "null" (sandboxed frames, file:)
+	}
+	if s.origins[n] {
+		return true
+	}
+	own, ok := normalizeOrigin("http://" + r.Host)
+	return ok && n == own
+}
+
+// normalizeOrigin lowercases scheme://host[:port] and drops a default port,
+// as browsers do; it refuses anything with a path, query or user.
+func normalizeOrigin(o string) (string, bool) {
+	u, err := url.Parse(strings.TrimSuffix(o, "/"))
+	if err != nil || u.Host == "" || u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+		return "", false
+	}
+	scheme := strings.ToLower(u.Scheme)
+	host := strings.ToLower(u.Host)
+	switch scheme {
+	case "http":
+		host = strings.TrimSuffix(host, ":80")
+	case "https":
+		host = strings.TrimSuffix(host, ":443")
+	default:
+		return "", false
+	}
+	return scheme + "://" + host, true
+}
+
+// authorized compares the request's token with ours in constant time
+// (hashing first so the length does not leak either).
+func (s *Server) authorized(r *http.Request) bool {
+	tok := r.URL.Query().Get("token")
+	if h := r.Header.Get("Authorization"); tok == "" && len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		tok = strings.TrimSpace(h[7:])
+	}
+	if tok == "" {
+		return false
+	}
+	got := sha256.Sum256([]byte(tok))
+	return subtle.ConstantTimeCompare(got[:], s.tokHash[:]) == 1
+}
+
+func unauthorized(w http.ResponseWriter) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="cueroom feed"`)
+	http.Error(w, http.StatusText(http.StatusUnauthorized), http.StatusUnauthorized)
+}
+
+// serveWS authenticates, upgrades and registers one dashboard.
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	if !s.authorized(r) {
+		s.logf("feed: refused websocket from %s: missing or wrong token", r.RemoteAddr)
+		unauthorized(w)
+		return
+	}
+	if !s.track() {
+		http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
+		return
+	}
+	defer s.wg.Done()
+	var session any
+	if s.cfg.Hello != nil {
+		session = s.cfg.Hello()
+	}
+	conn, err := s.up.Upgrade(w, r, nil)
+	if err != nil {
+		return // Upgrader.Error has answered and logged
+	}
+	s.attach(conn, r.RemoteAddr, session)
+}
+
+// logWriter routes net/http's own error log through Logf.
+type logWriter struct{ logf func(string, ...any) }
+
+func (l logWriter) Write(p []byte) (int, error) {
+	l.logf("%s", strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// labelsOf lists a stream's channel labels.
+func labelsOf(st sensors.Stream) []string {
+	ls := make([]string, len(st.Channels))
+	for i, c := range st.Channels {
+		ls[i] = c.Label
+	}
+	return ls
+}

@@ -1,0 +1,363 @@
+package feed
+
+// Wire protocol, version 1.
+//
+// One WebSocket per dashboard at /ws, authenticated with ?token=... (or an
+// "Authorization: Bearer ..." header for tools). Every frame is a JSON text
+// message with "type" and "v":1. Times "t" are seconds on the session clock
+// (monotonic, float); "wall" is RFC 3339 wall-clock time for humans.
+//
+// Server → client, in this order on connect:
+//
+//	{"type":"hello","v":1,"client":"c7","history_s":180,"session":<Config.Hello()>}
+//	{"type":"stream","v":1,"device":"bitalino","kind":"bitalino","rate":100,
+//	 "channels":[{"label":"eda","unit":"uS","type":"EDA"}],"settings":{...}}   one per known device
+//	{"type":"state","v":1,"state":<latest SetState value>}                     if any
+//	recent history: the "samples" and "event" messages of the last history_s seconds
+//
+// then live:
+//
+//	{"type":"samples","v":1,"device":"bitalino","channels":["eda","ecg"],
+//	 "t":[12.01,12.02],"seq":[3,4],"values":[[5.1,5.2],[0.12,-0.3]]}
+//	    a batch of consecutive samples of one device (about every 50 ms; never
+//	    thinned). values is column-major: values[i][k] is channel i of sample k,
+//	    null where the value is NaN or infinite. Units come from the stream.
+//	{"type":"event","v":1,"t":12.5,"wall":"...","kind":"cue_onset","step":2,"data":{...}}
+//	    a bus.Event, forwarded as soon as it arrives (pending samples first, so
+//	    wire order is bus order).
+//	{"type":"stream",...}   a device (re)announcing its channels
+//	{"type":"state","v":1,"state":{...}}   sent when the state changes
+//	{"type":"ack","v":1,"id":"42","ok":true}                   or "ok":false,"error":"why"
+//	    the answer to a command, optionally with "data".
+//	{"type":"error","v":1,"code":"bad_json","error":"...","id":"42"}
+//	    something this client sent was refused ("id" when known); codes:
+//	    bad_json, bad_version, unknown_type, missing_id, unknown_cmd, bad_args,
+//	    rate_limited, too_large (the connection is then closed with 1009),
+//	    overrun (the feed itself fell behind the bus and lost messages).
+//
+// Client → server:
+//
+//	{"type":"command","v":1,"id":"42","cmd":"pause","args":{}}
+//	    cmd is one of pause, resume, next, end, panic, marker; marker needs
+//	    args.text (a non-empty string of at most 1000 bytes). id is chosen by
+//	    the client (1..64 bytes) and echoed in the ack. "v" may be omitted;
+//	    when present it must be 1. Messages are at most 64 KiB, and at most
+//	    about 20 per second per client.
+//
+// A client that cannot keep up (its queue fills, or a write takes longer than
+// the write deadline) is disconnected with close code 1008; it reconnects and
+// gets the recent history again. Unanswered pings close the connection.
+//
+// The built-in page reads these optional fields of the state object: title,
+// status ("running", "paused", "ended"), step_index, step_name, intensity,
+// step_remaining (seconds left in the step when the state was sent; the page
+// counts down locally while status is "running"). It falls back to
+// session.title from the hello for the title.
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/sensors"
+)
+
+// Version is the wire protocol version carried in every message's "v".
+const Version = 1
+
+// Limits on what a client may send.
+const (
+	maxMessage    = 64 << 10 // bytes per client message
+	maxIDLen      = 64
+	maxMarkerText = 1000
+)
+
+// Commands a client may send.
+const (
+	CmdPause  = "pause"
+	CmdResume = "resume"
+	CmdNext   = "next"
+	CmdEnd    = "end"
+	CmdPanic  = "panic"
+	CmdMarker = "marker"
+)
+
+var validCmds = map[string]bool{
+	CmdPause: true, CmdResume: true, CmdNext: true, CmdEnd: true, CmdPanic: true, CmdMarker: true,
+}
+
+// Error codes sent in "error" messages.
+const (
+	codeBadJSON     = "bad_json"
+	codeBadVersion  = "bad_version"
+	codeUnknownType = "unknown_type"
+	codeMissingID   = "missing_id"
+	codeUnknownCmd  = "unknown_cmd"
+	codeBadArgs     = "bad_args"
+	codeRateLimited = "rate_limited"
+	codeTooLarge    = "too_large"
+	codeOverrun     = "overrun"
+)
+
+// Command is a therapist's request, validated before OnCommand sees it.
+type Command struct {
+	ID   string         // chosen by the client, echoed in the Ack
+	Cmd  string         // one of the Cmd constants
+	Args map[string]any // marker: {"text": string}
+	From string         // remote address and client id, e.g. "127.0.0.1:50212/c3"
+}
+
+// Ack answers a command: applied (OK) or why not (Error).
+type Ack struct {
+	ID    string `json:"id"`
+	OK    bool   `json:"ok"`
+	Error string `json:"error,omitempty"`
+	Data  any    `json:"data,omitempty"`
+}
+
+// protoError is a refusal sent back to one client.
+type protoError struct {
+	Code string // one of the code constants
+	ID   string // the offending message's id, when known
+	Msg  string // for a human: what was wrong and what to do
+}
+
+func (e *protoError) Error() string { return e.Code + ": " + e.Msg }
+
+// clientMsg is the shape every client message is read into.
+type clientMsg struct {
+	Type string         `json:"type"`
+	V    *int           `json:"v"`
+	ID   string         `json:"id"`
+	Cmd  string         `json:"cmd"`
+	Args map[string]any `json:"args"`
+}
+
+// parseClientMessage validates one client frame. It never panics; a refusal
+// is a *protoError naming what was wrong.
+func parseClientMessage(b []byte) (Command, *protoError) {
+	if len(b) > maxMessage {
+		return Command{}, &protoError{Code: codeTooLarge, Msg: fmt.Sprintf("message is %d bytes; the limit is %d", len(b), maxMessage)}
+	}
+	var m clientMsg
+	if err := json.Unmarshal(b, &m); err != nil {
+		return Command{}, &protoError{Code: codeBadJSON, Msg: "send one JSON object per frame: " + jsonErrAt(b, err)}
+	}
+	id := m.ID
+	if len(id) > maxIDLen || !utf8.ValidString(id) {
+		// Don't echo an id we refuse to carry.
+		return Command{}, &protoError{Code: codeMissingID, Msg: fmt.Sprintf("id must be a UTF-8 string of 1..%d bytes", maxIDLen)}
+	}
+	if m.V != nil && *m.V != Version {
+		return Command{}, &protoError{Code: codeBadVersion, ID: id, Msg: fmt.Sprintf("protocol version %d is not supported; send \"v\":%d", *m.V, Version)}
+	}
+	if m.Type != "command" {
+		return Command{}, &protoError{Code: codeUnknownType, ID: id, Msg: fmt.Sprintf("unknown message type %q; clients may only send \"command\"", clip(m.Type))}
+	}
+	if id == "" {
+		return Command{}, &protoError{Code: codeMissingID, Msg: "a command needs a non-empty string \"id\" to acknowledge"}
+	}
+	if !validCmds[m.Cmd] {
+		return Command{}, &protoError{Code: codeUnknownCmd, ID: id, Msg: fmt.Sprintf("unknown command %q; valid: pause, resume, next, end, panic, marker", clip(m.Cmd))}
+	}
+	if m.Cmd == CmdMarker {
+		text, ok := m.Args["text"].(string)
+		if !ok || text == "" || len(text) > maxMarkerText || !utf8.ValidString(text) {
+			return Command{}, &protoError{Code: codeBadArgs, ID: id, Msg: fmt.Sprintf("marker needs args.text, a non-empty string of at most %d bytes", maxMarkerText)}
+		}
+	}
+	return Command{ID: id, Cmd: m.Cmd, Args: m.Args}, nil
+}
+
+// jsonErrAt describes a decoding error with its byte offset when known.
+func jsonErrAt(b []byte, err error) string {
+	if len(b) == 0 {
+		return "empty message"
+	}
+	var off int64 = -1
+	switch e := err.(type) {
+	case *json.SyntaxError:
+		off = e.Offset
+	case *json.UnmarshalTypeError:
+		off = e.Offset
+		return fmt.Sprintf("field %q must be a %s (byte %d)", e.Field, e.Type, off)
+	}
+	if off >= 0 {
+		return fmt.Sprintf("%v (byte %d)", err, off)
+	}
+	return err.Error()
+}
+
+// clip bounds untrusted strings echoed back in error messages.
+func clip(s string) string {
+	const n = 40
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// Server → client messages with a fixed shape.
+
+type helloMsg struct {
+	Type     string  `json:"type"`
+	V        int     `json:"v"`
+	Client   string  `json:"client"`
+	HistoryS float64 `json:"history_s"`
+	Session  any     `json:"session"`
+}
+
+type streamMsg struct {
+	Type string `json:"type"`
+	V    int    `json:"v"`
+	sensors.Stream
+}
+
+type stateMsg struct {
+	Type  string `json:"type"`
+	V     int    `json:"v"`
+	State any    `json:"state"`
+}
+
+type ackMsg struct {
+	Type string `json:"type"`
+	V    int    `json:"v"`
+	Ack
+}
+
+type errorMsg struct {
+	Type  string `json:"type"`
+	V     int    `json:"v"`
+	Code  string `json:"code"`
+	Error string `json:"error"`
+	ID    string `json:"id,omitempty"`
+}
+
+type eventMsg struct {
+	Type      string         `json:"type"`
+	V         int            `json:"v"`
+	T         float64        `json:"t"`
+	Wall      time.Time      `json:"wall"`
+	Kind      string         `json:"kind"`
+	Step      int            `json:"step"`
+	Data      map[string]any `json:"data,omitempty"`
+	DataError string         `json:"data_error,omitempty"`
+}
+
+func encodeHello(client string, history time.Duration, session any) ([]byte, error) {
+	return json.Marshal(helloMsg{Type: "hello", V: Version, Client: client, HistoryS: history.Seconds(), Session: session})
+}
+
+func encodeStream(s sensors.Stream) ([]byte, error) {
+	return json.Marshal(streamMsg{Type: "stream", V: Version, Stream: s})
+}
+
+func encodeState(state any) ([]byte, error) {
+	return json.Marshal(stateMsg{Type: "state", V: Version, State: state})
+}
+
+func encodeAck(a Ack) []byte {
+	b, err := json.Marshal(ackMsg{Type: "ack", V: Version, Ack: a})
+	if err != nil {
+		// Data could not be encoded: still answer, without it.
+		a.Data = nil
+		if a.OK {
+			a.Error = "applied, but the reply data could not be encoded: " + err.Error()
+		}
+		b, _ = json.Marshal(ackMsg{Type: "ack", V: Version, Ack: a})
+	}
+	return b
+}
+
+func encodeError(e *protoError) []byte {
+	b, _ := json.Marshal(errorMsg{Type: "error", V: Version, Code: e.Code, Error: e.Msg, ID: e.ID})
+	return b
+}
+
+// encodeEvent never fails: an event whose Data cannot be encoded (NaN, a
+// channel...) is still delivered, without Data and with the reason.
+func encodeEvent(e *bus.Event) []byte {
+	m := eventMsg{Type: "event", V: Version, T: e.T.Seconds(), Wall: e.Wall, Kind: e.Kind, Step: e.Step, Data: e.Data}
+	b, err := json.Marshal(m)
+	if err != nil {
+		m.Data, m.DataError = nil, err.Error()
+		if b, err = json.Marshal(m); err != nil {
+			// Only Wall can still fail (year outside 0..9999).
+			m.Wall = time.Time{}
+			b, _ = json.Marshal(m)
+		}
+	}
+	return b
+}
+
+// appendSamples encodes consecutive samples of one device as a "samples"
+// message. Written by hand because encoding/json refuses NaN, which a sensor
+// may legitimately produce; those become null.
+func appendSamples(dst []byte, device string, labels []string, ss []sensors.Sample) []byte {
+	n := 0
+	if len(ss) > 0 {
+		n = min(max(ss[0].N, 0), sensors.MaxChannels)
+	}
+	dst = append(dst, `{"type":"samples","v":1,"device":`...)
+	dst = appendJSONString(dst, device)
+	dst = append(dst, `,"channels":[`...)
+	for i := range n {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		if i < len(labels) && labels[i] != "" {
+			dst = appendJSONString(dst, labels[i])
+		} else {
+			dst = append(dst, `"ch`...)
+			dst = strconv.AppendInt(dst, int64(i), 10)
+			dst = append(dst, '"')
+		}
+	}
+	dst = append(dst, `],"t":[`...)
+	for k := range ss {
+		if k > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendFloat(dst, ss[k].T.Seconds())
+	}
+	dst = append(dst, `],"seq":[`...)
+	for k := range ss {
+		if k > 0 {
+			dst = append(dst, ',')
+		}
+		dst = strconv.AppendUint(dst, uint64(ss[k].Seq), 10)
+	}
+	dst = append(dst, `],"values":[`...)
+	for i := range n {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, '[')
+		for k := range ss {
+			if k > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendFloat(dst, ss[k].Values[i])
+		}
+		dst = append(dst, ']')
+	}
+	return append(dst, "]}"...)
+}
+
+func appendFloat(dst []byte, f float64) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return append(dst, "null"...)
+	}
+	return strconv.AppendFloat(dst, f, 'g', -1, 64)
+}
+
+// appendJSONString quotes s as JSON; invalid UTF-8 becomes U+FFFD, as
+// encoding/json does.
+func appendJSONString(dst []byte, s string) []byte {
+	b, _ := json.Marshal(s) // a string always encodes
+	return append(dst, b...)
+}

@@ -1,0 +1,124 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	_ "image/jpeg" // image cues may be JPEG
+	_ "image/png"
+	"sync"
+	"time"
+
+	"github.com/cueroom/cueroom/engine/audio"
+	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/scenes"
+)
+
+// Media holds every cue decoded before the session starts, so a bad asset
+// stops the run before the patient sees anything and nothing is decoded
+// while the session plays.
+type Media struct {
+	Images map[string]image.Image  // by cue ID
+	Sounds map[string]*audio.Sound // by cue ID
+}
+
+// LoadMedia decodes every image and sound cue of p. All errors are
+// returned together, each naming the protocol line and the file.
+func LoadMedia(p *scenes.Protocol) (*Media, error) {
+	m := &Media{Images: map[string]image.Image{}, Sounds: map[string]*audio.Sound{}}
+	var errs []error
+	for _, st := range p.All() {
+		for _, c := range st.Cues {
+			switch c.Kind {
+			case scenes.KindImage:
+				img, err := decodeImage(p, c)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("%s:%d: %w", p.File, c.Line, err))
+					continue
+				}
+				m.Images[c.ID] = img
+			case scenes.KindSound, scenes.KindNarration:
+				if c.Path == "" {
+					continue
+				}
+				snd, err := audio.Load(p.FS, c.Path)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("%s:%d: %w", p.File, c.Line, err))
+					continue
+				}
+				m.Sounds[c.ID] = snd
+			}
+		}
+	}
+	return m, errors.Join(errs...)
+}
+
+func decodeImage(p *scenes.Protocol, c scenes.Cue) (image.Image, error) {
+	f, err := p.FS.Open(c.Path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	img, _, err := image.Decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: cannot decode image: %v: save it as PNG or JPEG", c.Path, err)
+	}
+	return img, nil
+}
+
+// SoundPlayer plays a step's sound and narration cues on the audio output
+// and logs their onsets and offsets on the bus.
+type SoundPlayer struct {
+	out   *audio.Output
+	media *Media
+	clock *Clock
+	bus   *bus.Bus
+
+	mu     sync.Mutex
+	voices []*audio.Voice
+}
+
+// NewSoundPlayer ties the output to the session's media, clock and bus.
+func NewSoundPlayer(out *audio.Output, m *Media, c *Clock, b *bus.Bus) *SoundPlayer {
+	return &SoundPlayer{out: out, media: m, clock: c, bus: b}
+}
+
+// StartStep starts the step's sound cues, each logged when its first sample
+// leaves the mixer.
+func (sp *SoundPlayer) StartStep(step int, cues []scenes.Cue) {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	for _, c := range cues {
+		snd := sp.media.Sounds[c.ID]
+		if snd == nil {
+			continue
+		}
+		c := c
+		v := sp.out.Play(snd, audio.PlayOptions{
+			Loop: c.Loop, GainDB: c.GainDB, FadeIn: c.FadeIn, FadeOut: c.FadeOut,
+			OnStart: func(time.Duration) { sp.log(bus.CueOnset, step, c) },
+			OnEnd:   func(time.Duration) { sp.log(bus.CueOffset, step, c) },
+		})
+		sp.voices = append(sp.voices, v)
+	}
+}
+
+func (sp *SoundPlayer) log(kind string, step int, c scenes.Cue) {
+	t := sp.clock.Now()
+	sp.bus.Publish(bus.Msg{Event: &bus.Event{T: t, Wall: sp.clock.Wall(t), Kind: kind, Step: step,
+		Data: map[string]any{"cue": c.ID, "modality": string(c.Kind), "file": c.Path, "channel": "audio", "sink": sp.out.Sink()}}})
+}
+
+// StopAll fades out every playing cue.
+func (sp *SoundPlayer) StopAll(fade time.Duration) {
+	sp.mu.Lock()
+	vs := sp.voices
+	sp.voices = nil
+	sp.mu.Unlock()
+	for _, v := range vs {
+		sp.out.Stop(v, fade)
+	}
+}
+
+// SetPaused freezes or continues the sound.
+func (sp *SoundPlayer) SetPaused(p bool) { sp.out.SetPaused(p) }

@@ -1,0 +1,278 @@
+package record
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"hash/crc32"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/sensors"
+)
+
+// The data.rec format: the magic, then frames of
+//
+//	u32 LE payload length | u32 LE CRC-32C of the payload | payload
+//
+// where the payload is one JSON object whose first key is "k".
+const (
+	magic       = "CUEREC1\n"
+	frameHeader = 8
+	// maxPayload bounds what a reader will believe a length field, so a
+	// corrupt length cannot make it allocate gigabytes.
+	maxPayload = 16 << 20
+	// maxEventPayload keeps one runaway event from bloating the file; its
+	// data is replaced by a note instead.
+	maxEventPayload = 1 << 20
+	// recordPrefix starts every payload the writer produces; the reader
+	// looks for it to resynchronise after a corrupt region.
+	recordPrefix = `{"k":"`
+)
+
+// Record kinds, the value of "k".
+const (
+	kindEvent   = "event"
+	kindStream  = "stream"
+	kindSamples = "samples"
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// beginFrame reserves a frame header; the payload is appended after it.
+func beginFrame(buf []byte) ([]byte, int) {
+	return append(buf, 0, 0, 0, 0, 0, 0, 0, 0), len(buf)
+}
+
+// endFrame fills in the header of the frame that starts at start.
+func endFrame(buf []byte, start int) []byte {
+	p := buf[start+frameHeader:]
+	binary.LittleEndian.PutUint32(buf[start:], uint32(len(p)))
+	binary.LittleEndian.PutUint32(buf[start+4:], crc32.Checksum(p, castagnoli))
+	return buf
+}
+
+// batch collects one device's samples column-major until they are written
+// as one record. Its slices are reused, so steady-state recording does not
+// allocate.
+type batch struct {
+	device string
+	name   []byte // device as a JSON string, encoded once
+	n      int    // channels per sample in this batch
+	t      []int64
+	seq    []uint32
+	v      [sensors.MaxChannels][]float64
+}
+
+func newBatch(device string) *batch {
+	name, _ := json.Marshal(device) // a string always marshals
+	return &batch{device: device, name: name}
+}
+
+func (b *batch) len() int { return len(b.t) }
+
+func (b *batch) add(s *sensors.Sample, n int) {
+	if len(b.t) == 0 {
+		b.n = n
+	}
+	b.t = append(b.t, int64(s.T))
+	b.seq = append(b.seq, s.Seq)
+	for c := 0; c < n; c++ {
+		b.v[c] = append(b.v[c], s.Values[c])
+	}
+}
+
+func (b *batch) reset() {
+	b.t = b.t[:0]
+	b.seq = b.seq[:0]
+	for c := range b.v {
+		b.v[c] = b.v[c][:0]
+	}
+}
+
+// appendPayload encodes the batch as
+// {"k":"samples","device":"…","n":N,"t":[ns…],"seq":[…],"v":[[ch0…],…]}.
+// It is hand-written because this is the hot path and encoding/json would
+// allocate per sample.
+func (b *batch) appendPayload(dst []byte) []byte {
+	dst = append(dst, `{"k":"samples","device":`...)
+	dst = append(dst, b.name...)
+	dst = append(dst, `,"n":`...)
+	dst = strconv.AppendInt(dst, int64(b.n), 10)
+	dst = append(dst, `,"t":[`...)
+	for i, t := range b.t {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = strconv.AppendInt(dst, t, 10)
+	}
+	dst = append(dst, `],"seq":[`...)
+	for i, q := range b.seq {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = strconv.AppendUint(dst, uint64(q), 10)
+	}
+	dst = append(dst, `],"v":[`...)
+	for c := 0; c < b.n; c++ {
+		if c > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, '[')
+		for i, v := range b.v[c] {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendFloat(dst, v)
+		}
+		dst = append(dst, ']')
+	}
+	return append(dst, "]}"...)
+}
+
+// appendFloat writes the shortest text that parses back to the same bits.
+// JSON has no NaN or infinities; a sensor can produce them (a lost lead), so
+// they are written as strings rather than dropped.
+func appendFloat(dst []byte, v float64) []byte {
+	switch {
+	case math.IsNaN(v):
+		return append(dst, `"NaN"`...)
+	case math.IsInf(v, 1):
+		return append(dst, `"Inf"`...)
+	case math.IsInf(v, -1):
+		return append(dst, `"-Inf"`...)
+	}
+	return strconv.AppendFloat(dst, v, 'g', -1, 64)
+}
+
+// jfloat reads what appendFloat writes.
+type jfloat float64
+
+func (f *jfloat) UnmarshalJSON(b []byte) error {
+	switch string(b) {
+	case `"NaN"`:
+		*f = jfloat(math.NaN())
+		return nil
+	case `"Inf"`:
+		*f = jfloat(math.Inf(1))
+		return nil
+	case `"-Inf"`:
+		*f = jfloat(math.Inf(-1))
+		return nil
+	}
+	v, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return fmt.Errorf("value %.20q is not a number", b)
+	}
+	*f = jfloat(v)
+	return nil
+}
+
+type samplesJSON struct {
+	Device string     `json:"device"`
+	N      int        `json:"n"`
+	T      []int64    `json:"t"`
+	Seq    []uint32   `json:"seq"`
+	V      [][]jfloat `json:"v"`
+}
+
+// decodeSamples parses a samples record and checks its shape.
+func decodeSamples(p []byte) (*samplesJSON, error) {
+	var r samplesJSON
+	if err := json.Unmarshal(p, &r); err != nil {
+		return nil, err
+	}
+	switch {
+	case r.N < 0 || r.N > sensors.MaxChannels:
+		return nil, fmt.Errorf("samples record has %d channels (at most %d allowed)", r.N, sensors.MaxChannels)
+	case len(r.V) != r.N:
+		return nil, fmt.Errorf("samples record says %d channels but has %d value columns", r.N, len(r.V))
+	case len(r.Seq) != len(r.T):
+		return nil, fmt.Errorf("samples record has %d times but %d sequence numbers", len(r.T), len(r.Seq))
+	}
+	for c, col := range r.V {
+		if len(col) != len(r.T) {
+			return nil, fmt.Errorf("samples record column %d has %d values for %d times", c, len(col), len(r.T))
+		}
+	}
+	return &r, nil
+}
+
+// appendTo turns the columns back into samples.
+func (r *samplesJSON) appendTo(dst []sensors.Sample) []sensors.Sample {
+	for i := range r.T {
+		s := sensors.Sample{Device: r.Device, T: time.Duration(r.T[i]), Seq: r.Seq[i], N: r.N}
+		for c := 0; c < r.N; c++ {
+			s.Values[c] = float64(r.V[c][i])
+		}
+		dst = append(dst, s)
+	}
+	return dst
+}
+
+// eventRecord and streamRecord put "k" first and the value's own fields
+// beside it.
+type eventRecord struct {
+	K string `json:"k"`
+	bus.Event
+}
+
+type streamRecord struct {
+	K string `json:"k"`
+	sensors.Stream
+}
+
+// encodeEvent never fails: an event whose data cannot be stored as JSON (a
+// NaN, a channel, a cycle) is still recorded, with the offending values
+// replaced by a description, because losing the event would be worse.
+func encodeEvent(e bus.Event) []byte {
+	p, err := json.Marshal(eventRecord{K: kindEvent, Event: e})
+	if err == nil && len(p) <= maxEventPayload {
+		return p
+	}
+	if err == nil {
+		e.Data = map[string]any{"record_error": fmt.Sprintf("event data was %d bytes, more than the %d allowed; not stored", len(p), maxEventPayload)}
+		p, err = json.Marshal(eventRecord{K: kindEvent, Event: e})
+	} else {
+		clean := make(map[string]any, len(e.Data))
+		for k, v := range e.Data {
+			if _, verr := json.Marshal(v); verr != nil {
+				clean[k] = fmt.Sprintf("unstorable %T: %v", v, verr)
+				continue
+			}
+			clean[k] = v
+		}
+		e.Data = clean
+		p, err = json.Marshal(eventRecord{K: kindEvent, Event: e})
+	}
+	if err == nil && len(p) <= maxEventPayload {
+		return p
+	}
+	// Last resort: keep what identifies the event.
+	e.Wall = e.Wall.UTC()
+	if e.Wall.Year() < 0 || e.Wall.Year() > 9999 {
+		e.Wall = time.Time{}
+	}
+	e.Data = map[string]any{"record_error": "event could not be stored as JSON"}
+	p, _ = json.Marshal(eventRecord{K: kindEvent, Event: e})
+	return p
+}
+
+// cleanStream copies a stream (the publisher keeps its own) and makes it
+// storable: JSON has no NaN, so a non-finite rate becomes 0 ("unknown").
+func cleanStream(s sensors.Stream) sensors.Stream {
+	if math.IsNaN(s.Rate) || math.IsInf(s.Rate, 0) {
+		s.Rate = 0
+	}
+	s.Channels = append([]sensors.Channel(nil), s.Channels...)
+	if s.Settings != nil {
+		m := make(map[string]string, len(s.Settings))
+		for k, v := range s.Settings {
+			m[k] = v
+		}
+		s.Settings = m
+	}
+	return s
+}

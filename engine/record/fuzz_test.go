@@ -1,0 +1,183 @@
+package record
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"math"
+	"os"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/sensors"
+)
+
+// FuzzReader feeds arbitrary bytes to the data.rec reader: it must never
+// panic, must account for every byte (whole frames + damage = file), and
+// must only fail for a file that is not a recording at all.
+func FuzzReader(f *testing.F) {
+	golden, err := os.ReadFile("testdata/golden/data.rec")
+	require.NoError(f, err)
+	f.Add(golden)
+	f.Add(golden[:len(golden)-3])
+	flipped := append([]byte(nil), golden...)
+	flipped[40] ^= 1
+	f.Add(flipped)
+	f.Add([]byte(magic))
+	f.Add([]byte("CUER"))
+	f.Add([]byte{})
+	f.Add([]byte("PK\x03\x04"))
+	f.Add(append([]byte(magic), 0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0))
+	var valid []byte
+	valid = append(valid, magic...)
+	for _, p := range []string{`{"k":"samples","device":"d","n":1,"t":[1],"seq":[1],"v":[["NaN"]]}`, `{"k":"stream","device":"d","rate":1}`, `{"k":"event","t":5}`} {
+		var start int
+		valid, start = beginFrame(valid)
+		valid = append(valid, p...)
+		valid = endFrame(valid, start)
+	}
+	f.Add(valid)
+	f.Add(append(valid[:20:20], valid[30:]...))
+
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sess := &Session{Samples: map[string][]sensors.Sample{}}
+		err := readData(bytes.NewReader(data), int64(len(data)), "data.rec", sess)
+		isMagicPrefix := strings.HasPrefix(magic, string(data[:min(len(data), len(magic))]))
+		if err != nil {
+			require.False(t, isMagicPrefix, "only a bad magic is an error: %v", err)
+			require.Contains(t, err.Error(), "data.rec byte ")
+			return
+		}
+		require.True(t, isMagicPrefix)
+
+		// Frame-level accounting, independent of payload decoding.
+		sc, err := newScanner(bytes.NewReader(data), int64(len(data)), "data.rec")
+		require.NoError(t, err)
+		var framed int64
+		for {
+			p, off, err := sc.next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			require.NoError(t, err)
+			require.Equal(t, uint32(len(p)), binary.LittleEndian.Uint32(data[off:]))
+			framed += frameHeader + int64(len(p))
+		}
+		header := int64(min(len(data), len(magic)))
+		rec := sc.recovery()
+		var lost int64
+		if rec != nil {
+			lost = rec.TornBytes + rec.Skipped
+			if len(data) < len(magic) {
+				lost -= int64(len(data)) // the torn header is counted as damage too
+			}
+			require.NotEmpty(t, rec.Note)
+		}
+		require.Equal(t, int64(len(data)), header+framed+lost)
+		// Decoding can only reject frames, never invent them.
+		require.LessOrEqual(t, sess.Records, sc.records)
+	})
+}
+
+// FuzzSessionJSON: session.json is a file anyone can edit.
+func FuzzSessionJSON(f *testing.F) {
+	golden, err := os.ReadFile("testdata/golden/session.json")
+	require.NoError(f, err)
+	f.Add(golden)
+	f.Add([]byte(`{"format":"cueroom-session/1","streams":[{"device":"x","channels":null}],"notes":["a"]}`))
+	f.Add([]byte(`{"format":"cueroom-session/1","start":"not a time"}`))
+	f.Add([]byte(`{"format":3}`))
+	f.Add([]byte(`[]`))
+	f.Add([]byte(``))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := parseMeta("session.json", data)
+		if err != nil {
+			require.Contains(t, err.Error(), "session.json")
+			return
+		}
+		require.Equal(t, metaFormat, m.Format)
+		_ = m.meta()
+		// What was read can be written back (Repair and Close rely on it).
+		out, err := marshalMeta(m)
+		if err != nil {
+			// Only a time outside what JSON times can hold may fail.
+			require.Contains(t, err.Error(), "year outside of range")
+			return
+		}
+		_, err = parseMeta("session.json", out)
+		require.NoError(t, err)
+	})
+}
+
+// FuzzSamplesRoundTrip checks that the hand-written encoder and the reader
+// agree bit for bit (signed zeros, subnormals, infinities), whatever the
+// values.
+func FuzzSamplesRoundTrip(f *testing.F) {
+	f.Add("bitalino", 6, int64(0), uint32(0), 1.5, -0.0, uint8(3))
+	f.Add("", 0, int64(-1), uint32(math.MaxUint32), math.NaN(), math.Inf(-1), uint8(1))
+	f.Add("a\"\\\n\xff", 8, int64(math.MaxInt64), uint32(7), math.MaxFloat64, math.SmallestNonzeroFloat64, uint8(200))
+	f.Fuzz(func(t *testing.T, dev string, n int, t0 int64, seq uint32, a, b float64, count uint8) {
+		n = ((n % (sensors.MaxChannels + 1)) + sensors.MaxChannels + 1) % (sensors.MaxChannels + 1)
+		bt := newBatch(dev)
+		var want []sensors.Sample
+		for i := 0; i < int(count); i++ {
+			s := sensors.Sample{Device: dev, T: time.Duration(t0 + int64(i)), Seq: seq + uint32(i), N: n}
+			for c := 0; c < n; c++ {
+				s.Values[c] = a*float64(i) + b*float64(c)
+			}
+			bt.add(&s, n)
+			want = append(want, s)
+		}
+		p := bt.appendPayload(nil)
+		r, err := decodeSamples(p)
+		require.NoError(t, err, "%s", p)
+		got := r.appendTo(nil)
+		require.Len(t, got, len(want))
+		for i := range want {
+			if utf8.ValidString(dev) {
+				assert.Equal(t, dev, got[i].Device)
+			}
+			assert.Equal(t, want[i].T, got[i].T)
+			assert.Equal(t, want[i].Seq, got[i].Seq)
+			require.Equal(t, n, got[i].N)
+			for c := 0; c < n; c++ {
+				if w := want[i].Values[c]; math.IsNaN(w) {
+					// NaN payload bits mean nothing to a sensor; NaN stays NaN.
+					assert.True(t, math.IsNaN(got[i].Values[c]))
+				} else {
+					assert.Equal(t, math.Float64bits(w), math.Float64bits(got[i].Values[c]))
+				}
+			}
+		}
+	})
+}
+
+// FuzzEncodeEvent: whatever a producer puts in an event, it is recorded
+// and reads back with its identity intact.
+func FuzzEncodeEvent(f *testing.F) {
+	f.Add("cue_onset", 3, int64(1500), "cue", "beer.jpg", 2.5)
+	f.Add("", -1, int64(-5), "", "\xff", math.NaN())
+	f.Fuzz(func(t *testing.T, kind string, step int, at int64, key, val string, num float64) {
+		e := bus.Event{T: time.Duration(at), Kind: kind, Step: step, Data: map[string]any{key: val, key + "#": num}}
+		p := encodeEvent(e)
+		sess := &Session{Samples: map[string][]sensors.Sample{}}
+		require.NoError(t, decodeRecord(p, sess), "%s", p)
+		require.Len(t, sess.Events, 1)
+		got := sess.Events[0]
+		assert.Equal(t, e.T, got.T)
+		assert.Equal(t, e.Step, got.Step)
+		if utf8.ValidString(kind) {
+			assert.Equal(t, kind, got.Kind)
+		}
+		if !math.IsNaN(num) && !math.IsInf(num, 0) && utf8.ValidString(key) {
+			assert.Equal(t, num, got.Data[key+"#"])
+		}
+	})
+}

@@ -1,0 +1,466 @@
+package record
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/sensors"
+)
+
+// Session is a recorded session as read back.
+type Session struct {
+	Dir      string
+	Meta     Meta // as started; Meta.Streams also holds streams announced later if the session closed
+	Protocol []byte
+	End      time.Time // zero if the session was never closed (a crash)
+	Complete bool      // closed normally with no write error
+	Error    string    // the write error that stopped recording, if any
+	Counts   Counts    // what the writer had written at close (zero after a crash)
+	Notes    []string  // notes added later, e.g. by Repair
+
+	Events  []bus.Event                 // in recorded order
+	Streams []sensors.Stream            // stream announcements, in recorded order
+	Samples map[string][]sensors.Sample // by device, in recorded order
+	Records int                         // whole records read from data.rec
+
+	Recovered *Recovery // nil when data.rec was read without damage
+}
+
+// Recovery reports damage found in data.rec. Everything outside the damaged
+// bytes was read.
+type Recovery struct {
+	TornBytes int64  // bytes at the end after the last whole record: an interrupted write; Repair cuts them
+	Skipped   int64  // bytes of damaged records before the end; the records after them were read
+	Offset    int64  // byte offset in data.rec of the first damage
+	Records   int    // whole records read
+	Note      string // what was found, where, and what to do
+}
+
+// damage is one bad region of data.rec.
+type damage struct {
+	off, n int64
+	reason string
+	tail   bool // runs to the end of the file
+}
+
+// scanner walks the frames of data.rec. After a bad frame it looks for the
+// next good one, so one flipped byte costs one record, not the rest of the
+// session.
+type scanner struct {
+	r       io.ReaderAt
+	size    int64
+	off     int64
+	buf     []byte
+	chunk   []byte
+	records int
+	damage  []damage
+}
+
+// newScanner checks the magic. A file shorter than the magic but matching
+// it is a torn header (a crash right after creation), not an error.
+func newScanner(r io.ReaderAt, size int64, path string) (*scanner, error) {
+	s := &scanner{r: r, size: size}
+	head := make([]byte, min(size, int64(len(magic))))
+	if _, err := r.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("record: reading %s: %w", path, err)
+	}
+	for i := range head {
+		if head[i] != magic[i] {
+			return nil, fmt.Errorf("record: %s byte %d: not a cueroom recording (it starts %q, want %q); is this a session folder?", path, i, head, magic)
+		}
+	}
+	if size < int64(len(magic)) {
+		s.damage = append(s.damage, damage{off: 0, n: size, tail: true,
+			reason: fmt.Sprintf("the file ends %d bytes into the %d-byte header", size, len(magic))})
+		s.off = size
+		return s, nil
+	}
+	s.off = int64(len(magic))
+	return s, nil
+}
+
+// next returns the next frame's payload (valid until the following call)
+// and its offset, or io.EOF.
+func (s *scanner) next() ([]byte, int64, error) {
+	for s.off < s.size {
+		p, reason, err := s.frameAt(s.off)
+		if err != nil {
+			return nil, 0, err
+		}
+		if reason == "" {
+			off := s.off
+			s.off += frameHeader + int64(len(p))
+			s.records++
+			return p, off, nil
+		}
+		if err := s.resync(s.off, reason); err != nil {
+			return nil, 0, err
+		}
+	}
+	return nil, 0, io.EOF
+}
+
+// frameAt reads the frame at off. A bad frame gives a reason, not an error;
+// errors are I/O failures.
+func (s *scanner) frameAt(off int64) ([]byte, string, error) {
+	left := s.size - off
+	if left < frameHeader {
+		return nil, fmt.Sprintf("the file ends %d bytes into a frame header", left), nil
+	}
+	var h [frameHeader]byte
+	if _, err := s.r.ReadAt(h[:], off); err != nil {
+		return nil, "", fmt.Errorf("reading byte %d: %w", off, err)
+	}
+	n := int64(binary.LittleEndian.Uint32(h[:]))
+	sum := binary.LittleEndian.Uint32(h[4:])
+	switch {
+	case n < int64(len(recordPrefix)) || n > maxPayload:
+		return nil, fmt.Sprintf("impossible frame length %d", n), nil
+	case n > left-frameHeader:
+		return nil, fmt.Sprintf("frame length %d but only %d bytes follow", n, left-frameHeader), nil
+	}
+	if int64(cap(s.buf)) < n {
+		s.buf = make([]byte, n)
+	}
+	p := s.buf[:n]
+	if _, err := s.r.ReadAt(p, off+frameHeader); err != nil {
+		return nil, "", fmt.Errorf("reading byte %d: %w", off+frameHeader, err)
+	}
+	if got := crc32.Checksum(p, castagnoli); got != sum {
+		return nil, fmt.Sprintf("checksum mismatch (stored %08x, computed %08x)", sum, got), nil
+	}
+	return p, "", nil
+}
+
+// resync records the damage starting at bad and moves to the next good
+// frame, or to the end of the file if there is none (a torn tail).
+func (s *scanner) resync(bad int64, reason string) error {
+	const chunkSize = 64 << 10
+	if s.chunk == nil {
+		s.chunk = make([]byte, chunkSize+len(recordPrefix))
+	}
+	// A frame's payload starts with recordPrefix, frameHeader bytes after
+	// the frame; only such places are worth a checksum.
+	for pos := bad + 1 + frameHeader; pos < s.size; pos += chunkSize {
+		c := s.chunk[:min(int64(len(s.chunk)), s.size-pos)]
+		if _, err := s.r.ReadAt(c, pos); err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("reading byte %d: %w", pos, err)
+		}
+		for i := 0; i < len(c) && i < chunkSize; {
+			j := bytes.Index(c[i:], []byte(recordPrefix))
+			if j < 0 || i+j >= chunkSize {
+				break // a match at or past chunkSize is found by the next chunk
+			}
+			cand := pos + int64(i+j) - frameHeader
+			if !s.endsFrame(cand) {
+				i += j + 1
+				continue
+			}
+			_, why, err := s.frameAt(cand)
+			if err != nil {
+				return err
+			}
+			if why == "" {
+				s.damage = append(s.damage, damage{off: bad, n: cand - bad, reason: reason})
+				s.off = cand
+				return nil
+			}
+			i += j + 1
+		}
+	}
+	s.damage = append(s.damage, damage{off: bad, n: s.size - bad, reason: reason, tail: true})
+	s.off = s.size
+	return nil
+}
+
+// endsFrame is a cheap test before a checksum: every payload is a JSON
+// object, so the byte its length points at last must be '}'. It keeps a
+// corrupt region full of look-alikes from costing a checksum each.
+func (s *scanner) endsFrame(off int64) bool {
+	var h [frameHeader]byte
+	if _, err := s.r.ReadAt(h[:], off); err != nil {
+		return false
+	}
+	n := int64(binary.LittleEndian.Uint32(h[:]))
+	if n < int64(len(recordPrefix)) || n > maxPayload || off+frameHeader+n > s.size {
+		return false
+	}
+	var last [1]byte
+	if _, err := s.r.ReadAt(last[:], off+frameHeader+n-1); err != nil {
+		return false
+	}
+	return last[0] == '}'
+}
+
+// bad marks a frame whose checksum is right but whose content is not a
+// record we can use.
+func (s *scanner) bad(off int64, n int, reason string) {
+	s.records--
+	s.damage = append(s.damage, damage{off: off, n: frameHeader + int64(n), reason: reason})
+}
+
+// recovery summarises the damage, or returns nil if there was none.
+func (s *scanner) recovery() *Recovery {
+	if len(s.damage) == 0 {
+		return nil
+	}
+	r := &Recovery{Records: s.records, Offset: s.damage[0].off}
+	var notes []string
+	const maxNotes = 10
+	for i, d := range s.damage {
+		var note string
+		if d.tail {
+			r.TornBytes = d.n
+			note = fmt.Sprintf("%s byte %d: torn tail, %s; the last %d bytes were not read (the recording was interrupted mid-write). Repair cuts them off.",
+				DataFile, d.off, d.reason, d.n)
+		} else {
+			r.Skipped += d.n
+			note = fmt.Sprintf("%s byte %d: %s; skipped %d bytes to the next whole record at byte %d.",
+				DataFile, d.off, d.reason, d.n, d.off+d.n)
+		}
+		if i < maxNotes {
+			notes = append(notes, note)
+		}
+	}
+	if len(s.damage) > maxNotes {
+		notes = append(notes, fmt.Sprintf("… and %d more damaged regions.", len(s.damage)-maxNotes))
+	}
+	notes = append(notes, fmt.Sprintf("%d whole records were read; everything outside the damaged bytes is intact.", s.records))
+	r.Note = strings.Join(notes, " ")
+	return r
+}
+
+// Open reads a session folder. Damage in data.rec (a torn tail after a
+// crash, a corrupt region) is reported in Session.Recovered, not as an
+// error, and every good record is returned. Errors are for folders that are
+// not sessions and for I/O failures.
+func Open(dir string) (*Session, error) {
+	dataPath := filepath.Join(dir, DataFile)
+	m, err := readMeta(dir)
+	if err != nil {
+		return nil, err
+	}
+	proto, err := os.ReadFile(filepath.Join(dir, ProtocolFile))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("record: %w", err)
+	}
+	f, err := openData(dir, os.O_RDONLY)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("record: %w", err)
+	}
+	sess := &Session{
+		Dir: dir, Meta: m.meta(), Protocol: proto, End: m.End, Complete: m.Complete,
+		Error: m.Error, Notes: m.Notes, Samples: map[string][]sensors.Sample{},
+	}
+	if m.Counts != nil {
+		sess.Counts = *m.Counts
+	}
+	if err := readData(f, st.Size(), dataPath, sess); err != nil {
+		return nil, err
+	}
+	return sess, nil
+}
+
+func openData(dir string, flag int) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, DataFile), flag, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("record: %s exists but %s does not: the session was interrupted while being created, or files were moved",
+			filepath.Join(dir, MetaFile), filepath.Join(dir, DataFile))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("record: %w", err)
+	}
+	return f, nil
+}
+
+// readMeta reads and checks session.json, telling a foreign folder apart.
+func readMeta(dir string) (*metaJSON, error) {
+	metaPath := filepath.Join(dir, MetaFile)
+	b, err := os.ReadFile(metaPath)
+	if errors.Is(err, os.ErrNotExist) {
+		if _, derr := os.Stat(filepath.Join(dir, DataFile)); derr != nil {
+			return nil, fmt.Errorf("record: %s is not a session folder (no %s or %s); pass a folder named like 20250131-142500-title", dir, MetaFile, DataFile)
+		}
+		return nil, fmt.Errorf("record: %s is missing; restore it from a backup (the recording in %s is still there)", metaPath, DataFile)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("record: %w", err)
+	}
+	return parseMeta(metaPath, b)
+}
+
+// readData decodes every good record of data.rec into sess.
+func readData(r io.ReaderAt, size int64, path string, sess *Session) error {
+	sc, err := newScanner(r, size, path)
+	if err != nil {
+		return err
+	}
+	for {
+		p, off, err := sc.next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("record: %s: %w", path, err)
+		}
+		if err := decodeRecord(p, sess); err != nil {
+			sc.bad(off, len(p), fmt.Sprintf("checksum matches but the record is unusable (%v)", err))
+		}
+	}
+	sess.Records = sc.records
+	sess.Recovered = sc.recovery()
+	return nil
+}
+
+// kindOf reads "k". The writer always puts it first, which saves parsing
+// every record twice; anything else takes the general path.
+func kindOf(p []byte) (string, error) {
+	for _, k := range []string{kindSamples, kindEvent, kindStream} {
+		if len(p) > len(recordPrefix)+len(k)+1 && string(p[len(recordPrefix):len(recordPrefix)+len(k)+2]) == k+`",` &&
+			string(p[:len(recordPrefix)]) == recordPrefix {
+			return k, nil
+		}
+	}
+	var k struct {
+		K string `json:"k"`
+	}
+	err := json.Unmarshal(p, &k)
+	return k.K, err
+}
+
+func decodeRecord(p []byte, sess *Session) error {
+	kind, err := kindOf(p)
+	if err != nil {
+		return err
+	}
+	switch kind {
+	case kindEvent:
+		var e eventRecord
+		if err := json.Unmarshal(p, &e); err != nil {
+			return err
+		}
+		sess.Events = append(sess.Events, e.Event)
+	case kindStream:
+		var s streamRecord
+		if err := json.Unmarshal(p, &s); err != nil {
+			return err
+		}
+		sess.Streams = append(sess.Streams, s.Stream)
+	case kindSamples:
+		r, err := decodeSamples(p)
+		if err != nil {
+			return err
+		}
+		sess.Samples[r.Device] = r.appendTo(sess.Samples[r.Device])
+	default:
+		return fmt.Errorf("unknown kind %.40q, perhaps written by newer software", kind)
+	}
+	return nil
+}
+
+// Repair cuts a torn tail off data.rec in place (after a crash) and appends
+// a note saying so to session.json. Damage in the middle of the file is
+// left as it is (Open skips it) and noted. It returns nil, nil if data.rec
+// has no damage. Do not run it on a session that is still being recorded.
+func Repair(dir string) (*Recovery, error) {
+	metaPath := filepath.Join(dir, MetaFile)
+	dataPath := filepath.Join(dir, DataFile)
+	if _, err := readMeta(dir); err != nil {
+		return nil, err
+	}
+	f, err := openData(dir, os.O_RDWR)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("record: %w", err)
+	}
+	sc, err := newScanner(f, st.Size(), dataPath)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		if _, _, err := sc.next(); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return nil, fmt.Errorf("record: %s: %w", dataPath, err)
+		}
+	}
+	rec := sc.recovery()
+	if rec == nil {
+		return nil, nil
+	}
+	if rec.TornBytes > 0 || st.Size() < int64(len(magic)) {
+		cut := st.Size() - rec.TornBytes
+		if cut < int64(len(magic)) {
+			// The header itself was torn: start the file afresh.
+			err = f.Truncate(0)
+			if err == nil {
+				_, err = f.WriteAt([]byte(magic), 0)
+			}
+		} else {
+			err = f.Truncate(cut)
+		}
+		if err == nil {
+			err = f.Sync()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("record: cutting the torn tail of %s at byte %d: %w", dataPath, cut, err)
+		}
+		rec.Note += fmt.Sprintf(" Repair cut %s at byte %d.", DataFile, cut)
+	}
+	if rec.Skipped > 0 {
+		rec.Note += " Damaged regions before the end were left in place; Open skips them."
+	}
+	if err := addNote(metaPath, time.Now().UTC().Format(time.RFC3339)+" repair: "+rec.Note); err != nil {
+		return rec, fmt.Errorf("record: %s was repaired but the note could not be added to %s: %w", dataPath, metaPath, err)
+	}
+	return rec, nil
+}
+
+// addNote appends to session.json's notes, keeping every other field as it
+// is (even ones this version does not know).
+func addNote(path, note string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return err
+	}
+	var notes []string
+	if raw, ok := fields["notes"]; ok {
+		if err := json.Unmarshal(raw, &notes); err != nil {
+			return fmt.Errorf("notes field: %w", err)
+		}
+	}
+	notes = append(notes, note)
+	raw, err := json.Marshal(notes)
+	if err != nil {
+		return err
+	}
+	fields["notes"] = raw
+	out, err := json.MarshalIndent(fields, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(path, append(out, '\n'))
+}

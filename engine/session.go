@@ -1,0 +1,431 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/scenes"
+)
+
+// State is where a session is.
+type State string
+
+const (
+	Ready   State = "ready"   // loaded, not started
+	Running State = "running" // a step is playing
+	Paused  State = "paused"  // the therapist paused: timers, video and sound frozen
+	Calm    State = "calm"    // patient stop or panic: calm scene, waiting for the therapist
+	Ended   State = "ended"
+)
+
+// CuePlayer plays a step's sound cues. The session tells it what to play;
+// it logs onsets when the first sample goes out.
+type CuePlayer interface {
+	StartStep(step int, cues []scenes.Cue)
+	StopAll(fade time.Duration)
+	SetPaused(bool)
+}
+
+// PromptTimeout is how long a rating prompt waits before the step moves on.
+const PromptTimeout = 30 * time.Second
+
+// Prompt is a rating the patient is being asked for.
+type Prompt struct {
+	Scale    string        `json:"scale"`
+	Question string        `json:"question"`
+	Since    time.Duration `json:"-"` // session time of the prompt
+	AtEnd    bool          `json:"at_end"`
+}
+
+// Snapshot is what the window and the dashboard read: a copy, never shared.
+type Snapshot struct {
+	State     State         `json:"state"`
+	Step      int           `json:"step"` // index into Protocol.All(), -1 before start
+	StepID    string        `json:"step_id"`
+	StepName  string        `json:"step_name"`
+	Intensity int           `json:"intensity"`
+	Steps     int           `json:"steps"`
+	Elapsed   time.Duration `json:"elapsed"`   // in the step, pauses excluded
+	Remaining time.Duration `json:"remaining"` // of the step's duration
+	Prompt    *Prompt       `json:"prompt,omitempty"`
+	// Scene changes whenever what the patient should see changes; the window
+	// logs cue onsets on the first frame that shows a new Scene.
+	Scene uint64 `json:"scene"`
+	Now   time.Duration
+}
+
+// Session is the state machine over a protocol. All methods are safe for
+// concurrent use: the window, the dashboard and the timer goroutine call them.
+type Session struct {
+	p      *scenes.Protocol
+	steps  []scenes.Step
+	bus    *bus.Bus
+	clock  *Clock
+	player CuePlayer
+
+	mu        sync.Mutex
+	state     State
+	idx       int
+	stepBegan time.Duration // session time the step (re)started, shifted by pauses
+	frozenAt  time.Duration // when paused or calm: the step's elapsed time
+	prompt    *Prompt
+	scene     uint64
+	wake      chan struct{}
+	done      chan struct{}
+	endReason string
+}
+
+// New makes a session; Run plays it.
+func New(p *scenes.Protocol, b *bus.Bus, c *Clock, player CuePlayer) *Session {
+	return &Session{
+		p: p, steps: p.All(), bus: b, clock: c, player: player,
+		state: Ready, idx: -1,
+		wake: make(chan struct{}, 1), done: make(chan struct{}),
+	}
+}
+
+// Done is closed when the session has ended.
+func (s *Session) Done() <-chan struct{} { return s.done }
+
+// Run plays the steps in order until the last ends, End is called or ctx is
+// cancelled.
+func (s *Session) Run(ctx context.Context) {
+	s.mu.Lock()
+	s.emit(bus.SessionStart, -1, map[string]any{"title": s.p.Title, "substance": s.p.Substance, "steps": len(s.steps)})
+	s.startStepLocked(0)
+	s.mu.Unlock()
+
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		s.mu.Lock()
+		if s.state == Ended {
+			s.mu.Unlock()
+			return
+		}
+		wait := s.advanceLocked()
+		s.mu.Unlock()
+		if wait < 0 {
+			continue
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			s.End("interrupted")
+		case <-timer.C:
+		case <-s.wake:
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}
+}
+
+// advanceLocked moves on when the step's time is up and returns how long to
+// wait before looking again (-1: look again at once).
+func (s *Session) advanceLocked() time.Duration {
+	if s.state != Running {
+		return time.Hour
+	}
+	now := s.clock.Now()
+	st := s.steps[s.idx]
+	left := st.Duration - (now - s.stepBegan)
+	if s.prompt != nil && s.prompt.AtEnd {
+		left = PromptTimeout - (now - s.prompt.Since)
+		if left <= 0 {
+			s.emit(bus.Rating, s.idx, map[string]any{"scale": s.prompt.Scale, "answered": false, "prompt_t": s.prompt.Since.Seconds()})
+			s.prompt = nil
+			s.nextLocked("duration")
+			return -1
+		}
+		return left
+	}
+	if left > 0 {
+		return left
+	}
+	if st.Rating != nil && st.Rating.At != "start" {
+		s.prompt = &Prompt{Scale: st.Rating.Scale, Question: st.Rating.Question, Since: now, AtEnd: true}
+		s.scene++
+		s.emit(bus.RatingPrompt, s.idx, map[string]any{"scale": st.Rating.Scale, "question": st.Rating.Question})
+		return -1
+	}
+	s.nextLocked("duration")
+	return -1
+}
+
+func (s *Session) startStepLocked(i int) {
+	s.idx = i
+	s.state = Running
+	s.stepBegan = s.clock.Now()
+	s.prompt = nil
+	s.scene++
+	st := s.steps[i]
+	s.emit(bus.StepStart, i, map[string]any{
+		"id": st.ID, "name": st.Name, "intensity": st.Intensity,
+		"duration": st.Duration.Seconds(), "neutral": st.Neutral,
+	})
+	if st.Rating != nil && st.Rating.At == "start" {
+		s.prompt = &Prompt{Scale: st.Rating.Scale, Question: st.Rating.Question, Since: s.stepBegan}
+		s.emit(bus.RatingPrompt, i, map[string]any{"scale": st.Rating.Scale, "question": st.Rating.Question})
+	}
+	if s.player != nil {
+		s.player.StartStep(i, st.Cues)
+	}
+}
+
+func (s *Session) nextLocked(reason string) {
+	s.endStepLocked(reason)
+	if s.idx+1 >= len(s.steps) {
+		s.endLocked("completed")
+		return
+	}
+	s.startStepLocked(s.idx + 1)
+}
+
+func (s *Session) endStepLocked(reason string) {
+	if s.idx < 0 {
+		return
+	}
+	if s.player != nil {
+		s.player.StopAll(0)
+	}
+	s.emit(bus.StepEnd, s.idx, map[string]any{"id": s.steps[s.idx].ID, "reason": reason})
+}
+
+func (s *Session) endLocked(reason string) {
+	if s.state == Ended {
+		return
+	}
+	s.state = Ended
+	s.prompt = nil
+	s.scene++
+	s.endReason = reason
+	s.emit(bus.SessionEnd, s.idx, map[string]any{"reason": reason})
+	close(s.done)
+	s.poke()
+}
+
+// emit publishes an event stamped now. Callers hold s.mu, so events are in order.
+func (s *Session) emit(kind string, step int, data map[string]any) {
+	t := s.clock.Now()
+	s.bus.Publish(bus.Msg{Event: &bus.Event{T: t, Wall: s.clock.Wall(t), Kind: kind, Step: step, Data: data}})
+}
+
+func (s *Session) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// ErrState says a command does not apply in the session's current state.
+var ErrState = errors.New("not possible now")
+
+// Snapshot copies the state for a frame or the dashboard.
+func (s *Session) Snapshot() Snapshot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.clock.Now()
+	snap := Snapshot{State: s.state, Step: s.idx, Steps: len(s.steps), Scene: s.scene, Now: now}
+	if s.idx >= 0 {
+		st := s.steps[s.idx]
+		snap.StepID, snap.StepName, snap.Intensity = st.ID, st.Name, st.Intensity
+		el := now - s.stepBegan
+		if s.state == Paused || s.state == Calm {
+			el = s.frozenAt
+		}
+		el = min(el, st.Duration)
+		snap.Elapsed, snap.Remaining = el, st.Duration-el
+	}
+	if s.prompt != nil {
+		p := *s.prompt
+		snap.Prompt = &p
+	}
+	return snap
+}
+
+// Step returns the step at index i of the played order.
+func (s *Session) Step(i int) (scenes.Step, bool) {
+	if i < 0 || i >= len(s.steps) {
+		return scenes.Step{}, false
+	}
+	return s.steps[i], true
+}
+
+// freezeLocked stops the step's clock; thawLocked restarts it where it was.
+func (s *Session) freezeLocked() { s.frozenAt = s.clock.Now() - s.stepBegan }
+func (s *Session) thawLocked()   { s.stepBegan = s.clock.Now() - s.frozenAt }
+
+// Pause freezes the step: its timer, its sound.
+func (s *Session) Pause(by string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != Running {
+		return fmt.Errorf("pause: session is %s: %w", s.state, ErrState)
+	}
+	s.freezeLocked()
+	s.state = Paused
+	s.scene++
+	if s.player != nil {
+		s.player.SetPaused(true)
+	}
+	s.emit(bus.Command, s.idx, map[string]any{"cmd": "pause", "by": by})
+	s.poke()
+	return nil
+}
+
+// Resume continues a paused step, or the step the patient stopped in.
+func (s *Session) Resume(by string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch s.state {
+	case Paused:
+		if s.player != nil {
+			s.player.SetPaused(false)
+		}
+	case Calm:
+		// The cue sounds were faded out: start them again with the scene.
+		if s.player != nil {
+			s.player.StartStep(s.idx, s.steps[s.idx].Cues)
+		}
+	default:
+		return fmt.Errorf("resume: session is %s: %w", s.state, ErrState)
+	}
+	s.thawLocked()
+	s.state = Running
+	s.scene++
+	s.emit(bus.Command, s.idx, map[string]any{"cmd": "resume", "by": by})
+	s.poke()
+	return nil
+}
+
+// Next ends the current step now and starts the next one.
+func (s *Session) Next(by string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state == Ended || s.idx < 0 {
+		return fmt.Errorf("next: session is %s: %w", s.state, ErrState)
+	}
+	if s.state == Paused && s.player != nil {
+		s.player.SetPaused(false)
+	}
+	s.emit(bus.Command, s.idx, map[string]any{"cmd": "next", "by": by})
+	s.nextLocked("next")
+	s.poke()
+	return nil
+}
+
+// Calm switches to the calm neutral scene at once and fades the sound out:
+// the patient's stop key (reason "patient_stop") or the therapist's panic
+// button. The session then waits for the therapist to resume or end.
+func (s *Session) Calm(reason, by string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state == Ended {
+		return fmt.Errorf("%s: session has ended: %w", reason, ErrState)
+	}
+	if s.state == Running {
+		s.freezeLocked()
+	}
+	if s.player != nil {
+		s.player.SetPaused(false)
+		s.player.StopAll(500 * time.Millisecond)
+	}
+	s.state = Calm
+	s.prompt = nil
+	s.scene++
+	kind := bus.Command
+	if reason == "patient_stop" {
+		kind = bus.PatientStop
+	}
+	s.emit(kind, s.idx, map[string]any{"cmd": reason, "by": by})
+	s.poke()
+	return nil
+}
+
+// Answer records the patient's rating for the open prompt.
+func (s *Session) Answer(value int, by string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.prompt == nil {
+		return fmt.Errorf("rating: no prompt is open: %w", ErrState)
+	}
+	if value < 0 || value > 100 {
+		return fmt.Errorf("rating %d: must be 0..100", value)
+	}
+	p := s.prompt
+	s.prompt = nil
+	s.scene++
+	s.emit(bus.Rating, s.idx, map[string]any{
+		"scale": p.Scale, "value": value, "answered": true, "by": by,
+		"prompt_t": p.Since.Seconds(),
+	})
+	if p.AtEnd {
+		s.nextLocked("rating")
+	}
+	s.poke()
+	return nil
+}
+
+// Mark records a therapist's marker or note.
+func (s *Session) Mark(text, by string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.emit(bus.Marker, s.idx, map[string]any{"text": text, "by": by})
+	return nil
+}
+
+// End ends the session (the therapist's End, a signal, or the window closed).
+func (s *Session) End(reason string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state == Ended {
+		return
+	}
+	if s.state == Running || s.state == Paused || s.state == Calm {
+		s.endStepLocked("ended")
+	}
+	s.endLocked(reason)
+}
+
+// EndReason says why the session ended ("completed", "ended by ...").
+func (s *Session) EndReason() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.endReason
+}
+
+// Emit publishes an event from outside the state machine (the window's cue
+// onsets) on the session's bus.
+func (s *Session) Emit(e bus.Event) {
+	if e.Wall.IsZero() {
+		e.Wall = s.clock.Wall(e.T)
+	}
+	s.bus.Publish(bus.Msg{Event: &e})
+}
+
+// MarshalJSON writes times in seconds, as the feed and recording do.
+func (s Snapshot) MarshalJSON() ([]byte, error) {
+	type view struct {
+		State     State   `json:"status"`
+		Step      int     `json:"step_index"`
+		StepID    string  `json:"step_id,omitempty"`
+		StepName  string  `json:"step_name,omitempty"`
+		Intensity int     `json:"intensity"`
+		Steps     int     `json:"steps"`
+		Elapsed   float64 `json:"step_elapsed"`
+		Remaining float64 `json:"step_remaining"`
+		Prompt    *Prompt `json:"prompt,omitempty"`
+		T         float64 `json:"t"`
+	}
+	return json.Marshal(view{s.State, s.Step, s.StepID, s.StepName, s.Intensity, s.Steps,
+		s.Elapsed.Seconds(), s.Remaining.Seconds(), s.Prompt, s.Now.Seconds()})
+}

@@ -1,0 +1,363 @@
+// Package window is the patient's view: an ebiten Game that draws a session
+// Snapshot and turns the patient's keys into session commands. It owns no
+// session logic; it reports which scene each frame showed, so cue onsets are
+// stamped with the time of the frame that first drew them.
+package window
+
+import (
+	"bytes"
+	"image/color"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hajimehoshi/ebiten/v2"
+	"github.com/hajimehoshi/ebiten/v2/inpututil"
+	"github.com/hajimehoshi/ebiten/v2/text/v2"
+	"github.com/hajimehoshi/ebiten/v2/vector"
+	"golang.org/x/image/font/gofont/goregular"
+
+	"github.com/cueroom/cueroom/engine"
+	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/scenes"
+)
+
+// Options configure the window.
+type Options struct {
+	Title      string
+	Width      int // windowed size in device-independent pixels
+	Height     int
+	Fullscreen bool
+	// OnFrame, when set, receives each drawn frame (for the dashboard's
+	// patient view); it is called on the render thread, so it must be quick.
+	OnFrame func(screen *ebiten.Image, t time.Duration)
+}
+
+// Game adapts a session to ebiten.
+type Game struct {
+	s     *engine.Session
+	media *engine.Media
+	clock *engine.Clock
+	opt   Options
+
+	images map[string]*ebiten.Image // uploaded lazily on the render thread
+	face   *text.GoTextFace
+	small  *text.GoTextFace
+
+	lastScene uint64
+	shown     []scenes.Cue // visual cues on screen, for offsets
+	shownStep int
+	lastFrame time.Duration
+	vas       int  // the rating marker, 0..100
+	vasSet    bool // the patient has moved the marker
+	w, h      int  // framebuffer size in pixels
+}
+
+// New makes the Game for a session.
+func New(s *engine.Session, m *engine.Media, c *engine.Clock, opt Options) (*Game, error) {
+	src, err := text.NewGoTextFaceSource(bytes.NewReader(goregular.TTF))
+	if err != nil {
+		return nil, err
+	}
+	if opt.Width == 0 {
+		opt.Width, opt.Height = 1280, 720
+	}
+	return &Game{
+		s: s, media: m, clock: c, opt: opt,
+		images: map[string]*ebiten.Image{},
+		face:   &text.GoTextFace{Source: src, Size: 36},
+		small:  &text.GoTextFace{Source: src, Size: 22},
+		vas:    50, shownStep: -1,
+	}, nil
+}
+
+// Run opens the window and plays until the session ends. It must be called
+// on the main goroutine (ebiten's rule).
+func (g *Game) Run() error {
+	ebiten.SetWindowTitle(g.opt.Title)
+	ebiten.SetWindowSize(g.opt.Width, g.opt.Height)
+	ebiten.SetWindowResizingMode(ebiten.WindowResizingModeEnabled)
+	ebiten.SetFullscreen(g.opt.Fullscreen)
+	ebiten.SetWindowClosingHandled(true)
+	return ebiten.RunGame(g)
+}
+
+// Update handles the patient's input; the session does the rest.
+func (g *Game) Update() error {
+	snap := g.s.Snapshot()
+	if snap.State == engine.Ended {
+		return ebiten.Termination
+	}
+	if ebiten.IsWindowBeingClosed() {
+		g.s.End("window closed")
+		return ebiten.Termination
+	}
+	// The stop key comes first: the next frame drawn is the calm scene.
+	if inpututil.IsKeyJustPressed(ebiten.KeyEscape) && snap.State != engine.Calm {
+		_ = g.s.Calm("patient_stop", "patient")
+		return nil
+	}
+	if snap.Prompt != nil && snap.State == engine.Running {
+		g.rate()
+	}
+	return nil
+}
+
+// rate lets the patient place the marker with arrows or the mouse and
+// confirm with Enter, Space or a click.
+func (g *Game) rate() {
+	step := 1
+	if ebiten.IsKeyPressed(ebiten.KeyShift) {
+		step = 10
+	}
+	if inpututil.IsKeyJustPressed(ebiten.KeyArrowLeft) || repeat(ebiten.KeyArrowLeft) {
+		g.vas, g.vasSet = max(0, g.vas-step), true
+	}
+	if inpututil.IsKeyJustPressed(ebiten.KeyArrowRight) || repeat(ebiten.KeyArrowRight) {
+		g.vas, g.vasSet = min(100, g.vas+step), true
+	}
+	x, y, w, h := g.vasRect()
+	mx, my := ebiten.CursorPosition()
+	inBar := float64(mx) >= x-10 && float64(mx) <= x+w+10 && float64(my) >= y-30 && float64(my) <= y+h+30
+	if inBar && ebiten.IsMouseButtonPressed(ebiten.MouseButtonLeft) {
+		g.vas = int(math.Round(math.Max(0, math.Min(1, (float64(mx)-x)/w)) * 100))
+		g.vasSet = true
+	}
+	confirm := inpututil.IsKeyJustPressed(ebiten.KeyEnter) || inpututil.IsKeyJustPressed(ebiten.KeySpace) ||
+		(inBar && inpututil.IsMouseButtonJustReleased(ebiten.MouseButtonLeft))
+	if confirm && g.vasSet {
+		if g.s.Answer(g.vas, "patient") == nil {
+			g.vas, g.vasSet = 50, false
+		}
+	}
+}
+
+func repeat(k ebiten.Key) bool {
+	d := inpututil.KeyPressDuration(k)
+	return d > 20 && d%3 == 0
+}
+
+// Layout draws at the device's real resolution, so the scene is sharp on
+// HiDPI screens; everything below is laid out relative to it.
+func (g *Game) Layout(outsideW, outsideH int) (int, int) {
+	s := ebiten.Monitor().DeviceScaleFactor()
+	g.w, g.h = int(float64(outsideW)*s), int(float64(outsideH)*s)
+	return g.w, g.h
+}
+
+// Draw renders the snapshot and logs cue onsets and offsets with this
+// frame's time.
+func (g *Game) Draw(screen *ebiten.Image) {
+	now := g.clock.Now()
+	snap := g.s.Snapshot()
+	var visible []scenes.Cue
+	switch snap.State {
+	case engine.Calm:
+		g.drawCalm(screen)
+	case engine.Running, engine.Paused:
+		st, _ := g.s.Step(snap.Step)
+		visible = g.drawStep(screen, st)
+		if snap.Prompt != nil && snap.State == engine.Running {
+			g.drawPrompt(screen, snap.Prompt)
+		}
+		if snap.State == engine.Paused {
+			vector.FillRect(screen, 0, 0, float32(g.w), float32(g.h), color.RGBA{0, 0, 0, 150}, false)
+			g.text(screen, "Paused", g.face, float64(g.w)/2, float64(g.h)/2, color.White)
+		}
+	default:
+		screen.Fill(color.Black)
+	}
+	if snap.Scene != g.lastScene {
+		g.logScene(snap, visible, now)
+		g.lastScene = snap.Scene
+	}
+	g.lastFrame = now
+	if g.opt.OnFrame != nil {
+		g.opt.OnFrame(screen, now)
+	}
+}
+
+// logScene records offsets of the cues that left the screen (at the last
+// frame that showed them) and onsets of the ones that came (at this frame).
+func (g *Game) logScene(snap engine.Snapshot, visible []scenes.Cue, now time.Duration) {
+	stays := func(c scenes.Cue, in []scenes.Cue, step, instep int) bool {
+		if step != instep {
+			return false
+		}
+		for _, d := range in {
+			if d.ID == c.ID {
+				return true
+			}
+		}
+		return false
+	}
+	// A pause does not take the cues off screen; the calm scene does.
+	for _, c := range g.shown {
+		if !stays(c, visible, g.shownStep, snap.Step) {
+			g.s.Emit(bus.Event{T: g.lastFrame, Kind: bus.CueOffset, Step: g.shownStep,
+				Data: map[string]any{"cue": c.ID, "modality": string(c.Kind), "file": c.Path, "channel": "visual"}})
+		}
+	}
+	for _, c := range visible {
+		if !stays(c, g.shown, snap.Step, g.shownStep) {
+			g.s.Emit(bus.Event{T: now, Kind: bus.CueOnset, Step: snap.Step,
+				Data: map[string]any{"cue": c.ID, "modality": string(c.Kind), "file": c.Path, "channel": "visual"}})
+		}
+	}
+	g.shown, g.shownStep = visible, snap.Step
+}
+
+// drawStep draws a step's visual cues and returns them.
+func (g *Game) drawStep(screen *ebiten.Image, st scenes.Step) []scenes.Cue {
+	screen.Fill(color.RGBA{12, 12, 14, 255})
+	var vis []scenes.Cue
+	var lines []string
+	for _, c := range st.Cues {
+		switch c.Kind {
+		case scenes.KindImage:
+			if img := g.image(c.ID); img != nil {
+				drawImage(screen, img, c.Fit == "fill")
+				vis = append(vis, c)
+			}
+		case scenes.KindText:
+			lines = append(lines, c.Text)
+			vis = append(vis, c)
+		case scenes.KindNarration:
+			if c.Subtitles != "" {
+				lines = append(lines, c.Subtitles)
+				vis = append(vis, c)
+			}
+		}
+	}
+	if len(lines) > 0 {
+		g.caption(screen, strings.Join(lines, "\n"))
+	}
+	return vis
+}
+
+func (g *Game) image(id string) *ebiten.Image {
+	if img, ok := g.images[id]; ok {
+		return img
+	}
+	src := g.media.Images[id]
+	if src == nil {
+		return nil
+	}
+	img := ebiten.NewImageFromImage(src)
+	g.images[id] = img
+	return img
+}
+
+// drawImage scales img to fit inside (letterboxed) or fill (cropped) the screen.
+func drawImage(dst, img *ebiten.Image, fill bool) {
+	dw, dh := float64(dst.Bounds().Dx()), float64(dst.Bounds().Dy())
+	iw, ih := float64(img.Bounds().Dx()), float64(img.Bounds().Dy())
+	s := math.Min(dw/iw, dh/ih)
+	if fill {
+		s = math.Max(dw/iw, dh/ih)
+	}
+	op := &ebiten.DrawImageOptions{Filter: ebiten.FilterLinear}
+	op.GeoM.Scale(s, s)
+	op.GeoM.Translate((dw-iw*s)/2, (dh-ih*s)/2)
+	dst.DrawImage(img, op)
+}
+
+// caption draws instruction text or subtitles on a band at the bottom.
+func (g *Game) caption(screen *ebiten.Image, s string) {
+	face := g.scaled(g.small, 1.2)
+	lines := wrap(s, face, float64(g.w)*0.8)
+	lh := face.Size * 1.4
+	bandH := lh*float64(len(lines)) + face.Size
+	y0 := float64(g.h) - bandH - float64(g.h)*0.04
+	vector.FillRect(screen, float32(g.w)*0.08, float32(y0), float32(g.w)*0.84, float32(bandH), color.RGBA{0, 0, 0, 170}, false)
+	for i, l := range lines {
+		g.text(screen, l, face, float64(g.w)/2, y0+face.Size*0.5+lh*float64(i)+lh/2, color.White)
+	}
+}
+
+// drawCalm is the neutral scene the stop key and the panic button lead to:
+// drawn from code so it can never fail to load.
+func (g *Game) drawCalm(screen *ebiten.Image) {
+	h := float32(g.h)
+	for i := 0; i < 32; i++ {
+		t := float32(i) / 31
+		c := color.RGBA{uint8(40 + 30*t), uint8(90 + 50*t), uint8(110 + 40*t), 255}
+		vector.FillRect(screen, 0, h*float32(i)/32, float32(g.w), h/32+1, c, false)
+	}
+	g.text(screen, "You are safe. The exposure has stopped.", g.scaled(g.face, 1), float64(g.w)/2, float64(g.h)*0.42, color.White)
+	g.text(screen, "Breathe slowly. Your therapist will be with you in a moment.", g.scaled(g.small, 1), float64(g.w)/2, float64(g.h)*0.52, color.RGBA{230, 240, 240, 255})
+}
+
+// drawPrompt draws the 0–100 visual analogue scale.
+func (g *Game) drawPrompt(screen *ebiten.Image, p *engine.Prompt) {
+	vector.FillRect(screen, 0, float32(g.h)*0.25, float32(g.w), float32(g.h)*0.5, color.RGBA{0, 0, 0, 200}, false)
+	q := p.Question
+	if q == "" {
+		q = "How strong is your craving right now?"
+	}
+	g.text(screen, q, g.scaled(g.face, 0.9), float64(g.w)/2, float64(g.h)*0.34, color.White)
+	x, y, w, h := g.vasRect()
+	vector.FillRect(screen, float32(x), float32(y), float32(w), float32(h), color.RGBA{200, 200, 200, 255}, false)
+	mx := x + w*float64(g.vas)/100
+	mc := color.RGBA{120, 120, 120, 255}
+	if g.vasSet {
+		mc = color.RGBA{255, 170, 60, 255}
+	}
+	vector.FillRect(screen, float32(mx-4), float32(y-18), 8, float32(h+36), mc, false)
+	lo, hi := "no craving", "strongest craving"
+	if p.Scale == "suds" {
+		lo, hi = "no distress", "worst distress"
+	}
+	f := g.scaled(g.small, 0.9)
+	g.text(screen, "0 — "+lo, f, x+w*0.1, y+h+45, color.White)
+	g.text(screen, hi+" — 100", f, x+w*0.9, y+h+45, color.White)
+	hint := "Use ← → or the mouse, then press Enter"
+	if g.vasSet {
+		hint = "Your rating: " + strconv.Itoa(g.vas) + " — press Enter to confirm"
+	}
+	g.text(screen, hint, f, float64(g.w)/2, y+h+95, color.RGBA{255, 220, 160, 255})
+}
+
+func (g *Game) vasRect() (x, y, w, h float64) {
+	return float64(g.w) * 0.15, float64(g.h) * 0.48, float64(g.w) * 0.7, float64(g.h) * 0.012
+}
+
+// scaled returns a face sized for the current framebuffer (layout is relative
+// to a 720-pixel-high screen).
+func (g *Game) scaled(f *text.GoTextFace, k float64) *text.GoTextFace {
+	c := *f
+	c.Size = f.Size * k * float64(max(g.h, 240)) / 720
+	return &c
+}
+
+func (g *Game) text(dst *ebiten.Image, s string, f *text.GoTextFace, cx, cy float64, clr color.Color) {
+	op := &text.DrawOptions{}
+	op.PrimaryAlign, op.SecondaryAlign = text.AlignCenter, text.AlignCenter
+	op.LineSpacing = f.Size * 1.4
+	op.GeoM.Translate(cx, cy)
+	op.ColorScale.ScaleWithColor(clr)
+	text.Draw(dst, s, f, op)
+}
+
+// wrap breaks s into lines no wider than width.
+func wrap(s string, f text.Face, width float64) []string {
+	var out []string
+	for _, para := range strings.Split(s, "\n") {
+		line := ""
+		for _, w := range strings.Fields(para) {
+			try := w
+			if line != "" {
+				try = line + " " + w
+			}
+			if line != "" && text.Advance(try, f) > width {
+				out = append(out, line)
+				line = w
+				continue
+			}
+			line = try
+		}
+		out = append(out, line)
+	}
+	return out
+}

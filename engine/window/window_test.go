@@ -1,0 +1,253 @@
+package window
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/hajimehoshi/ebiten/v2"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cueroom/cueroom/engine"
+	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/scenes"
+)
+
+// The window tests draw in a real window: ebiten wants the main thread, so
+// TestMain runs the game loop and the tests run beside it, handing it the
+// Game under test.
+var host = &hostGame{}
+
+type hostGame struct {
+	mu   sync.Mutex
+	g    *Game
+	done bool
+}
+
+func (h *hostGame) set(g *Game) { h.mu.Lock(); h.g = g; h.mu.Unlock() }
+func (h *hostGame) cur() *Game  { h.mu.Lock(); defer h.mu.Unlock(); return h.g }
+
+func (h *hostGame) Update() error {
+	h.mu.Lock()
+	done := h.done
+	h.mu.Unlock()
+	if done {
+		return ebiten.Termination
+	}
+	if g := h.cur(); g != nil {
+		if err := g.Update(); err == ebiten.Termination {
+			h.set(nil)
+		}
+	}
+	return nil
+}
+
+func (h *hostGame) Draw(screen *ebiten.Image) {
+	if g := h.cur(); g != nil {
+		g.Draw(screen)
+	}
+}
+
+func (h *hostGame) Layout(w, hh int) (int, int) {
+	if g := h.cur(); g != nil {
+		return g.Layout(w, hh)
+	}
+	return w, hh
+}
+
+func TestMain(m *testing.M) {
+	if os.Getenv("DISPLAY") == "" {
+		fmt.Println("window tests need a display: run them with 'make test' (it starts Xvfb)")
+		os.Exit(1)
+	}
+	code := make(chan int, 1)
+	go func() {
+		c := m.Run()
+		host.mu.Lock()
+		host.done = true
+		host.mu.Unlock()
+		code <- c
+	}()
+	ebiten.SetWindowSize(640, 360)
+	ebiten.SetWindowTitle("cueroom window test")
+	ebiten.SetRunnableOnUnfocused(true)
+	if err := ebiten.RunGame(host); err != nil {
+		fmt.Println("ebiten:", err)
+		os.Exit(1)
+	}
+	os.Exit(<-code)
+}
+
+func solidPNG(c color.RGBA) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, 64, 36))
+	for i := 0; i < len(img.Pix); i += 4 {
+		img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = c.R, c.G, c.B, c.A
+	}
+	var b bytes.Buffer
+	_ = png.Encode(&b, img)
+	return b.Bytes()
+}
+
+const testProtocol = `cueroom: 1
+title: Window test
+substance: alcohol
+baseline:
+  name: Baseline
+  duration: 60s
+  cues:
+    - image: red.png
+      fit: fill
+steps:
+  - name: Green
+    intensity: 2
+    duration: 60s
+    cues:
+      - image: green.png
+        fit: fill
+      - text: "Notice the urge"
+`
+
+// frame is what the test sees of one drawn frame.
+type frame struct {
+	t      time.Duration
+	center color.RGBA
+	state  engine.State
+}
+
+type rig struct {
+	s      *engine.Session
+	events *bus.Sub
+	frames chan frame
+	cancel context.CancelFunc
+}
+
+func newRig(t *testing.T) *rig {
+	fsys := fstest.MapFS{
+		"red.png":   {Data: solidPNG(color.RGBA{220, 20, 20, 255})},
+		"green.png": {Data: solidPNG(color.RGBA{20, 200, 40, 255})},
+	}
+	p, err := scenes.Parse("test.yaml", []byte(testProtocol), fsys)
+	require.NoError(t, err)
+	media, err := engine.LoadMedia(p)
+	require.NoError(t, err)
+	b := bus.New()
+	r := &rig{events: b.Subscribe(1024, true), frames: make(chan frame, 4096)}
+	clock := engine.NewClock()
+	r.s = engine.New(p, b, clock, nil)
+	g, err := New(r.s, media, clock, Options{OnFrame: func(screen *ebiten.Image, ft time.Duration) {
+		w, h := screen.Bounds().Dx(), screen.Bounds().Dy()
+		px := make([]byte, 4)
+		screen.SubImage(image.Rect(w/2, h/3, w/2+1, h/3+1)).(*ebiten.Image).ReadPixels(px)
+		select {
+		case r.frames <- frame{t: ft, center: color.RGBA{px[0], px[1], px[2], px[3]}, state: r.s.Snapshot().State}:
+		default:
+		}
+	}})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	done := make(chan struct{})
+	go func() { r.s.Run(ctx); close(done) }()
+	host.set(g)
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		host.set(nil)
+		b.Close()
+	})
+	return r
+}
+
+// waitFrame returns the first frame whose centre pixel matches want.
+func (r *rig) waitFrame(t *testing.T, want func(color.RGBA) bool) frame {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case f := <-r.frames:
+			if want(f.center) {
+				return f
+			}
+		case <-deadline:
+			t.Fatal("no frame showed the expected scene within 10 s")
+		}
+	}
+}
+
+// nextEvent returns the next event of the given kind.
+func (r *rig) nextEvent(t *testing.T, kind string) bus.Event {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case m := <-r.events.C:
+			if m.Event != nil && m.Event.Kind == kind {
+				return *m.Event
+			}
+		case <-deadline:
+			t.Fatalf("no %s event within 10 s", kind)
+		}
+	}
+}
+
+func isRed(c color.RGBA) bool   { return c.R > 180 && c.G < 60 && c.B < 60 }
+func isGreen(c color.RGBA) bool { return c.G > 160 && c.R < 60 && c.B < 80 }
+func isCalm(c color.RGBA) bool  { return c.B > 100 && c.G > 80 && c.R < 90 }
+
+func TestCueOnsetIsTheFirstFrameThatShowsIt(t *testing.T) {
+	r := newRig(t)
+	first := r.waitFrame(t, isRed)
+	on := r.nextEvent(t, bus.CueOnset)
+	assert.Equal(t, "baseline.c1", on.Data["cue"])
+	assert.Equal(t, first.t, on.T, "onset must carry the time of the first frame that drew the red image")
+
+	require.NoError(t, r.s.Next("test"))
+	green := r.waitFrame(t, isGreen)
+	off := r.nextEvent(t, bus.CueOffset)
+	assert.Equal(t, "baseline.c1", off.Data["cue"])
+	assert.Less(t, off.T, green.t, "offset is the last frame that showed red, before the first green one")
+	on = r.nextEvent(t, bus.CueOnset)
+	assert.Equal(t, "s1.c1", on.Data["cue"])
+	assert.Equal(t, green.t, on.T)
+}
+
+func TestStopShowsCalmSceneOnTheNextFrame(t *testing.T) {
+	r := newRig(t)
+	r.waitFrame(t, isRed)
+	require.NoError(t, r.s.Calm("patient_stop", "patient"))
+	stop := r.nextEvent(t, bus.PatientStop)
+	// The first frame drawn after the stop is the calm scene: not one more
+	// frame of the cue.
+	f := <-r.frames
+	for f.t < stop.T {
+		f = <-r.frames
+	}
+	assert.True(t, isCalm(f.center), "first frame after the stop shows %v, not the calm scene", f.center)
+	assert.Equal(t, engine.Calm, f.state)
+}
+
+func TestPauseFreezesTheStepTimer(t *testing.T) {
+	r := newRig(t)
+	r.waitFrame(t, isRed)
+	require.NoError(t, r.s.Pause("test"))
+	a := r.s.Snapshot()
+	// Several frames later the step's clock has not moved.
+	for i := 0; i < 10; i++ {
+		<-r.frames
+	}
+	b := r.s.Snapshot()
+	assert.Equal(t, engine.Paused, b.State)
+	assert.Equal(t, a.Elapsed, b.Elapsed)
+	assert.Greater(t, b.Now, a.Now)
+	require.NoError(t, r.s.Resume("test"))
+	require.Eventually(t, func() bool { return r.s.Snapshot().Elapsed > b.Elapsed }, 5*time.Second, time.Millisecond)
+}

@@ -1,0 +1,154 @@
+package scenes
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"strings"
+)
+
+// Check opens every media file of the protocol and reports, all together,
+// each one that is missing, outside the protocol's folder, not a regular
+// file, of another format than its name says, or not decodable: pictures
+// are decoded completely (and must be at least 16×16), sounds up to their
+// first samples. Each problem names the line of the cue that uses the file.
+func (p *Protocol) Check() error {
+	c := &collector{file: p.File}
+	if p.FS == nil {
+		c.add(0, 0, nil, "the protocol has no folder to find its media in; load it with Load or LoadFS")
+		return c.result()
+	}
+	done := map[string]error{} // a file used by several cues is checked once
+	for _, s := range p.All() {
+		for _, cue := range s.Cues {
+			if cue.Path == "" {
+				continue
+			}
+			err, seen := done[cue.Path]
+			if !seen {
+				err = checkAsset(p.FS, cue.Path)
+				done[cue.Path] = err
+			}
+			if err != nil {
+				c.add(cue.Line, cue.col, errors.Unwrap(err), "%s %s", cue.Path, err)
+			}
+		}
+	}
+	return c.result()
+}
+
+// AssetSHA256 returns the hex SHA-256 of the cue's media file, for the cue
+// manifest. A text cue has no file: the error is ErrNoAsset.
+func (p *Protocol) AssetSHA256(c Cue) (string, error) {
+	if c.Path == "" {
+		return "", fmt.Errorf("cue %s: %w", c.ID, ErrNoAsset)
+	}
+	if p.FS == nil {
+		return "", fmt.Errorf("cue %s: the protocol has no folder to find %s in", c.ID, c.Path)
+	}
+	f, err := p.FS.Open(c.Path)
+	if err != nil {
+		return "", fmt.Errorf("cue %s: %w", c.ID, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("cue %s: reading %s: %w", c.ID, c.Path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// checkAsset checks one media file. The error text follows the file name
+// in the message ("media/x.png was not found ...").
+func checkAsset(fsys fs.FS, name string) error {
+	info, err := fs.Stat(fsys, name)
+	if err != nil {
+		return openProblem(fsys, name, err)
+	}
+	switch {
+	case info.IsDir():
+		return errors.New("is a folder, not a file; write the path of the file inside it")
+	case !info.Mode().IsRegular():
+		return errors.New("is not a regular file (it is a device, pipe or socket); use an ordinary file")
+	case info.Size() == 0:
+		return errors.New("is empty (0 bytes); copy the file again from the original")
+	}
+	f, err := fsys.Open(name)
+	if err != nil {
+		return openProblem(fsys, name, err)
+	}
+	defer f.Close()
+	rs, ok := f.(io.ReadSeeker)
+	if !ok {
+		// Every fs.FS cueroom uses (os.Root, embed, fstest) gives seekable
+		// files; anything else is read into memory, within a bound.
+		const maxInMemory = 256 << 20
+		if info.Size() > maxInMemory {
+			return fmt.Errorf("is too large (%d MB) to check from this kind of folder", info.Size()>>20)
+		}
+		b, err := io.ReadAll(io.LimitReader(f, maxInMemory))
+		if err != nil {
+			return fmt.Errorf("cannot be read: %w", err)
+		}
+		rs = strings.NewReader(string(b))
+	}
+	return probe(name, rs, info.Size())
+}
+
+// assetError is a clinician-facing message with the system error kept
+// aside for errors.Is (fs.ErrNotExist...).
+type assetError struct {
+	msg   string
+	cause error
+}
+
+func (e *assetError) Error() string { return e.msg }
+func (e *assetError) Unwrap() error { return e.cause }
+
+// openProblem explains why a media file cannot be opened.
+func openProblem(fsys fs.FS, name string, err error) error {
+	var pe *fs.PathError
+	switch {
+	case errors.As(err, &pe) && strings.Contains(pe.Err.Error(), "escapes"):
+		// os.Root refuses symbolic links that lead out of the folder.
+		return &assetError{"is a link to a file outside the protocol's folder, which cueroom does not follow; copy the file itself into the folder", err}
+	case errors.Is(err, fs.ErrNotExist):
+		msg := "was not found in the protocol's folder; check the spelling (capitals matter) and that the file is in that folder"
+		if alt := similarFile(fsys, name); alt != "" {
+			msg += fmt.Sprintf("; did you mean %s?", alt)
+		}
+		return &assetError{msg, err}
+	case errors.Is(err, fs.ErrPermission):
+		return &assetError{"cannot be read (permission denied); ask whoever manages this computer for read access", err}
+	}
+	return &assetError{"cannot be opened: " + err.Error(), err}
+}
+
+// similarFile finds a file in name's folder whose name differs only in
+// capitals or by a character or two, the usual typos.
+func similarFile(fsys fs.FS, name string) string {
+	dir, base := path.Split(name)
+	entries, err := fs.ReadDir(fsys, path.Clean(dir))
+	if err != nil || len(entries) > 10000 {
+		return ""
+	}
+	best, bestD := "", 3
+	lb := strings.ToLower(base)
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		d := editDistance(lb, strings.ToLower(e.Name()))
+		if strings.EqualFold(e.Name(), base) {
+			d = 0
+		}
+		if d < bestD {
+			best, bestD = dir+e.Name(), d
+		}
+	}
+	return best
+}

@@ -1,0 +1,91 @@
+package scenes
+
+import (
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+)
+
+// Load reads and parses the protocol file at file. Its media resolve inside
+// the file's folder through an os.Root, so neither ".." nor a symbolic link
+// can reach files outside it. The root stays open for the Protocol's life
+// (the runtime closes it once the Protocol is unreachable).
+//
+// Load does not open media; call Check for that.
+func Load(file string) (*Protocol, error) {
+	c := &collector{file: file}
+	src, err := readBounded(os.Open(file))
+	if err != nil {
+		c.add(0, 0, err, "%s", readProblem(err))
+		return nil, c.result()
+	}
+	root, err := os.OpenRoot(filepath.Dir(file))
+	if err != nil {
+		c.add(0, 0, err, "cannot open the protocol's folder to find its media: %v", err)
+		return nil, c.result()
+	}
+	return Parse(file, src, root.FS())
+}
+
+// LoadFS reads and parses the protocol name in fsys (for example the bundled
+// demo in an embed.FS). Media resolve in name's folder within fsys.
+func LoadFS(fsys fs.FS, name string) (*Protocol, error) {
+	c := &collector{file: name}
+	src, err := readBounded(fsys.Open(name))
+	if err != nil {
+		c.add(0, 0, err, "%s", readProblem(err))
+		return nil, c.result()
+	}
+	dir, err := fs.Sub(fsys, path.Dir(name))
+	if err != nil {
+		c.add(0, 0, err, "cannot use the protocol's folder to find its media: %v", err)
+		return nil, c.result()
+	}
+	return Parse(name, src, dir)
+}
+
+var (
+	errTooBig = errors.New("file too large")
+	errIsDir  = errors.New("is a directory")
+)
+
+// readBounded reads a whole protocol file, refusing folders and anything
+// larger than a protocol can be.
+func readBounded(f fs.File, err error) ([]byte, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if info.IsDir() {
+		return nil, errIsDir
+	}
+	src, err := io.ReadAll(io.LimitReader(f, maxSourceBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(src) > maxSourceBytes {
+		return nil, errTooBig
+	}
+	return src, nil
+}
+
+func readProblem(err error) string {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "the protocol file was not found; check the name and the folder"
+	case errors.Is(err, fs.ErrPermission):
+		return "the protocol file cannot be read (permission denied); ask whoever manages this computer for read access"
+	case errors.Is(err, errIsDir):
+		return "this is a folder, not a protocol file; give the .yaml file inside it"
+	case errors.Is(err, errTooBig):
+		return "the file is larger than 1 MB, but a protocol is a few KB of text; check that this is the protocol file"
+	}
+	return "the protocol file cannot be read: " + err.Error()
+}

@@ -1,0 +1,127 @@
+// Package scenes is the protocol model and its loader: a Protocol is a
+// baseline step, graded exposure steps and an optional recovery step, each
+// presenting cues (images, sounds, narration, text) for a duration.
+//
+// Protocols are YAML files written by hand by clinicians, so every problem is
+// reported with its file and line and says what to do. Parse checks the file
+// itself; Check then opens every media file. Nothing here renders or plays.
+package scenes
+
+import (
+	"io/fs"
+	"time"
+)
+
+// Version is the protocol format version this package reads (the cueroom: key).
+const Version = 1
+
+// Protocol is a whole cue exposure session plan.
+type Protocol struct {
+	Version     int
+	Title       string
+	Substance   string // alcohol, cocaine, heroin, nicotine, cannabis, methamphetamine, gambling or other
+	Description string
+
+	File   string // the protocol file as given, for messages
+	FS     fs.FS  // media paths resolve against this: the protocol's folder
+	Source []byte // the file exactly as read, recorded with each session
+
+	Baseline Step   // neutral, always first
+	Steps    []Step // exposure steps, low to high intensity
+	Recovery *Step  // neutral, optional, last
+}
+
+// All returns the steps in the order a session plays them: baseline, the
+// exposure steps, then recovery if there is one. The slice is a fresh copy.
+func (p *Protocol) All() []Step {
+	all := make([]Step, 0, len(p.Steps)+2)
+	all = append(all, p.Baseline)
+	all = append(all, p.Steps...)
+	if p.Recovery != nil {
+		all = append(all, *p.Recovery)
+	}
+	return all
+}
+
+// Step is one scene: its cues are presented together for Duration.
+type Step struct {
+	ID        string // unique in the protocol: given, or "baseline", "s1".., "recovery"
+	Name      string
+	Intensity int // 0 for neutral steps, else 1..10
+	Duration  time.Duration
+	Cues      []Cue
+	Rating    *Rating // optional prompt for the patient
+	Neutral   bool    // baseline, recovery, or a step marked neutral: true
+	Line      int     // where the step starts in the protocol file
+}
+
+// Kind is what a cue presents.
+type Kind string
+
+// Cue kinds. Each has its own YAML key holding the media path or the text.
+const (
+	KindImage     Kind = "image"
+	KindSound     Kind = "sound"
+	KindNarration Kind = "narration"
+	KindText      Kind = "text"
+)
+
+// Cue is one stimulus within a step.
+type Cue struct {
+	ID   string // unique in the protocol: given, or "<step id>.c1"..
+	Kind Kind
+	Path string // media file, slash-separated, relative to the protocol's folder; "" for text
+	Text string // the text of a text cue
+
+	Subtitles string // narration only, optional
+	Fit       string // image only: FitFit (default) or FitFill
+
+	Loop    bool          // sound only
+	GainDB  float64       // sound and narration: -60..+12 dB
+	FadeIn  time.Duration // sound and narration
+	FadeOut time.Duration // sound and narration
+
+	Description  string // what the cue shows, for the cue manifest
+	Personalised bool   // made for this patient (their own photos, recordings)
+
+	Line int // line of the cue's kind key (image:, sound:, ...)
+	col  int
+}
+
+// Image fit modes.
+const (
+	FitFit  = "fit"  // whole image visible, letterboxed
+	FitFill = "fill" // screen covered, edges cropped
+)
+
+// Rating is a prompt the patient answers on a 0-100 scale.
+type Rating struct {
+	Scale    string // ScaleCraving or ScaleSUDS
+	Question string
+	At       string // AtStart or AtEnd (default) of the step
+	Line     int    // of the rating: key
+}
+
+// Rating scales and moments.
+const (
+	ScaleCraving = "craving" // craving visual analogue scale, 0-100
+	ScaleSUDS    = "suds"    // subjective units of distress, 0-100
+	AtStart      = "start"
+	AtEnd        = "end"
+)
+
+// substances lists the accepted values of the substance key.
+var substances = []string{"alcohol", "cocaine", "heroin", "nicotine", "cannabis", "methamphetamine", "gambling", "other"}
+
+// Limits of the format.
+const (
+	maxDuration  = 2 * time.Hour // of a step, and of a fade
+	minIntensity = 1
+	maxIntensity = 10
+	minGainDB    = -60
+	maxGainDB    = 12
+	maxSteps     = 100
+	maxCues      = 50   // per step
+	maxTextRunes = 2000 // text cues, subtitles, questions, descriptions
+	maxIDLen     = 64
+)

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs the Go tests (or benchmarks) with a virtual display and a real-time
+# PulseAudio null sink, so window and sound tests run on a machine with
+# neither a screen nor a sound card.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+tmp=$(mktemp -d)
+pa_pid=""
+cleanup() {
+  [ -n "$pa_pid" ] && kill "$pa_pid" 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+if command -v pulseaudio >/dev/null; then
+  pulseaudio -n --daemonize=no --exit-idle-time=-1 --disable-shm=yes --use-pid-file=no \
+    --system=false -L "module-native-protocol-unix auth-anonymous=1 socket=$tmp/native" \
+    -L "module-null-sink sink_name=null rate=48000" >"$tmp/pulse.log" 2>&1 &
+  pa_pid=$!
+  for _ in $(seq 100); do [ -S "$tmp/native" ] && break; sleep 0.05; done
+  export PULSE_SERVER="unix:$tmp/native"
+fi
+
+if [ "${1:-}" = bench ]; then
+  cmd=(go test -run='^$' -bench=. -benchmem ./...)
+else
+  cmd=(go test -race -count=1 -timeout=25m ./...)
+fi
+
+if [ -z "${DISPLAY:-}" ]; then
+  xvfb-run -a -s "-screen 0 1920x1080x24 -nolisten tcp" "${cmd[@]}"
+else
+  "${cmd[@]}"
+fi

@@ -1,0 +1,323 @@
+package bitalino
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/cueroom/cueroom/sensors/synth"
+)
+
+// SimConfig sets up a simulated BITalino. The zero value answers as
+// firmware 5.2 with an EDA sensor on A1 and an ECG on A2.
+type SimConfig struct {
+	Version     string        // version line without "\n"; default "BITalino_v5.2"
+	Inputs      []Input       // sensors plugged in; default A1 = EDA, A2 = ECG; others read mid-scale
+	EDARevision EDARevision   // transfer function used to encode EDA; default current
+	Synth       synth.Config  // the physiology
+	Burst       time.Duration // how often due frames are written, together; default 4 ms
+	// MaxBacklog is how far behind the wall clock the writer may fall (no
+	// one reading the port, a stalled process) before frames are skipped,
+	// as the device's buffer would overflow; default 1 s.
+	MaxBacklog time.Duration
+	Faults     Faults
+	// OnFrame, if set, is called from Run for every frame just before it
+	// is written, so tests can compare what was sent with what was decoded.
+	OnFrame func(SimFrame)
+}
+
+// Faults injects errors into the stream, every Nth frame (0 = never).
+type Faults struct {
+	GarbageEvery int // write random bytes before every Nth frame
+	GarbageLen   int // how many (default 5)
+	CorruptEvery int // send every Nth frame with a wrong CRC
+}
+
+// SimFrame is a frame the simulator sent.
+type SimFrame struct {
+	Frame   Frame
+	Garbage int  // garbage bytes written just before it
+	Corrupt bool // its CRC was deliberately wrong
+}
+
+// Sim speaks the BITalino protocol on an io.ReadWriter: it answers the
+// version query, honours the rate, start and stop commands, and streams
+// frames at the set rate, paced by the wall clock, with values from synth.
+type Sim struct {
+	cfg     SimConfig
+	sensors [MaxAnalog]Sensor // by analog input
+	gen     *synth.Generator
+	rng     *rand.Rand // garbage bytes; used by Run only
+
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// NewSim checks cfg and returns a simulator.
+func NewSim(cfg SimConfig) (*Sim, error) {
+	if cfg.Version == "" {
+		cfg.Version = "BITalino_v5.2"
+	}
+	if cfg.EDARevision == "" {
+		cfg.EDARevision = EDACurrent
+	}
+	if !cfg.EDARevision.valid() {
+		return nil, fmt.Errorf("bitalino sim: EDA sensor revision %q is unknown", cfg.EDARevision)
+	}
+	if cfg.Burst <= 0 {
+		cfg.Burst = 4 * time.Millisecond // 4 frames per write at 1000 Hz
+	}
+	if cfg.MaxBacklog <= 0 {
+		cfg.MaxBacklog = time.Second
+	}
+	if cfg.Faults.GarbageLen <= 0 {
+		cfg.Faults.GarbageLen = 5
+	}
+	inputs, err := checkInputs(cfg.Inputs)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sim{cfg: cfg, gen: synth.New(cfg.Synth), done: make(chan struct{}),
+		rng: rand.New(rand.NewPCG(cfg.Synth.Seed, 0xb17a1)) /* garbage must not shift the physiology */}
+	for i := range s.sensors {
+		s.sensors[i] = Raw
+	}
+	for _, in := range inputs {
+		s.sensors[in.Analog-1] = in.Sensor
+	}
+	return s, nil
+}
+
+// Stimulus marks a cue onset: an SCR follows after 1–3 s (see synth).
+func (s *Sim) Stimulus() time.Duration { return s.gen.Stimulus() }
+
+// SetArousal sets the simulated arousal (0..1).
+func (s *Sim) SetArousal(a float64) { s.gen.SetArousal(a) }
+
+// Synth returns the generator, for its ground truth.
+func (s *Sim) Synth() *synth.Generator { return s.gen }
+
+// Close stops Run.
+func (s *Sim) Close() error {
+	s.closeOnce.Do(func() { close(s.done) })
+	return nil
+}
+
+type (
+	readDeadlineSetter  interface{ SetReadDeadline(time.Time) error }
+	writeDeadlineSetter interface{ SetWriteDeadline(time.Time) error }
+)
+
+// simState is what the device remembers between commands.
+type simState struct {
+	live     bool
+	code     int // rate code
+	pos      [MaxAnalog]column
+	n        int
+	seq      uint8
+	t0       time.Time
+	produced int64
+	count    int // frames sent since Run started, for Faults
+	overruns int64
+}
+
+// Run serves rw until ctx is done, Close is called or rw fails. It returns
+// nil on a requested stop. To interrupt blocked I/O on stop it sets rw's
+// deadlines (if rw has them: *os.File of a pty master, net.Conn) and clears
+// them again before returning; without them, a read blocked in rw ends
+// only when rw's owner closes it.
+func (s *Sim) Run(ctx context.Context, rw io.ReadWriter) error {
+	exit := make(chan struct{}) // closed when serve has returned
+	quit := make(chan struct{}) // closed when a stop was requested
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		select {
+		case <-ctx.Done():
+		case <-s.done:
+		case <-exit:
+			return
+		}
+		close(quit)
+		setDeadlines(rw, time.Now())
+	}()
+
+	cmds := make(chan byte, 64)
+	rerr := make(chan error, 1)
+	var rwg sync.WaitGroup
+	rwg.Add(1)
+	go func() {
+		defer rwg.Done()
+		var b [64]byte
+		for {
+			n, err := rw.Read(b[:])
+			for _, c := range b[:n] {
+				select {
+				case cmds <- c:
+				case <-exit:
+					return
+				}
+			}
+			if err != nil {
+				rerr <- err
+				return
+			}
+		}
+	}()
+
+	err := s.serve(quit, rw, cmds, rerr)
+	close(exit)
+	wg.Wait()
+	select {
+	case <-ctx.Done():
+		err = nil // errors caused by the interruption of a stop are not failures
+	case <-s.done:
+		err = nil
+	default:
+	}
+	if d, ok := rw.(readDeadlineSetter); ok && d.SetReadDeadline(time.Now()) == nil {
+		rwg.Wait()
+	}
+	setDeadlines(rw, time.Time{})
+	return err
+}
+
+func setDeadlines(rw any, t time.Time) {
+	if d, ok := rw.(readDeadlineSetter); ok {
+		_ = d.SetReadDeadline(t)
+	}
+	if d, ok := rw.(writeDeadlineSetter); ok {
+		_ = d.SetWriteDeadline(t)
+	}
+}
+
+func (s *Sim) serve(quit <-chan struct{}, w io.Writer, cmds <-chan byte, rerr <-chan error) error {
+	st := simState{code: 3}
+	ticker := time.NewTicker(s.cfg.Burst)
+	defer ticker.Stop()
+	var out []byte
+	for {
+		var tick <-chan time.Time
+		if st.live {
+			tick = ticker.C
+		}
+		select {
+		case <-quit:
+			return nil
+		case err := <-rerr:
+			// drain commands already read before reporting
+			for len(cmds) > 0 {
+				if err := s.command(&st, w, <-cmds); err != nil {
+					return err
+				}
+			}
+			if errors.Is(err, io.EOF) {
+				return fmt.Errorf("bitalino sim: the port was closed: %w", err)
+			}
+			return fmt.Errorf("bitalino sim: reading commands: %w", err)
+		case c := <-cmds:
+			if err := s.command(&st, w, c); err != nil {
+				return err
+			}
+		case now := <-tick:
+			out = s.frames(&st, now, out[:0])
+			if len(out) > 0 {
+				if _, err := w.Write(out); err != nil {
+					return fmt.Errorf("bitalino sim: writing frames: %w", err)
+				}
+			}
+		}
+	}
+}
+
+// command applies one command byte. Idle mode: version, rate, start,
+// battery threshold (ignored). Live mode: only stop/idle matter.
+func (s *Sim) command(st *simState, w io.Writer, c byte) error {
+	if st.live {
+		if c == cmdStop || c == cmdIdle {
+			st.live = false
+		}
+		return nil
+	}
+	switch {
+	case c == cmdVersion:
+		if _, err := io.WriteString(w, s.cfg.Version+"\n"); err != nil {
+			return fmt.Errorf("bitalino sim: writing version: %w", err)
+		}
+	case c&0x3F == 0x03: // rate: <code> 0 0 0 0 1 1
+		st.code = int(c >> 6)
+	case c&0x03 == 0x01 || c&0x03 == 0x02: // live or simulated acquisition
+		mask := c >> 2
+		if mask == 0 {
+			return nil
+		}
+		st.n = 0
+		for a := range MaxAnalog {
+			if mask&(1<<a) != 0 {
+				st.pos[st.n] = column{sensor: s.sensors[a], bits: fieldBits(st.n)}
+				st.n++
+			}
+		}
+		st.live, st.t0, st.produced, st.seq = true, time.Now(), 0, 0
+	}
+	return nil
+}
+
+// frames appends the frames due by now: frame k (k ≥ 1) is due at k/rate
+// after the start. A writer more than MaxBacklog behind skips frames, as the
+// device's buffer would overflow: the sequence numbers show the gap.
+func (s *Sim) frames(st *simState, now time.Time, out []byte) []byte {
+	rate := int64(rates[st.code])
+	due := int64(now.Sub(st.t0))*rate/int64(time.Second) - st.produced
+	maxDue := max(1, int64(s.cfg.MaxBacklog)*rate/int64(time.Second))
+	if due > maxDue {
+		skip := due - maxDue
+		st.seq += uint8(skip)
+		st.seq &= 0x0F
+		st.produced += skip
+		st.overruns += skip
+		s.gen.Next(time.Duration(skip) * time.Second / time.Duration(rate))
+		due = maxDue
+	}
+	dt := time.Second / time.Duration(rate)
+	fl := s.cfg.Faults
+	for range due {
+		p := s.gen.Next(dt)
+		f := Frame{Seq: st.seq, N: st.n}
+		for k := 0; k < st.n; k++ {
+			c := st.pos[k]
+			switch c.sensor {
+			case EDA:
+				f.ADC[k] = edaADC(s.cfg.EDARevision, p.EDA, c.bits)
+			case ECG:
+				f.ADC[k] = ecgADC(p.ECG, c.bits)
+			default:
+				f.ADC[k] = 1 << (c.bits - 1)
+			}
+		}
+		st.count++
+		sf := SimFrame{Frame: f}
+		if fl.GarbageEvery > 0 && st.count%fl.GarbageEvery == 0 {
+			sf.Garbage = fl.GarbageLen
+			for range fl.GarbageLen {
+				out = append(out, byte(s.rng.UintN(256)))
+			}
+		}
+		out, _ = AppendFrame(out, f) // st.n is 1..6 here
+		if fl.CorruptEvery > 0 && st.count%fl.CorruptEvery == 0 {
+			sf.Corrupt = true
+			out[len(out)-1] ^= 0x05 // any non-zero flip of the CRC nibble
+		}
+		if s.cfg.OnFrame != nil {
+			s.cfg.OnFrame(sf)
+		}
+		st.seq = (st.seq + 1) & 0x0F
+		st.produced++
+	}
+	return out
+}

@@ -1,0 +1,77 @@
+// Package sensors holds what every physiological device shares: samples in
+// physical units, the description of a device's channels, and the two small
+// seams a device driver implements (Device to start and stop the stream on a
+// port, Decoder to turn its bytes into samples).
+//
+// Data flows one way: serial bytes → Decoder → Sample → bus.
+package sensors
+
+import (
+	"io"
+	"time"
+)
+
+// Physical units as types, so a conversion cannot be forgotten.
+type (
+	Microsiemens float64 // skin conductance
+	Millivolts   float64 // ECG, PPG
+	BPM          float64 // heart or pulse rate
+	Percent      float64 // SpO2
+)
+
+// MaxChannels bounds the values of one sample so samples need no allocation.
+const MaxChannels = 8
+
+// Channel describes one column of a device's samples.
+type Channel struct {
+	Label string `json:"label"` // "eda", "ecg", "ppg", "hr", "spo2"
+	Unit  string `json:"unit"`  // "uS", "mV", "bpm", "%"
+	Type  string `json:"type"`  // signal type: EDA, ECG, PPG, HR, SPO2 (BIDS/XDF naming)
+}
+
+// Stream describes what a device sends: its name, nominal rate and channels.
+type Stream struct {
+	Device   string            `json:"device"` // instance name, e.g. "bitalino"
+	Kind     string            `json:"kind"`   // driver, e.g. "bitalino"
+	Rate     float64           `json:"rate"`   // nominal samples per second
+	Channels []Channel         `json:"channels"`
+	Settings map[string]string `json:"settings,omitempty"`
+}
+
+// Sample is one multi-channel reading.
+//
+// T is the arrival time on the session clock (monotonic). Seq is the device's
+// own counter (BITalino's 4-bit sequence, Shimmer's timestamp ticks...), kept
+// so gaps and drift stay visible.
+type Sample struct {
+	Device string               `json:"device"`
+	T      time.Duration        `json:"t"`
+	Seq    uint32               `json:"seq"`
+	N      int                  `json:"-"`
+	Values [MaxChannels]float64 `json:"-"`
+}
+
+// Vals returns the sample's channel values.
+func (s *Sample) Vals() []float64 { return s.Values[:s.N] }
+
+// Decoder turns a device's byte stream into samples. It reads an io.Reader,
+// never a serial port, so tests feed it bytes, files or a pseudo-terminal.
+type Decoder interface {
+	// Next blocks until one sample is decoded. It returns io.EOF at the end
+	// of the stream; corrupt bytes are skipped (see Dropped), not errors.
+	// T is left zero: the caller stamps arrival time.
+	Next() (Sample, error)
+	// Dropped counts bytes discarded while resynchronising.
+	Dropped() uint64
+}
+
+// Device knows how to start and stop a device's stream on a port and how to
+// decode it.
+type Device interface {
+	Stream() Stream
+	// Start sends the device's start sequence (rate, channels, start).
+	Start(rw io.ReadWriter) error
+	// Stop asks the device to stop streaming.
+	Stop(w io.Writer) error
+	NewDecoder(r io.Reader) Decoder
+}
