@@ -147,7 +147,7 @@ func probe(name string, r io.ReadSeeker, size int64) error {
 	case fmtMP3:
 		err = checkMP3(r, size)
 	case fmtOgg:
-		err = checkOgg(r, size)
+		err = checkOgg(r)
 	case fmtFLAC:
 		err = checkFLAC(r, size)
 	}
@@ -564,7 +564,7 @@ func oggChecksum(crc uint32, b []byte) uint32 {
 
 // checkOgg reads the first logical stream's packets until the three Vorbis
 // headers and the first audio packet are complete.
-func checkOgg(r io.Reader, size int64) error {
+func checkOgg(r io.Reader) error {
 	budget := int64(oggMaxHeaderBytes)
 	var serial uint32
 	var packets [][]byte

@@ -91,8 +91,7 @@ func decodeYAML(c *collector, src []byte) *yaml.Node {
 			}
 			off += size
 		}
-		line := 1 + bytes.Count(src[:off], []byte("\n"))
-		col := 1 + utf8.RuneCount(src[bytes.LastIndexByte(src[:off], '\n')+1:off])
+		line, col := position(src, off)
 		c.add(line, col, nil, "byte %d (0x%02X) is not UTF-8 text; the file was probably saved in another encoding (such as Latin-1 or Windows-1252): save it again as UTF-8 from your editor",
 			off+1, src[off])
 		return nil
@@ -169,16 +168,41 @@ func srcLine(src []byte, n int) []byte {
 		return nil
 	}
 	for i := 1; i < n; i++ {
-		j := bytes.IndexByte(src, '\n')
-		if j < 0 {
+		_, rest, ok := cutLine(src)
+		if !ok {
 			return nil
 		}
-		src = src[j+1:]
+		src = rest
 	}
-	if j := bytes.IndexByte(src, '\n'); j >= 0 {
-		src = src[:j]
+	line, _, _ := cutLine(src)
+	return line
+}
+
+// cutLine splits off the first line. Like YAML, it takes \n, \r\n and a
+// lone \r (old Mac files) as line ends, so line numbers agree with its own.
+func cutLine(src []byte) (line, rest []byte, found bool) {
+	i := bytes.IndexAny(src, "\r\n")
+	if i < 0 {
+		return src, nil, false
 	}
-	return src
+	if src[i] == '\r' && i+1 < len(src) && src[i+1] == '\n' {
+		return src[:i], src[i+2:], true
+	}
+	return src[:i], src[i+1:], true
+}
+
+// position gives the 1-based line and column (in characters) of byte off.
+func position(src []byte, off int) (line, col int) {
+	line, start := 1, 0
+	for {
+		_, rest, ok := cutLine(src[start:])
+		next := len(src) - len(rest)
+		if !ok || next > off {
+			break
+		}
+		line, start = line+1, next
+	}
+	return line, 1 + utf8.RuneCount(src[start:off])
 }
 
 // parser walks the YAML tree of one protocol, reporting into c.
@@ -513,13 +537,10 @@ func (ps *parser) protocol(root *yaml.Node, p *Protocol) {
 		ps.errAt(root, "the protocol needs a baseline: a neutral step played before exposure; add baseline: with a name, a duration and cues")
 	}
 
-	if f, ok := m["steps"]; !ok {
-		if ps.typo(root, "steps") {
-			return
-		}
-		ps.errAt(root, "the protocol needs steps: the list of exposure steps, from low to high intensity")
-	} else {
+	if f, ok := m["steps"]; ok {
 		p.Steps = ps.steps(f)
+	} else if !ps.typo(root, "steps") {
+		ps.errAt(root, "the protocol needs steps: the list of exposure steps, from low to high intensity")
 	}
 
 	if f, ok := m["recovery"]; ok && f.val.ShortTag() != "!!null" {

@@ -289,6 +289,32 @@ steps:
 	assert.Equal(t, "many.yaml:2:1: the protocol: title is empty; write it like title: \"Alcohol cue exposure\"", lines[0])
 }
 
+// TestParseTypoNotMissing: a misspelt required key is reported once, as a
+// typo, not a second time as missing.
+func TestParseTypoNotMissing(t *testing.T) {
+	tests := []struct {
+		name, src, want string
+		line            int
+	}{
+		{"top", "cueroom: 1\ntitle: T\nsubstance: alcohol\nbaseline:\n  duration: 1s\n  cues: [{text: x}]\nstpes:\n  - name: A\n",
+			`unknown setting "stpes"; did you mean "steps"?`, 7},
+		{"step", "cueroom: 1\ntitle: T\nsubstance: alcohol\nbaseline:\n  duration: 1s\n  cues: [{text: x}]\nsteps:\n  - name: A\n    intensity: 1\n    duration: 1s\n    cue:\n      - text: x\n",
+			`unknown setting "cue"; did you mean "cues"?`, 11},
+		{"rating", "cueroom: 1\ntitle: T\nsubstance: alcohol\nbaseline:\n  duration: 1s\n  cues: [{text: x}]\n  rating:\n    scale: suds\n    questoin: Tense\nsteps:\n  - name: A\n    intensity: 1\n    duration: 1s\n    cues: [{text: x}]\n",
+			`unknown setting "questoin"; did you mean "question"?`, 9},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("typo.yaml", []byte(tt.src), nil)
+			var list ErrorList
+			require.ErrorAs(t, err, &list)
+			require.Len(t, list, 1, "%v", err)
+			assert.Equal(t, tt.line, list[0].Line)
+			assert.Contains(t, list[0].Msg, tt.want)
+		})
+	}
+}
+
 // TestParseErrorCap: a file with a huge number of problems gives a bounded
 // report that says more were left out.
 func TestParseErrorCap(t *testing.T) {
@@ -422,4 +448,28 @@ func BenchmarkParse(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func TestLinePositions(t *testing.T) {
+	src := []byte("ab\r\ncd\ref\néx\n")
+	tests := []struct {
+		off, line, col int
+	}{
+		{0, 1, 1}, {1, 1, 2}, {4, 2, 1}, {5, 2, 2}, {7, 3, 1}, {10, 4, 1}, {12, 4, 2},
+	}
+	for _, tt := range tests {
+		line, col := position(src, tt.off)
+		assert.Equal(t, [2]int{tt.line, tt.col}, [2]int{line, col}, "offset %d", tt.off)
+	}
+	assert.Equal(t, "ab", string(srcLine(src, 1)))
+	assert.Equal(t, "cd", string(srcLine(src, 2)))
+	assert.Equal(t, "ef", string(srcLine(src, 3)))
+	assert.Equal(t, "éx", string(srcLine(src, 4)))
+	assert.Empty(t, srcLine(src, 6))
+	assert.Nil(t, srcLine(src, 0))
+
+	// A Latin-1 byte in a file with old Mac line ends is found on its line.
+	_, err := Parse("cr.yaml", []byte("cueroom: 1\rtitle: caf\xe9\r"), nil)
+	require.Error(t, err)
+	assert.True(t, strings.HasPrefix(err.Error(), "cr.yaml:2:11: byte 22 (0xE9) is not UTF-8"), err.Error())
 }

@@ -201,10 +201,35 @@ func TestRunPlaysShortProtocolEndToEnd(t *testing.T) {
 			steps = append(steps, fmt.Sprint(e.Data["id"]))
 		}
 	}
-	assert.Equal(t, []string{"baseline", "s1", "s2", "recovery"}, steps)
+	assert.Equal(t, []string{"baseline", "bottle", "glass", "recovery"}, steps)
 	assert.Equal(t, bus.SessionStart, s.Events[0].Kind)
-	assert.Equal(t, bus.SessionEnd, s.Events[len(s.Events)-1].Kind)
-	assert.Equal(t, "completed", s.Events[len(s.Events)-1].Data["reason"])
+	// session_end comes last but for the offsets of the cues still on at the
+	// end: the last frame's and the sound's fade.
+	endAt := -1
+	for i, e := range s.Events {
+		if e.Kind == bus.SessionEnd {
+			endAt = i
+		}
+	}
+	require.GreaterOrEqual(t, endAt, 0, "no session_end recorded")
+	assert.Equal(t, "completed", s.Events[endAt].Data["reason"])
+	for _, e := range s.Events[endAt+1:] {
+		assert.Equal(t, bus.CueOffset, e.Kind)
+	}
+	// Every cue that came on went off again.
+	on := map[string]int{}
+	for _, e := range s.Events {
+		key := fmt.Sprint(e.Data["cue"], "/", e.Data["channel"])
+		switch e.Kind {
+		case bus.CueOnset:
+			on[key]++
+		case bus.CueOffset:
+			on[key]--
+		}
+	}
+	for k, n := range on {
+		assert.Zero(t, n, "cue %s: onsets minus offsets", k)
+	}
 
 	require.Len(t, s.Streams, 1)
 	samples := s.Samples[s.Streams[0].Device]
@@ -218,7 +243,7 @@ func TestRunPlaysShortProtocolEndToEnd(t *testing.T) {
 	// The dashboard got every sample recorded before the session ended
 	// (history plus live): batched, never thinned. The client stops reading
 	// at session_end, so the last few samples may be on disk only.
-	end := s.Events[len(s.Events)-1].T
+	end := s.Events[endAt].T
 	before := 0
 	for _, x := range samples {
 		if x.T < end-100*time.Millisecond {
@@ -227,4 +252,95 @@ func TestRunPlaysShortProtocolEndToEnd(t *testing.T) {
 	}
 	assert.GreaterOrEqual(t, feedSeqs, before)
 	assert.LessOrEqual(t, feedSeqs, len(samples))
+}
+
+// TestEscStopsAndTherapistEnds presses the patient's stop key in the real
+// window (X keyboard events via xdotool), sees the stop arrive on the feed,
+// then ends the session with a command as the therapist would.
+func TestEscStopsAndTherapistEnds(t *testing.T) {
+	xdotool, err := exec.LookPath("xdotool")
+	require.NoError(t, err, "xdotool is needed to press keys in the window: run 'make test', which installs it")
+	sessions := t.TempDir()
+	p := startRun(t, sessions, "../../assets/demo/protocol.yaml")
+	c := p.dial(t)
+	// Wait until the window shows the first scene.
+	readUntil(t, c, 30*time.Second, func(m feedMsg) bool {
+		return m.Type == "event" && m.Kind == bus.CueOnset && m.Data["channel"] == "visual"
+	})
+	out, err := exec.Command(xdotool, "search", "--sync", "--name", "cueroom — Alcohol",
+		"windowfocus", "--sync", "key", "Escape").CombinedOutput()
+	require.NoError(t, err, "xdotool: %s", out)
+
+	msgs := readUntil(t, c, 10*time.Second, func(m feedMsg) bool { return m.Type == "event" && m.Kind == bus.PatientStop })
+	stop := msgs[len(msgs)-1]
+	assert.Equal(t, "patient", stop.Data["by"])
+
+	// The calm scene holds until the therapist acts: the state says so.
+	readUntil(t, c, 5*time.Second, func(m feedMsg) bool { return m.Type == "state" && m.State["status"] == "calm" })
+
+	require.NoError(t, c.WriteJSON(map[string]any{"type": "command", "v": 1, "id": "end-1", "cmd": "end"}))
+	msgs = readUntil(t, c, 10*time.Second, func(m feedMsg) bool { return m.Type == "ack" && m.ID == "end-1" })
+	ack := msgs[len(msgs)-1]
+	assert.True(t, ack.OK, "end refused: %s", ack.Error)
+	p.wait(t, 30*time.Second)
+
+	s, err := record.Open(p.dir)
+	require.NoError(t, err)
+	var kinds []string
+	for _, e := range s.Events {
+		if e.Kind == bus.PatientStop || e.Kind == bus.SessionEnd || e.Kind == bus.Command {
+			kinds = append(kinds, e.Kind)
+		}
+	}
+	assert.Equal(t, []string{bus.PatientStop, bus.SessionEnd}, kinds[:2])
+	assert.True(t, s.Complete)
+}
+
+// TestBadInputExitsTwoAndWritesNothing runs the binary on bad input: each
+// gets one clear line, exit code 2, and no session folder.
+func TestBadInputExitsTwoAndWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte("cueroom: 1\ntitle: x\nsubstance: alcohol\nbaseline:\n  name: B\n  duration: -3s\n  cues: []\nsteps: []\n"), 0o644))
+	missing := filepath.Join(dir, "missing.yaml")
+	require.NoError(t, os.WriteFile(missing, []byte("cueroom: 1\ntitle: x\nsubstance: alcohol\nbaseline:\n  name: B\n  duration: 3s\n  cues:\n    - image: nowhere.png\nsteps:\n  - name: S\n    intensity: 1\n    duration: 2s\n    cues:\n      - text: hi\n"), 0o644))
+
+	// A pseudo-terminal where no BITalino answers.
+	silent, err := ptyPair(t)
+	require.NoError(t, err)
+
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown flag", []string{"run", "--bogus"}, "-bogus"},
+		{"missing protocol", []string{"run", filepath.Join(dir, "nope.yaml")}, "nope.yaml"},
+		{"invalid protocol", []string{"run", bad}, "bad.yaml:6"},
+		{"missing asset", []string{"run", missing}, "nowhere.png"},
+		{"bad sensor spec", []string{"run", "--sensor", "bitalino", "../../assets/demo/short.yaml"}, "KIND:PORT"},
+		{"no such port", []string{"run", "--sensor", "bitalino:/dev/ttyNOPE9", "../../assets/demo/short.yaml"}, "/dev/ttyNOPE9"},
+		{"not a BITalino", []string{"run", "--sensor", "bitalino:" + silent, "../../assets/demo/short.yaml"}, silent},
+		{"check invalid", []string{"check", bad}, "bad.yaml:6"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			sessions := filepath.Join(t.TempDir(), "sessions")
+			args := tc.args
+			if args[0] == "run" {
+				args = append([]string{"run", "--listen", "127.0.0.1:0", "--sessions", sessions, "--no-sound"}, args[1:]...)
+			}
+			cmd := exec.Command(binary(t), args...)
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			var ee *exec.ExitError
+			require.ErrorAs(t, err, &ee, "expected a failure; stderr: %s", stderr.String())
+			assert.Equal(t, 2, ee.ExitCode(), "stderr: %s", stderr.String())
+			assert.Contains(t, stderr.String(), tc.want)
+			assert.True(t, strings.HasPrefix(stderr.String(), "cueroom: "), "stderr: %s", stderr.String())
+			_, statErr := os.Stat(sessions)
+			assert.True(t, os.IsNotExist(statErr), "nothing may be written on bad input")
+		})
+	}
 }

@@ -258,7 +258,8 @@ func testSlowClientDropped(t *testing.T, queue int, writeWait time.Duration, wan
 	})
 	b, _ := runBus(t, s)
 
-	slow := dial(t, s) // never reads
+	slow, _, err := dialRaw(t, s, dialOpts{rcvBuf: 4096}) // never reads
+	require.NoError(t, err)
 	fast := dial(t, s)
 	require.Equal(t, "hello", readMsg(t, fast).typ())
 	require.Eventually(t, func() bool { return s.numClients() == 2 }, 5*time.Second, time.Millisecond)

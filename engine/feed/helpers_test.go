@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -93,6 +94,7 @@ type dialOpts struct {
 	origin string // "" uses the server's own; "-" sends none
 	host   string // overrides the Host header
 	header http.Header
+	rcvBuf int // shrink the client's socket receive buffer (slow client)
 }
 
 func wsURL(s *Server, token string) string {
@@ -132,6 +134,17 @@ func dialRaw(t *testing.T, s *Server, o dialOpts) (*websocket.Conn, *http.Respon
 		h.Set("Host", o.host)
 	}
 	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second}
+	if o.rcvBuf > 0 {
+		// A small fixed buffer turns off autotuning, so a client that does
+		// not read backs up after kilobytes instead of megabytes.
+		d.NetDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err == nil {
+				err = c.(*net.TCPConn).SetReadBuffer(o.rcvBuf)
+			}
+			return c, err
+		}
+	}
 	c, resp, err := d.Dial(u, h)
 	if resp != nil && resp.Body != nil {
 		resp.Body.Close()

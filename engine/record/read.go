@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -28,7 +29,7 @@ type Session struct {
 	Counts   Counts    // what the writer had written at close (zero after a crash)
 	Notes    []string  // notes added later, e.g. by Repair
 
-	Events  []bus.Event                 // in recorded order
+	Events  []bus.Event                 // in session-time order (see Open)
 	Streams []sensors.Stream            // stream announcements, in recorded order
 	Samples map[string][]sensors.Sample // by device, in recorded order
 	Records int                         // whole records read from data.rec
@@ -273,6 +274,10 @@ func Open(dir string) (*Session, error) {
 	if err := readData(f, st.Size(), dataPath, sess); err != nil {
 		return nil, err
 	}
+	// Frame offsets are stamped with the last frame that showed a cue, so
+	// they are written after events that happened a little later: order by
+	// session time, keeping the written order among equal times.
+	sort.SliceStable(sess.Events, func(a, b int) bool { return sess.Events[a].T < sess.Events[b].T })
 	return sess, nil
 }
 

@@ -193,7 +193,7 @@ func TestValidFrameWithUnusablePayload(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, events := recordedEvents(t, 2)
-			good := encodeEvent(event(bus.Marker, 99, 0, nil))
+			good := encodeEvent(event(bus.Marker, 99, 5*time.Second, nil))
 			f, err := os.OpenFile(filepath.Join(dir, DataFile), os.O_WRONLY|os.O_APPEND, 0)
 			require.NoError(t, err)
 			st, err := f.Stat()

@@ -87,6 +87,8 @@ func (g *Game) Run() error {
 func (g *Game) Update() error {
 	snap := g.s.Snapshot()
 	if snap.State == engine.Ended {
+		// The last scene's cues went off with the last frame that drew them.
+		g.logScene(snap, nil, g.lastFrame)
 		return ebiten.Termination
 	}
 	if ebiten.IsWindowBeingClosed() {

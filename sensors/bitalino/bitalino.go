@@ -192,5 +192,12 @@ func (d *Device) Stop(w io.Writer) error {
 	return err
 }
 
-// NewDecoder returns a decoder for this device's frames read from r.
+// NewDecoder returns a decoder for this device's frames read from r. It
+// does not allocate per sample. Values are in the channels' units (µS, mV,
+// ADC counts for raw inputs), in the order of Stream().Channels.
+//
+// Sample.Seq is a running frame counter whose low 4 bits are the device's
+// 4-bit sequence number (Seq & 0xF), so both stay visible: a step of more
+// than one is a gap. A repeated sequence number reads as a step of 16 (15
+// frames lost), as a serial link cannot duplicate frames.
 func (d *Device) NewDecoder(r io.Reader) sensors.Decoder { return d.newDecoder(r) }

@@ -12,14 +12,8 @@ type column struct {
 	bits   uint
 }
 
-// Decoder turns a BITalino byte stream into samples. It never allocates per
-// sample. Use Device.NewDecoder.
-//
-// Sample.Seq is a running frame counter whose low 4 bits are the device's
-// sequence number (Seq & 0xF), so both stay visible: a step of more than
-// one is a gap. The counter assumes a repeated sequence number means 16
-// frames were lost (a serial link does not duplicate frames).
-type Decoder struct {
+// decoder turns a BITalino byte stream into samples without allocating.
+type decoder struct {
 	r       io.Reader
 	name    string
 	n, L    int
@@ -35,10 +29,10 @@ type Decoder struct {
 	zeros   int
 }
 
-var _ sensors.Decoder = (*Decoder)(nil)
+var _ sensors.Decoder = (*decoder)(nil)
 
-func (d *Device) newDecoder(r io.Reader) *Decoder {
-	dec := &Decoder{r: r, name: d.cfg.Name, n: len(d.inputs), L: FrameLen(len(d.inputs)), rev: d.cfg.EDARevision}
+func (d *Device) newDecoder(r io.Reader) *decoder {
+	dec := &decoder{r: r, name: d.cfg.Name, n: len(d.inputs), L: FrameLen(len(d.inputs)), rev: d.cfg.EDARevision}
 	for k, in := range d.inputs {
 		dec.cols[k] = column{sensor: in.Sensor, bits: fieldBits(k)}
 	}
@@ -46,11 +40,11 @@ func (d *Device) newDecoder(r io.Reader) *Decoder {
 }
 
 // Dropped counts bytes discarded while resynchronising.
-func (dec *Decoder) Dropped() uint64 { return dec.dropped }
+func (dec *decoder) Dropped() uint64 { return dec.dropped }
 
 // fill reads more bytes, keeping buf[lo:hi]. It reports false when no more
 // will come (dec.err is then set).
-func (dec *Decoder) fill() bool {
+func (dec *decoder) fill() bool {
 	if dec.err != nil {
 		return false
 	}
@@ -81,7 +75,7 @@ func (dec *Decoder) fill() bool {
 // gap) the frame after it must check too and follow it in sequence, so a
 // lone frame at the very end of a stream after a resync is dropped.
 // Next returns io.EOF at the end of the stream, or the reader's error.
-func (dec *Decoder) Next() (sensors.Sample, error) {
+func (dec *decoder) Next() (sensors.Sample, error) {
 	L := dec.L
 	for {
 		avail := dec.hi - dec.lo
@@ -117,7 +111,7 @@ func (dec *Decoder) Next() (sensors.Sample, error) {
 	}
 }
 
-func (dec *Decoder) emit(b []byte) sensors.Sample {
+func (dec *decoder) emit(b []byte) sensors.Sample {
 	dec.lo += len(b)
 	f := parseFrame(b, dec.n)
 	raw := uint32(f.Seq)

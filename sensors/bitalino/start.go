@@ -44,8 +44,9 @@ const maxVersionScan = 64 << 10
 // wrapping ErrNotBITalino means the peer did not answer like a BITalino.
 func (d *Device) Start(rw io.ReadWriter) error {
 	name := portName(rw)
-	// 0x00 leaves live mode on every firmware; on an idle 2.x device it is
-	// a harmless battery-threshold setting.
+	// 0x00 leaves live mode on every firmware (0xFF, "idle", is 2.x only);
+	// on an idle device it sets the low-battery LED threshold to its
+	// minimum, which is harmless.
 	if err := d.send(rw, name, cmdStop); err != nil {
 		return err
 	}
