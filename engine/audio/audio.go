@@ -12,6 +12,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,8 +65,10 @@ func Open(opt Options) *Output {
 	}
 	o.lastPul.Store(o.now().UnixNano())
 	if !opt.NoDevice {
-		if err := o.openDevice(); err != nil {
-			o.warn(fmt.Sprintf("no sound device (%v): playing to a silent null sink instead", err))
+		if !deviceLikely() {
+			o.warn("no sound device or sound server found: playing to a silent null sink instead")
+		} else if err := o.openDevice(); err != nil {
+			o.warn(fmt.Sprintf("the sound device could not be opened (%s): playing to a silent null sink instead", clip(err.Error(), 160)))
 		}
 	}
 	if o.player == nil {
@@ -233,3 +238,28 @@ func (o *Output) Close() error {
 }
 
 var _ io.Reader = deviceReader{}
+
+// deviceLikely says whether a sound server or an ALSA card is there. Asking
+// the audio libraries on a machine with neither fills the terminal with their
+// complaints, so look first.
+func deviceLikely() bool {
+	if runtime.GOOS != "linux" || os.Getenv("PULSE_SERVER") != "" {
+		return true
+	}
+	if dir := os.Getenv("XDG_RUNTIME_DIR"); dir != "" {
+		for _, sock := range []string{"pulse/native", "pipewire-0"} {
+			if _, err := os.Stat(filepath.Join(dir, sock)); err == nil {
+				return true
+			}
+		}
+	}
+	pcms, _ := filepath.Glob("/dev/snd/pcmC*p")
+	return len(pcms) > 0
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
