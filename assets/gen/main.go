@@ -19,6 +19,7 @@ import (
 	"flag"
 	"fmt"
 	"image/png"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -65,13 +66,15 @@ func main() {
 	out := flag.String("out", filepath.Join("assets", "demo", "media"), "folder to write the media into")
 	only := flag.String("only", "", "comma-separated file names to make (default: all)")
 	flag.Parse()
-	if err := run(*out, *only); err != nil {
+	if err := run(os.Stdout, *out, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(out, only string) error {
+// run makes the media named in only (all when empty) in out, reporting
+// each file's size to w.
+func run(w io.Writer, out, only string) error {
 	if st, err := os.Stat(filepath.Dir(out)); err != nil || !st.IsDir() {
 		return fmt.Errorf("%s does not exist: run from the repository root (go run ./assets/gen) or pass -out", filepath.Dir(out))
 	}
@@ -81,6 +84,15 @@ func run(out, only string) error {
 	var want []string
 	if only != "" {
 		want = strings.Split(only, ",")
+		var names []string
+		for _, j := range jobs() {
+			names = append(names, j.name)
+		}
+		for _, w := range want {
+			if !slices.Contains(names, w) {
+				return fmt.Errorf("-only: no media file %q; the generator makes %s", w, strings.Join(names, ", "))
+			}
+		}
 	}
 	var total int64
 	for _, j := range jobs() {
@@ -91,7 +103,7 @@ func run(out, only string) error {
 		b, err := j.make()
 		if errors.Is(err, errNoSpeech) {
 			if st, serr := os.Stat(dst); serr == nil {
-				fmt.Printf("%-12s kept as is (%d bytes): %v\n", j.name, st.Size(), err)
+				fmt.Fprintf(w, "%-12s kept as is (%d bytes): %v\n", j.name, st.Size(), err)
 				total += st.Size()
 				continue
 			}
@@ -104,9 +116,9 @@ func run(out, only string) error {
 			return err
 		}
 		total += int64(len(b))
-		fmt.Printf("%-12s %8d bytes\n", j.name, len(b))
+		fmt.Fprintf(w, "%-12s %8d bytes\n", j.name, len(b))
 	}
-	fmt.Printf("%-12s %8d bytes\n", "total", total)
+	fmt.Fprintf(w, "%-12s %8d bytes\n", "total", total)
 	return nil
 }
 

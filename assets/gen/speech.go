@@ -84,6 +84,9 @@ func trimSilence(s []float64, rate int) []float64 {
 	for hi > lo && math.Abs(s[hi-1]) < floor {
 		hi--
 	}
+	if lo == hi {
+		return s[:0]
+	}
 	// Keep a few milliseconds so a soft onset is not cut.
 	pad := rate / 100
 	return s[max(0, lo-pad):min(len(s), hi+pad)]

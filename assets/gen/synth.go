@@ -74,6 +74,7 @@ func clinkInto(s []float64, at int, f0, amp float64, r *rng, wrap bool) {
 	decays := []float64{0.55, 0.38, 0.24, 0.15, 0.08}
 	gains := []float64{1, 0.7, 0.5, 0.32, 0.2}
 	n := secs(1.4)
+	release := secs(0.3) // the ring is cut short smoothly, not clipped
 	put := func(i int, v float64) {
 		j := at + i
 		if wrap {
@@ -90,6 +91,9 @@ func clinkInto(s []float64, at int, f0, amp float64, r *rng, wrap bool) {
 		for i := 0; i < n; i++ {
 			t := float64(i) / sampleRate
 			env := math.Exp(-t/decays[p]) * (1 - math.Exp(-t*3000))
+			if i > n-release {
+				env *= smooth(float64(n-i) / float64(release))
+			}
 			v := math.Sin(2*math.Pi*f*t+ph) + 0.6*math.Sin(2*math.Pi*(f+beat)*t)
 			put(i, amp*gains[p]*env*v/1.6)
 		}
@@ -119,10 +123,10 @@ func synthPour() []float64 {
 		fc *= 1 + 0.25*(wob.run(r.float()-0.5, 6))
 		_, b1, _ := res1.run(noise, fc, 7)
 		_, b2, _ := res2.run(noise, fc*2.1, 5)
-		_, _, h := hiss.run(noise, 3500, 0.7)
+		_, h, _ := hiss.run(noise, 4500, 0.9) // splash, kept below the highest octaves
 		env := smooth(t/0.12) * (1 - smooth((t-pourEnd)/0.25))
 		gurgle := 0.55 + 0.9*g*(1-prog*0.6)
-		s[i] = env * (gurgle*(b1*1.0+b2*0.45) + h*0.12)
+		s[i] = env * (gurgle*(b1*1.0+b2*0.45) + h*0.1)
 	}
 	// Fizz: tiny bubbles bursting, more as the head builds, dying away.
 	var fz svf
@@ -133,7 +137,7 @@ func synthPour() []float64 {
 			rate *= math.Exp(-(t - pourEnd) / 0.45)
 		}
 		if r.float() < rate/sampleRate {
-			a := r.rangef(0.02, 0.09)
+			a := r.rangef(0.03, 0.12)
 			f := r.rangef(3000, 9000)
 			for k := 0; k < 160 && i+k < len(s); k++ {
 				s[i+k] += a * math.Sin(2*math.Pi*f*float64(k)/sampleRate) * math.Exp(-float64(k)/25)

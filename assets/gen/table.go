@@ -387,9 +387,9 @@ func drawGlass() *canvas {
 	c := newCanvas(1280, 720)
 	room(c)
 	c.glow(260, 90, 380, hex(0xffe2b0), 0.12)
-	bottle(c, 470, 622, 1.08, true, 19)
-	lyingCap(c, 300, 650, 1)
-	pint(c, 790, 668, 0.95, 23)
+	bottle(c, 505, 622, 1.08, true, 19)
+	lyingCap(c, 345, 652, 1)
+	pint(c, 775, 668, 0.95, 23)
 	c.vignette(0.3)
 	return c
 }

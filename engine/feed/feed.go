@@ -102,24 +102,21 @@ type Server struct {
 
 	cmdMu sync.Mutex // serialises OnCommand
 
-	mu       sync.Mutex
-	started  bool
-	closed   bool
-	ln       net.Listener
-	srv      *http.Server
-	addr     string           // actual listen address once started
-	hostIP   net.IP           // listen IP; unspecified means any interface
-	port     string           // actual port
-	clients  map[*client]bool // registered clients
-	nextID   uint64
-	streams  map[string][]byte // device → latest encoded stream message
-	order    []string          // devices in announcement order
-	labels   map[string][]string
-	state    []byte // latest encoded state message
-	hist     history
-	wg       sync.WaitGroup // every goroutine the server started, and Run
-	quit     chan struct{}  // closed by Close
-	closeErr error
+	mu      sync.Mutex
+	started bool
+	closed  bool
+	srv     *http.Server
+	addr    string           // actual listen address once started
+	hostIP  net.IP           // listen IP; unspecified means any interface
+	port    string           // actual port
+	clients map[*client]bool // registered clients
+	nextID  uint64
+	streams map[string][]byte // device → latest encoded stream message
+	order   []string          // devices in announcement order
+	state   []byte            // latest encoded state message
+	hist    history
+	wg      sync.WaitGroup // every goroutine the server started, and Run
+	quit    chan struct{}  // closed by Close
 }
 
 // New validates cfg and returns a server that is not yet listening.
@@ -148,7 +145,6 @@ func New(cfg Config) (*Server, error) {
 		origins: map[string]bool{},
 		clients: map[*client]bool{},
 		streams: map[string][]byte{},
-		labels:  map[string][]string{},
 		quit:    make(chan struct{}),
 	}
 	if s.logf == nil {
@@ -189,7 +185,6 @@ func (s *Server) Start() error {
 		return fmt.Errorf("feed: cannot listen on %s (is another cueroom running? choose another port): %w", s.cfg.Listen, err)
 	}
 	s.started = true
-	s.ln = ln
 	s.addr = ln.Addr().String()
 	if ta, ok := ln.Addr().(*net.TCPAddr); ok {
 		s.hostIP = ta.IP
@@ -247,7 +242,7 @@ func (s *Server) Close() error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return s.closeErr
+		return nil
 	}
 	s.closed = true
 	close(s.quit)
@@ -271,7 +266,7 @@ func (s *Server) Close() error {
 		c.kill(websocket.CloseGoingAway, "server closing", nil, false)
 	}
 	s.wg.Wait()
-	return s.closeErr
+	return nil
 }
 
 // track adds one goroutine to the wait group unless the server is closed.

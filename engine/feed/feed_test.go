@@ -258,7 +258,7 @@ func testSlowClientDropped(t *testing.T, queue int, writeWait time.Duration, wan
 	})
 	b, _ := runBus(t, s)
 
-	slow, _, err := dialRaw(t, s, dialOpts{rcvBuf: 4096}) // never reads
+	slow, _, err := dialRaw(t, s, dialOpts{rcvBuf: 256 << 10}) // never reads
 	require.NoError(t, err)
 	fast := dial(t, s)
 	require.Equal(t, "hello", readMsg(t, fast).typ())
