@@ -10,8 +10,9 @@ build=(gcc pkg-config libc6-dev libgl1-mesa-dev libxcursor-dev libxi-dev libxine
 # espeak-ng for text-only narration.
 run=(xvfb xauth libgl1-mesa-dri espeak-ng)
 # Test: a PulseAudio null sink paces audio in real time with no sound card;
-# x11-apps (xwd) for window screenshots.
-test=(pulseaudio libasound2-plugins x11-apps xdotool)
+# xdotool to press keys in the window,
+# Chromium for the dashboard browser test.
+test=(pulseaudio libasound2-plugins xdotool chromium)
 
 want=("${build[@]}" "${run[@]}")
 [ "${1:-run}" = test ] && want+=("${test[@]}")

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -27,6 +28,11 @@ func ensureDisplay(logf func(string, ...any)) (stop func(), err error) {
 	// -displayfd: Xvfb picks a free display and writes its number when ready.
 	cmd := exec.Command(xvfb, "-displayfd", "3", "-screen", "0", "1920x1080x24", "-nolisten", "tcp")
 	cmd.ExtraFiles = []*os.File{w}
+	// Its own process group: a Ctrl-C meant for cueroom must not kill the
+	// display under the window before the session has closed its recording
+	// (Xlib exits the process when its display dies). Pdeathsig takes it
+	// down if cueroom itself dies.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting Xvfb: %w", err)
 	}

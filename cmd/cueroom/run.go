@@ -130,7 +130,7 @@ func runSession(o runOptions) error {
 		return usageError{err.Error()}
 	}
 	if err := srv.Start(); err != nil {
-		return usageError{fmt.Sprintf("dashboard: %v (use --listen to pick another address)", err)}
+		return usageError{fmt.Sprintf("dashboard: %v", err)}
 	}
 	defer srv.Close()
 
