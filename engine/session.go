@@ -32,7 +32,7 @@ type CuePlayer interface {
 }
 
 // PromptTimeout is how long a rating prompt waits before the step moves on.
-const PromptTimeout = 30 * time.Second
+var PromptTimeout = 30 * time.Second
 
 // Prompt is a rating the patient is being asked for.
 type Prompt struct {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/cueroom/cueroom/engine/bus"
 	"github.com/cueroom/cueroom/engine/record"
+	"github.com/cueroom/cueroom/sensors/serialport"
 )
 
 // The end-to-end tests run the real binary: a real window under Xvfb, the
@@ -308,6 +309,12 @@ func TestBadInputExitsTwoAndWritesNothing(t *testing.T) {
 	// A pseudo-terminal where no BITalino answers.
 	silent, err := ptyPair(t)
 	require.NoError(t, err)
+	// A port another program holds open.
+	busy, err := ptyPair(t)
+	require.NoError(t, err)
+	held, err := serialport.Open(busy, serialport.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { held.Close() })
 
 	cases := []struct {
 		name string
@@ -320,6 +327,7 @@ func TestBadInputExitsTwoAndWritesNothing(t *testing.T) {
 		{"missing asset", []string{"run", missing}, "nowhere.png"},
 		{"bad sensor spec", []string{"run", "--sensor", "bitalino", "../../assets/demo/short.yaml"}, "KIND:PORT"},
 		{"no such port", []string{"run", "--sensor", "bitalino:/dev/ttyNOPE9", "../../assets/demo/short.yaml"}, "/dev/ttyNOPE9"},
+		{"busy port", []string{"run", "--sensor", "bitalino:" + busy, "../../assets/demo/short.yaml"}, "busy"},
 		{"not a BITalino", []string{"run", "--sensor", "bitalino:" + silent, "../../assets/demo/short.yaml"}, silent},
 		{"check invalid", []string{"check", bad}, "bad.yaml:6"},
 	}
