@@ -33,7 +33,11 @@ func (f *fakePlayer) SetPaused(p bool) {
 		f.add("unpause")
 	}
 }
-func (f *fakePlayer) got() []string { f.mu.Lock(); defer f.mu.Unlock(); return append([]string(nil), f.calls...) }
+func (f *fakePlayer) got() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.calls...)
+}
 
 func protocol(t *testing.T, src string) *scenes.Protocol {
 	t.Helper()
