@@ -323,6 +323,37 @@ func (s *Session) Next(by string) error {
 	return nil
 }
 
+// Repeat plays the current step again from its start.
+func (s *Session) Repeat(by string) error {
+	return s.jump(0, "repeat", by)
+}
+
+// Back goes back to the previous step: the therapist backs off when the
+// exposure is too intense.
+func (s *Session) Back(by string) error {
+	return s.jump(-1, "back", by)
+}
+
+func (s *Session) jump(delta int, cmd, by string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state == Ended || s.idx < 0 {
+		return fmt.Errorf("%s: session is %s: %w", cmd, s.state, ErrState)
+	}
+	to := s.idx + delta
+	if to < 0 {
+		return fmt.Errorf("%s: already at the first step: %w", cmd, ErrState)
+	}
+	if s.player != nil {
+		s.player.SetPaused(false)
+	}
+	s.emit(bus.Command, s.idx, map[string]any{"cmd": cmd, "by": by})
+	s.endStepLocked(cmd)
+	s.startStepLocked(to)
+	s.poke()
+	return nil
+}
+
 // Calm switches to the calm neutral scene at once and fades the sound out:
 // the patient's stop key (reason "patient_stop") or the therapist's panic
 // button. The session then waits for the therapist to resume or end.

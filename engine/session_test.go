@@ -192,3 +192,18 @@ func TestUnansweredPromptMovesOn(t *testing.T) {
 }
 
 func sprintf(f string, a ...any) string { return fmt.Sprintf(f, a...) }
+
+func TestRepeatAndBackOff(t *testing.T) {
+	h := start(t, protocol(t, src("1h", "1h", "1h")))
+	h.next(t, bus.StepStart)
+	require.ErrorIs(t, h.s.Back("therapist"), ErrState, "nothing before the baseline")
+	require.NoError(t, h.s.Next("therapist"))
+	assert.Equal(t, "s1", h.next(t, bus.StepStart).Data["id"])
+	require.NoError(t, h.s.Repeat("therapist"))
+	assert.Equal(t, "repeat", h.next(t, bus.StepEnd).Data["reason"])
+	assert.Equal(t, "s1", h.next(t, bus.StepStart).Data["id"])
+	require.NoError(t, h.s.Back("therapist"))
+	assert.Equal(t, "back", h.next(t, bus.StepEnd).Data["reason"])
+	assert.Equal(t, "baseline", h.next(t, bus.StepStart).Data["id"])
+	assert.Equal(t, 0, h.s.Snapshot().Step)
+}

@@ -64,7 +64,12 @@ func FuzzParse(f *testing.F) {
 			for _, c := range s.Cues {
 				require.False(t, ids[c.ID], "duplicate id %q", c.ID)
 				ids[c.ID] = true
-				require.Contains(t, []Kind{KindImage, KindSound, KindNarration, KindText}, c.Kind)
+				require.Contains(t, []Kind{KindImage, KindSound, KindNarration, KindText, KindBreathing}, c.Kind)
+				if c.Kind == KindBreathing {
+					require.True(t, c.BreathsPerMin >= minBreaths && c.BreathsPerMin <= maxBreaths)
+					require.Empty(t, c.Path)
+					continue
+				}
 				if c.Kind == KindText {
 					require.NotEmpty(t, c.Text)
 					require.Empty(t, c.Path)

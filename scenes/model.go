@@ -64,6 +64,9 @@ const (
 	KindSound     Kind = "sound"
 	KindNarration Kind = "narration"
 	KindText      Kind = "text"
+	// KindBreathing is an animated breathing pacer for coping practice; its
+	// value is the pace in breaths per minute.
+	KindBreathing Kind = "breathing"
 )
 
 // Cue is one stimulus within a step.
@@ -72,6 +75,8 @@ type Cue struct {
 	Kind Kind
 	Path string // media file, slash-separated, relative to the protocol's folder; "" for text
 	Text string // the text of a text cue
+
+	BreathsPerMin float64 // breathing only: the pacer's rate
 
 	Subtitles string // narration only, optional
 	Fit       string // image only: FitFit (default) or FitFill

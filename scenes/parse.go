@@ -29,8 +29,8 @@ var (
 	exposureKeys = []string{"id", "name", "intensity", "neutral", "duration", "cues", "rating"}
 	neutralKeys  = []string{"id", "name", "intensity", "duration", "cues", "rating"}
 	ratingKeys   = []string{"scale", "question", "at"}
-	cueKindKeys  = []string{"image", "sound", "narration", "text"}
-	cueKeys      = []string{"id", "image", "sound", "narration", "text", "fit", "loop", "gain", "fade_in", "fade_out", "subtitles", "description", "personalised"}
+	cueKindKeys  = []string{"image", "sound", "narration", "text", "breathing"}
+	cueKeys      = []string{"id", "image", "sound", "narration", "text", "breathing", "fit", "loop", "gain", "fade_in", "fade_out", "subtitles", "description", "personalised"}
 	// cueKeyKinds says which cue kinds accept an optional key; keys not listed
 	// are accepted by every kind.
 	cueKeyKinds = map[string][]Kind{
@@ -759,6 +759,9 @@ func (ps *parser) cues(f field, where, stepID string, stepDur time.Duration) []C
 }
 
 // cue walks one cue; ok is false when it has no usable kind.
+// Limits of the breathing pacer, in breaths per minute.
+const minBreaths, maxBreaths = 2, 20
+
 func (ps *parser) cue(n *yaml.Node, where, defaultID string, stepDur time.Duration) (Cue, bool) {
 	m := ps.mapping(n, where, cueKeys, func(key string) string {
 		if slices.Contains(exposureKeys, key) {
@@ -796,6 +799,15 @@ func (ps *parser) cue(n *yaml.Node, where, defaultID string, stepDur time.Durati
 	if c.Kind == KindText {
 		if ps.need(m, "text", n, where, `text: "Sit comfortably and breathe normally."`) {
 			c.Text, _ = ps.text(m, "text", where)
+		}
+	} else if c.Kind == KindBreathing {
+		if r, rn, ok := ps.number(m, "breathing", where); ok {
+			if r < minBreaths || r > maxBreaths {
+				ps.errAt(rn, "%s: breathing %s is the pace in breaths per minute and must be from %d to %d; slow paced breathing is usually about 6",
+					where, clip(rn.Value), minBreaths, maxBreaths)
+			} else {
+				c.BreathsPerMin = r
+			}
 		}
 	} else {
 		c.Path = ps.mediaPath(m, string(c.Kind), where, c.Kind)

@@ -83,6 +83,12 @@ func TestParseValid(t *testing.T) {
 			assert.Nil(t, p.Steps[0].Rating)
 			assert.Len(t, p.All(), 2)
 		}},
+		{"coping.yaml", func(t *testing.T, p *Protocol) {
+			c := p.Steps[0].Cues[0]
+			assert.Equal(t, KindBreathing, c.Kind)
+			assert.Equal(t, 6.0, c.BreathsPerMin)
+			assert.Empty(t, c.Path, "a pacer needs no media")
+		}},
 		{"ids.yaml", func(t *testing.T, p *Protocol) {
 			assert.Equal(t, "2024", p.Title, "a number is accepted as a title")
 			assert.Equal(t, "gambling", p.Substance, "choices are stored in lower case")
@@ -147,6 +153,7 @@ func TestParseInvalid(t *testing.T) {
 	}{
 		{"alias.yaml", 16, "aliases are not supported"},
 		{"bad_id.yaml", 9, `id "my step" is not usable`},
+		{"breathing_range.yaml", 13, "breathing 40 is the pace in breaths per minute and must be from 2 to 20"},
 		{"baseline_intensity.yaml", 5, "the baseline is neutral, so its intensity must be 0"},
 		{"cue_key_for_other_kind.yaml", 14, "loop applies only to sound cues, and this is an image cue; remove loop"},
 		{"cue_key_on_step.yaml", 12, "image is a cue: put it in the step's cues: list"},

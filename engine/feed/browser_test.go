@@ -104,6 +104,26 @@ func (c *cdp) connState() string {
 	return s
 }
 
+// screenshot saves the page as a PNG when FEED_SCREENSHOT names a file, to
+// look at it: FEED_SCREENSHOT=/tmp/feed.png go test -run Browser. A
+// non-empty suffix goes before the extension (/tmp/feed-late.png).
+func (c *cdp) screenshot(t *testing.T, suffix string) {
+	t.Helper()
+	path := os.Getenv("FEED_SCREENSHOT")
+	if path == "" {
+		return
+	}
+	if suffix != "" {
+		ext := filepath.Ext(path)
+		path = strings.TrimSuffix(path, ext) + "-" + suffix + ext
+	}
+	var shot struct{ Data []byte }
+	raw, err := c.call("Page.captureScreenshot", map[string]any{"format": "png"})
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(raw, &shot))
+	require.NoError(t, os.WriteFile(path, shot.Data, 0o644))
+}
+
 // startBrowser runs headless Chromium in its own process group, killed at
 // cleanup, and returns a CDP client attached to its first page.
 func startBrowser(t *testing.T) *cdp {
@@ -123,7 +143,7 @@ func startBrowser(t *testing.T) *cdp {
 	}
 	dir := t.TempDir()
 	cmd := exec.Command(bin, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-		"--no-first-run", "--remote-debugging-port=0", "--user-data-dir="+dir, "about:blank")
+		"--no-first-run", "--window-size=1400,800", "--remote-debugging-port=0", "--user-data-dir="+dir, "about:blank")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -216,14 +236,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	assert.Contains(t, br.text("#values"), "bitalinoecg0.250 mV")
 	assert.Equal(t, `1:05.0cue_onset · step 2 · cue="beer.jpg"`, br.text("#events li"))
 
-	if path := os.Getenv("FEED_SCREENSHOT"); path != "" {
-		// To look at the page: FEED_SCREENSHOT=/tmp/feed.png go test -run Browser
-		var shot struct{ Data []byte }
-		raw, err := br.call("Page.captureScreenshot", map[string]any{"format": "png"})
-		require.NoError(t, err)
-		require.NoError(t, json.Unmarshal(raw, &shot))
-		require.NoError(t, os.WriteFile(path, shot.Data, 0o644))
-	}
+	br.screenshot(t, "")
 
 	// Pause: sent, not yet applied while the session holds the command.
 	br.do(t, `document.querySelector('[data-cmd="pause"]').click()`)

@@ -51,6 +51,8 @@ type Game struct {
 	lastFrame time.Duration
 	vas       int  // the rating marker, 0..100
 	vasSet    bool // the patient has moved the marker
+	stick     float64
+	pads      []ebiten.GamepadID
 	w, h      int  // framebuffer size in pixels
 }
 
@@ -95,8 +97,9 @@ func (g *Game) Update() error {
 		g.s.End("window closed")
 		return ebiten.Termination
 	}
+	g.pads = ebiten.AppendGamepadIDs(g.pads[:0])
 	// The stop key comes first: the next frame drawn is the calm scene.
-	if inpututil.IsKeyJustPressed(ebiten.KeyEscape) && snap.State != engine.Calm {
+	if (inpututil.IsKeyJustPressed(ebiten.KeyEscape) || g.padJustPressed(stopButtons...)) && snap.State != engine.Calm {
 		_ = g.s.Calm("patient_stop", "patient")
 		return nil
 	}
@@ -113,11 +116,24 @@ func (g *Game) rate() {
 	if ebiten.IsKeyPressed(ebiten.KeyShift) {
 		step = 10
 	}
-	if inpututil.IsKeyJustPressed(ebiten.KeyArrowLeft) || repeat(ebiten.KeyArrowLeft) {
+	if inpututil.IsKeyJustPressed(ebiten.KeyArrowLeft) || repeat(ebiten.KeyArrowLeft) || g.padJustPressed(ebiten.StandardGamepadButtonLeftLeft) {
 		g.vas, g.vasSet = max(0, g.vas-step), true
 	}
-	if inpututil.IsKeyJustPressed(ebiten.KeyArrowRight) || repeat(ebiten.KeyArrowRight) {
+	if inpututil.IsKeyJustPressed(ebiten.KeyArrowRight) || repeat(ebiten.KeyArrowRight) || g.padJustPressed(ebiten.StandardGamepadButtonLeftRight) {
 		g.vas, g.vasSet = min(100, g.vas+step), true
+	}
+	// The left stick moves the marker smoothly, proportional to the tilt.
+	for _, id := range g.pads {
+		if ebiten.IsStandardGamepadLayoutAvailable(id) {
+			if a := ebiten.StandardGamepadAxisValue(id, ebiten.StandardGamepadAxisLeftStickHorizontal); math.Abs(a) > 0.25 {
+				g.stick += a * 1.5
+				if math.Abs(g.stick) >= 1 {
+					g.vas = max(0, min(100, g.vas+int(g.stick)))
+					g.stick -= float64(int(g.stick))
+					g.vasSet = true
+				}
+			}
+		}
 	}
 	x, y, w, h := g.vasRect()
 	mx, my := ebiten.CursorPosition()
@@ -127,12 +143,31 @@ func (g *Game) rate() {
 		g.vasSet = true
 	}
 	confirm := inpututil.IsKeyJustPressed(ebiten.KeyEnter) || inpututil.IsKeyJustPressed(ebiten.KeySpace) ||
+		g.padJustPressed(ebiten.StandardGamepadButtonRightBottom) ||
 		(inBar && inpututil.IsMouseButtonJustReleased(ebiten.MouseButtonLeft))
 	if confirm && g.vasSet {
 		if g.s.Answer(g.vas, "patient") == nil {
 			g.vas, g.vasSet = 50, false
 		}
 	}
+}
+
+// stopButtons end the exposure from a gamepad: Start, or B (the usual
+// "back" button), for patients in a headset without a keyboard at hand.
+var stopButtons = []ebiten.StandardGamepadButton{ebiten.StandardGamepadButtonCenterRight, ebiten.StandardGamepadButtonRightRight}
+
+func (g *Game) padJustPressed(buttons ...ebiten.StandardGamepadButton) bool {
+	for _, id := range g.pads {
+		if !ebiten.IsStandardGamepadLayoutAvailable(id) {
+			continue
+		}
+		for _, b := range buttons {
+			if inpututil.IsStandardGamepadButtonJustPressed(id, b) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func repeat(k ebiten.Key) bool {
@@ -159,7 +194,7 @@ func (g *Game) Draw(screen *ebiten.Image) {
 		g.drawCalm(screen)
 	case engine.Running, engine.Paused:
 		st, _ := g.s.Step(snap.Step)
-		visible = g.drawStep(screen, st)
+		visible = g.drawStep(screen, st, snap.Elapsed)
 		if snap.Prompt != nil && snap.State == engine.Running {
 			g.drawPrompt(screen, snap.Prompt)
 		}
@@ -211,7 +246,7 @@ func (g *Game) logScene(snap engine.Snapshot, visible []scenes.Cue, now time.Dur
 }
 
 // drawStep draws a step's visual cues and returns them.
-func (g *Game) drawStep(screen *ebiten.Image, st scenes.Step) []scenes.Cue {
+func (g *Game) drawStep(screen *ebiten.Image, st scenes.Step, elapsed time.Duration) []scenes.Cue {
 	screen.Fill(color.RGBA{12, 12, 14, 255})
 	var vis []scenes.Cue
 	var lines []string
@@ -224,6 +259,9 @@ func (g *Game) drawStep(screen *ebiten.Image, st scenes.Step) []scenes.Cue {
 			}
 		case scenes.KindText:
 			lines = append(lines, c.Text)
+			vis = append(vis, c)
+		case scenes.KindBreathing:
+			g.drawPacer(screen, c.BreathsPerMin, elapsed)
 			vis = append(vis, c)
 		case scenes.KindNarration:
 			if c.Subtitles != "" {
@@ -276,6 +314,27 @@ func (g *Game) caption(screen *ebiten.Image, s string) {
 	for i, l := range lines {
 		g.text(screen, l, face, float64(g.w)/2, y0+face.Size*0.5+lh*float64(i)+lh/2, color.White)
 	}
+}
+
+// drawPacer draws a breathing guide: a circle that grows while breathing in
+// (40 % of each breath) and shrinks while breathing out. Its phase follows the
+// step's clock, so it stops when the step is paused.
+func (g *Game) drawPacer(screen *ebiten.Image, perMin float64, elapsed time.Duration) {
+	period := 60 / perMin
+	ph := math.Mod(elapsed.Seconds(), period) / period
+	var size float64 // 0 = empty lungs, 1 = full
+	label := "Breathe in"
+	if ph < 0.4 {
+		size = (1 - math.Cos(math.Pi*ph/0.4)) / 2
+	} else {
+		size = (1 + math.Cos(math.Pi*(ph-0.4)/0.6)) / 2
+		label = "Breathe out"
+	}
+	cx, cy := float32(g.w)/2, float32(g.h)*0.42
+	unit := float32(min(g.w, g.h))
+	vector.FillCircle(screen, cx, cy, unit*0.30, color.NRGBA{40, 90, 110, 90}, true)
+	vector.FillCircle(screen, cx, cy, unit*(0.10+0.18*float32(size)), color.NRGBA{150, 215, 225, 235}, true)
+	g.text(screen, label, g.scaled(g.face, 0.9), float64(cx), float64(cy), color.RGBA{20, 40, 50, 255})
 }
 
 // drawCalm is the neutral scene the stop key and the panic button lead to:
