@@ -30,7 +30,7 @@ func LoadMedia(p *scenes.Protocol) (*Media, error) {
 	for _, st := range p.All() {
 		for _, c := range st.Cues {
 			switch c.Kind {
-			case scenes.KindImage:
+			case scenes.KindImage, scenes.KindPanorama:
 				img, err := decodeImage(p, c)
 				if err != nil {
 					errs = append(errs, fmt.Errorf("%s:%d: %w", p.File, c.Line, err))

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"io/fs"
 	"path"
@@ -32,6 +33,9 @@ func (p *Protocol) Check() error {
 			if !seen {
 				err = checkAsset(p.FS, cue.Path)
 				done[cue.Path] = err
+			}
+			if err == nil && cue.Kind == KindPanorama {
+				err = checkPanorama(p.FS, cue.Path)
 			}
 			if err != nil {
 				c.add(cue.Line, cue.col, errors.Unwrap(err), "%s %s", cue.Path, err)
@@ -151,4 +155,22 @@ func similarFile(fsys fs.FS, name string) string {
 		}
 	}
 	return best
+}
+
+// checkPanorama insists on the 2:1 shape of an equirectangular picture:
+// anything else would show the room stretched or squashed.
+func checkPanorama(fsys fs.FS, name string) error {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return openProblem(fsys, name, err)
+	}
+	defer f.Close()
+	cfg, _, err := image.DecodeConfig(f)
+	if err != nil {
+		return fmt.Errorf("cannot be read as a picture: %w", err)
+	}
+	if d := cfg.Width - 2*cfg.Height; d < -1 || d > 1 {
+		return fmt.Errorf("is %d×%d, but a 360° panorama must be equirectangular, exactly twice as wide as high (for example 4096×2048); export it again in that shape", cfg.Width, cfg.Height)
+	}
+	return nil
 }

@@ -67,6 +67,9 @@ const (
 	// KindBreathing is an animated breathing pacer for coping practice; its
 	// value is the pace in breaths per minute.
 	KindBreathing Kind = "breathing"
+	// KindPanorama is a 360° equirectangular picture (exactly 2:1) the
+	// patient looks around in.
+	KindPanorama Kind = "panorama"
 )
 
 // Cue is one stimulus within a step.
@@ -77,6 +80,9 @@ type Cue struct {
 	Text string // the text of a text cue
 
 	BreathsPerMin float64 // breathing only: the pacer's rate
+
+	FOV float64 // panorama only: horizontal field of view, degrees
+	Yaw float64 // panorama only: starting direction, degrees (0 = picture centre)
 
 	Subtitles string // narration only, optional
 	Fit       string // image only: FitFit (default) or FitFill

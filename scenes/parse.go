@@ -29,12 +29,14 @@ var (
 	exposureKeys = []string{"id", "name", "intensity", "neutral", "duration", "cues", "rating"}
 	neutralKeys  = []string{"id", "name", "intensity", "duration", "cues", "rating"}
 	ratingKeys   = []string{"scale", "question", "at"}
-	cueKindKeys  = []string{"image", "sound", "narration", "text", "breathing"}
-	cueKeys      = []string{"id", "image", "sound", "narration", "text", "breathing", "fit", "loop", "gain", "fade_in", "fade_out", "subtitles", "description", "personalised"}
+	cueKindKeys  = []string{"image", "sound", "narration", "text", "breathing", "panorama"}
+	cueKeys      = []string{"id", "image", "sound", "narration", "text", "breathing", "panorama", "fov", "yaw", "fit", "loop", "gain", "fade_in", "fade_out", "subtitles", "description", "personalised"}
 	// cueKeyKinds says which cue kinds accept an optional key; keys not listed
 	// are accepted by every kind.
 	cueKeyKinds = map[string][]Kind{
 		"fit":       {KindImage},
+		"fov":       {KindPanorama},
+		"yaw":       {KindPanorama},
 		"loop":      {KindSound},
 		"gain":      {KindSound, KindNarration},
 		"fade_in":   {KindSound, KindNarration},
@@ -759,6 +761,9 @@ func (ps *parser) cues(f field, where, stepID string, stepDur time.Duration) []C
 }
 
 // cue walks one cue; ok is false when it has no usable kind.
+// Limits of a panorama's field of view, in degrees.
+const minFOV, maxFOV, defaultFOV = 30, 120, 90
+
 // Limits of the breathing pacer, in breaths per minute.
 const minBreaths, maxBreaths = 2, 20
 
@@ -815,6 +820,22 @@ func (ps *parser) cue(n *yaml.Node, where, defaultID string, stepDur time.Durati
 
 	// Keys of other kinds were reported above; read only this kind's.
 	switch c.Kind {
+	case KindPanorama:
+		c.FOV = defaultFOV
+		if v, vn, ok := ps.number(m, "fov", where); ok {
+			if v < minFOV || v > maxFOV {
+				ps.errAt(vn, "%s: fov %s is the horizontal field of view in degrees and must be from %d to %d; 90 looks natural on a desktop screen", where, clip(vn.Value), minFOV, maxFOV)
+			} else {
+				c.FOV = v
+			}
+		}
+		if v, vn, ok := ps.number(m, "yaw", where); ok {
+			if v < -180 || v > 180 {
+				ps.errAt(vn, "%s: yaw %s is the direction the view starts in, in degrees from -180 to 180 (0 is the middle of the picture)", where, clip(vn.Value))
+			} else {
+				c.Yaw = v
+			}
+		}
 	case KindImage:
 		c.Fit = FitFit
 		if v, _ := ps.choice(m, "fit", where, []string{FitFit, FitFill}); v != "" {
@@ -854,7 +875,7 @@ func (ps *parser) cue(n *yaml.Node, where, defaultID string, stepDur time.Durati
 // be relative, stay inside the protocol's folder, and have a known extension.
 func (ps *parser) mediaPath(m map[string]field, key, where string, kind Kind) string {
 	ex := "media/bottle.png"
-	if kind != KindImage {
+	if kind != KindImage && kind != KindPanorama {
 		ex = "media/sound.wav"
 	}
 	if !ps.need(m, key, nil, where, key+": "+ex) { // key is present: nil parent is never used
@@ -895,7 +916,7 @@ func checkMediaPath(v string, kind Kind) (string, string) {
 	}
 	ext := strings.ToLower(path.Ext(clean))
 	switch kind {
-	case KindImage:
+	case KindImage, KindPanorama:
 		if slices.Contains(imageExts, ext) {
 			return clean, ""
 		}
@@ -903,6 +924,8 @@ func checkMediaPath(v string, kind Kind) (string, string) {
 			return "", fmt.Sprintf("%s is a sound file, but image needs a picture; did you mean sound: %s?", q, v)
 		}
 		return "", fmt.Sprintf("%s is not a PNG or JPEG picture (.png, .jpg, .jpeg); convert the picture to PNG or JPEG and use that file", q)
+	case KindBreathing, KindText:
+		return "", fmt.Sprintf("%s needs no file", kind)
 	default:
 		if slices.Contains(audioExts, ext) {
 			return clean, ""

@@ -81,7 +81,9 @@ func publishLateTimeline(t *testing.T, s *Server, b *bus.Bus) {
 		pubSample(b, "bitalino", uint32(seq), float64(seq)*10, float64(seq)*10+1)
 	}
 	require.Equal(t, len(lateTimeline), next, "timeline events must fall inside the samples")
-	b.Publish(marker("last"))
+	// The marker that ends the history tells when Run has handled it all.
+	b.Publish(bus.Msg{Event: &bus.Event{T: lateSamples * time.Millisecond, Kind: bus.Marker, Step: -1,
+		Data: map[string]any{"name": "last"}}})
 	require.Eventually(t, func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -169,7 +171,7 @@ func TestLateDashboardListsWholeHistory(t *testing.T) {
 	for _, e := range lateTimeline {
 		want = append(want, e.pageText())
 	}
-	want = append(want, `0:00.0marker · name="last"`)
+	want = append(want, `0:15.3marker · name="last"`)
 
 	br := startBrowser(t)
 	_, err := br.call("Page.navigate", map[string]any{"url": s.URL()})
@@ -187,12 +189,15 @@ func TestLateDashboardListsWholeHistory(t *testing.T) {
 	}
 	newestFirst := slices.Clone(want)
 	slices.Reverse(newestFirst)
-	require.Eventually(t, func() bool { return slices.Equal(events(), newestFirst) },
-		10*time.Second, 20*time.Millisecond, "events listed: %q", events())
+	// Poll, then compare once more so a failure shows what the page lists.
+	assert.Eventually(t, func() bool { return slices.Equal(events(), newestFirst) },
+		10*time.Second, 20*time.Millisecond)
+	require.Equal(t, newestFirst, events())
 	last := float64(lateSamples - 1)
-	require.Eventually(t, func() bool {
+	assert.Eventually(t, func() bool {
 		return strings.Contains(br.text("#values"), fmt.Sprintf("eda%.0f µS", last*10))
-	}, 5*time.Second, 20*time.Millisecond, "values: %q", br.text("#values"))
+	}, 5*time.Second, 20*time.Millisecond)
+	assert.Contains(t, br.text("#values"), fmt.Sprintf("eda%.0f µS", last*10))
 	assert.Contains(t, br.text("#values"), fmt.Sprintf("ecg%.0f mV", last*10+1))
 	assert.Equal(t, "2. Beer bottle", br.text("#stepname"))
 
@@ -202,9 +207,9 @@ func TestLateDashboardListsWholeHistory(t *testing.T) {
 	}
 	live := timelineEvent{lateSamples + 200, bus.RatingPrompt, 1, ""}
 	b.Publish(bus.Msg{Event: live.event()})
-	require.Eventually(t, func() bool {
-		got := events()
-		return len(got) == len(want)+1 && got[0] == live.pageText() && slices.Equal(got[1:], newestFirst)
-	}, 10*time.Second, 20*time.Millisecond, "events listed: %q", events())
+	withLive := append([]string{live.pageText()}, newestFirst...)
+	assert.Eventually(t, func() bool { return slices.Equal(events(), withLive) },
+		10*time.Second, 20*time.Millisecond)
+	require.Equal(t, withLive, events())
 	br.screenshot(t, "late")
 }

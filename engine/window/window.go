@@ -53,6 +53,12 @@ type Game struct {
 	vasSet    bool // the patient has moved the marker
 	stick     float64
 	pads      []ebiten.GamepadID
+
+	pano   *ebiten.Shader
+	panoOp ebiten.DrawTrianglesShaderOptions
+	view   view
+	vs     []ebiten.Vertex
+	is     []uint16
 	w, h      int  // framebuffer size in pixels
 }
 
@@ -105,6 +111,15 @@ func (g *Game) Update() error {
 	}
 	if snap.Prompt != nil && snap.State == engine.Running {
 		g.rate()
+	}
+	if snap.State == engine.Running {
+		if st, ok := g.s.Step(snap.Step); ok {
+			for _, c := range st.Cues {
+				if c.Kind == scenes.KindPanorama {
+					g.look(c, snap.Prompt != nil)
+				}
+			}
+		}
 	}
 	return nil
 }
@@ -252,6 +267,11 @@ func (g *Game) drawStep(screen *ebiten.Image, st scenes.Step, elapsed time.Durat
 	var lines []string
 	for _, c := range st.Cues {
 		switch c.Kind {
+		case scenes.KindPanorama:
+			if img := g.image(c.ID); img != nil {
+				g.drawPanorama(screen, img, c)
+				vis = append(vis, c)
+			}
 		case scenes.KindImage:
 			if img := g.image(c.ID); img != nil {
 				drawImage(screen, img, c.Fit == "fill")

@@ -135,7 +135,11 @@ func newRig(t *testing.T) *rig {
 		"red.png":   {Data: solidPNG(color.RGBA{220, 20, 20, 255})},
 		"green.png": {Data: solidPNG(color.RGBA{20, 200, 40, 255})},
 	}
-	p, err := scenes.Parse("test.yaml", []byte(testProtocol), fsys)
+	return newRigWith(t, testProtocol, fsys)
+}
+
+func newRigWith(t *testing.T, src string, fsys fstest.MapFS) *rig {
+	p, err := scenes.Parse("test.yaml", []byte(src), fsys)
 	require.NoError(t, err)
 	media, err := engine.LoadMedia(p)
 	require.NoError(t, err)
@@ -250,4 +254,48 @@ func TestPauseFreezesTheStepTimer(t *testing.T) {
 	assert.Greater(t, b.Now, a.Now)
 	require.NoError(t, r.s.Resume("test"))
 	require.Eventually(t, func() bool { return r.s.Snapshot().Elapsed > b.Elapsed }, 5*time.Second, time.Millisecond)
+}
+
+// bandsPNG is a 2:1 panorama in four bands of longitude: red, green, blue,
+// yellow from left (−180°) to right (+180°).
+func bandsPNG() []byte {
+	img := image.NewRGBA(image.Rect(0, 0, 256, 128))
+	bands := []color.RGBA{{220, 20, 20, 255}, {20, 200, 40, 255}, {30, 40, 220, 255}, {230, 220, 30, 255}}
+	for y := 0; y < 128; y++ {
+		for x := 0; x < 256; x++ {
+			img.SetRGBA(x, y, bands[x/64])
+		}
+	}
+	var b bytes.Buffer
+	_ = png.Encode(&b, img)
+	return b.Bytes()
+}
+
+const panoProtocol = `cueroom: 1
+title: Panorama test
+substance: alcohol
+baseline:
+  duration: 60s
+  cues:
+    - panorama: pano.png
+      yaw: 45
+steps:
+  - name: Behind
+    intensity: 1
+    duration: 60s
+    cues:
+      - panorama: pano.png
+        yaw: -135
+`
+
+func isBlue(c color.RGBA) bool   { return c.B > 180 && c.R < 60 && c.G < 80 }
+
+// TestPanoramaShowsTheRegionAtItsYaw: looking 45° right of the picture's
+// centre is the third band (blue); looking 135° left is the first (red).
+func TestPanoramaShowsTheRegionAtItsYaw(t *testing.T) {
+	r := newRigWith(t, panoProtocol, fstest.MapFS{"pano.png": {Data: bandsPNG()}})
+	r.waitFrame(t, isBlue)
+	require.NoError(t, r.s.Next("test"))
+	f := r.waitFrame(t, func(c color.RGBA) bool { return !isBlue(c) })
+	assert.True(t, isRed(f.center), "yaw -135° shows %v, want the red band", f.center)
 }

@@ -6,7 +6,7 @@
   const token = new URLSearchParams(location.search).get("token") || "";
   const $ = (id) => document.getElementById(id);
   const unitNames = { uS: "µS", mV: "mV", bpm: "bpm", "%": "%" };
-  const maxEvents = 6;
+  const maxEvents = 100;
 
   let ws = null;
   let backoff = 500;
