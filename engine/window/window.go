@@ -59,7 +59,7 @@ type Game struct {
 	view   view
 	vs     []ebiten.Vertex
 	is     []uint16
-	w, h      int  // framebuffer size in pixels
+	w, h   int // framebuffer size in pixels
 }
 
 // New makes the Game for a session.

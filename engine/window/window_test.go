@@ -288,7 +288,7 @@ steps:
         yaw: -135
 `
 
-func isBlue(c color.RGBA) bool   { return c.B > 180 && c.R < 60 && c.G < 80 }
+func isBlue(c color.RGBA) bool { return c.B > 180 && c.R < 60 && c.G < 80 }
 
 // TestPanoramaShowsTheRegionAtItsYaw: looking 45° right of the picture's
 // centre is the third band (blue); looking 135° left is the first (red).
