@@ -20,6 +20,7 @@ type ManifestCue struct {
 	File         string  `json:"file,omitempty"`
 	SHA256       string  `json:"sha256,omitempty"`
 	Text         string  `json:"text,omitempty"`
+	Voice        string  `json:"voice,omitempty"` // spoken narration: espeak-ng voice
 	Fit          string  `json:"fit,omitempty"`
 	Loop         bool    `json:"loop,omitempty"`
 	GainDB       float64 `json:"gain_db,omitempty"`
@@ -41,6 +42,9 @@ func Manifest(p *scenes.Protocol) ([]ManifestCue, error) {
 			}
 			if c.Kind == scenes.KindNarration && c.Text == "" {
 				m.Text = c.Subtitles
+			}
+			if c.Spoken() {
+				m.Voice = c.Voice
 			}
 			if c.Path != "" {
 				sum, err := p.AssetSHA256(c)

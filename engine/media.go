@@ -6,11 +6,14 @@ import (
 	"image"
 	_ "image/jpeg" // image cues may be JPEG
 	_ "image/png"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/cueroom/cueroom/engine/audio"
 	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/engine/tts"
 	"github.com/cueroom/cueroom/scenes"
 )
 
@@ -38,10 +41,16 @@ func LoadMedia(p *scenes.Protocol) (*Media, error) {
 				}
 				m.Images[c.ID] = img
 			case scenes.KindSound, scenes.KindNarration:
-				if c.Path == "" {
+				var snd *audio.Sound
+				var err error
+				switch {
+				case c.Spoken():
+					snd, err = speak(c)
+				case c.Path != "":
+					snd, err = audio.Load(p.FS, c.Path)
+				default:
 					continue
 				}
-				snd, err := audio.Load(p.FS, c.Path)
 				if err != nil {
 					errs = append(errs, fmt.Errorf("%s:%d: %w", p.File, c.Line, err))
 					continue
@@ -51,6 +60,17 @@ func LoadMedia(p *scenes.Protocol) (*Media, error) {
 		}
 	}
 	return m, errors.Join(errs...)
+}
+
+// Speech speaks narrations given as text; its cache outlives the session.
+var Speech = &tts.Speaker{}
+
+func speak(c scenes.Cue) (*audio.Sound, error) {
+	file, err := Speech.Speak(c.Text, c.Voice)
+	if err != nil {
+		return nil, fmt.Errorf("narration %s: %w", c.ID, err)
+	}
+	return audio.Load(os.DirFS(filepath.Dir(file)), filepath.Base(file))
 }
 
 func decodeImage(p *scenes.Protocol, c scenes.Cue) (image.Image, error) {

@@ -84,8 +84,10 @@ type Cue struct {
 	FOV float64 // panorama only: horizontal field of view, degrees
 	Yaw float64 // panorama only: starting direction, degrees (0 = picture centre)
 
-	Subtitles string // narration only, optional
-	Fit       string // image only: FitFit (default) or FitFill
+	Subtitles string    // narration only, optional: shown for the whole narration
+	Captions  []Caption // narration only, optional: timed subtitles
+	Voice     string    // narration spoken from Text by espeak-ng ("say:"): its voice
+	Fit       string    // image only: FitFit (default) or FitFill
 
 	Loop    bool          // sound only
 	GainDB  float64       // sound and narration: -60..+12 dB
@@ -98,6 +100,17 @@ type Cue struct {
 	Line int // line of the cue's kind key (image:, sound:, ...)
 	col  int
 }
+
+// Caption is one timed subtitle of a narration, shown from At (after the
+// narration starts) until the next caption.
+type Caption struct {
+	At   time.Duration
+	Text string
+}
+
+// Spoken says whether a narration is spoken from its text rather than played
+// from a file.
+func (c Cue) Spoken() bool { return c.Kind == KindNarration && c.Path == "" && c.Text != "" }
 
 // Image fit modes.
 const (

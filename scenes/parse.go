@@ -29,8 +29,8 @@ var (
 	exposureKeys = []string{"id", "name", "intensity", "neutral", "duration", "cues", "rating"}
 	neutralKeys  = []string{"id", "name", "intensity", "duration", "cues", "rating"}
 	ratingKeys   = []string{"scale", "question", "at"}
-	cueKindKeys  = []string{"image", "sound", "narration", "text", "breathing", "panorama"}
-	cueKeys      = []string{"id", "image", "sound", "narration", "text", "breathing", "panorama", "fov", "yaw", "fit", "loop", "gain", "fade_in", "fade_out", "subtitles", "description", "personalised"}
+	cueKindKeys  = []string{"image", "sound", "narration", "say", "text", "breathing", "panorama"}
+	cueKeys      = []string{"id", "image", "sound", "narration", "say", "voice", "text", "breathing", "panorama", "fov", "yaw", "fit", "loop", "gain", "fade_in", "fade_out", "subtitles", "description", "personalised"}
 	// cueKeyKinds says which cue kinds accept an optional key; keys not listed
 	// are accepted by every kind.
 	cueKeyKinds = map[string][]Kind{
@@ -42,6 +42,7 @@ var (
 		"fade_in":   {KindSound, KindNarration},
 		"fade_out":  {KindSound, KindNarration},
 		"subtitles": {KindNarration},
+		"voice":     {KindNarration},
 	}
 )
 
@@ -761,6 +762,54 @@ func (ps *parser) cues(f field, where, stepID string, stepDur time.Duration) []C
 }
 
 // cue walks one cue; ok is false when it has no usable kind.
+// validVoice accepts espeak-ng voice names (letters, digits, - + _ /), so a
+// voice can never smuggle an option onto espeak-ng's command line.
+func validVoice(v string) bool {
+	if v == "" || len(v) > 40 || v[0] == '-' {
+		return false
+	}
+	for _, r := range v {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-+_/", r)) {
+			return false
+		}
+	}
+	return true
+}
+
+// subtitles reads either one text shown for the whole narration, or a list
+// of timed captions: - at: 4s / text: "...", in order and within the step.
+func (ps *parser) subtitles(m map[string]field, where string, stepDur time.Duration) (string, []Caption) {
+	f, ok := m["subtitles"]
+	if !ok {
+		return "", nil
+	}
+	if f.val.Kind != yaml.SequenceNode {
+		t, _ := ps.text(m, "subtitles", where)
+		return t, nil
+	}
+	var caps []Caption
+	for i, n := range f.val.Content {
+		w := fmt.Sprintf("%s, caption %d", where, i+1)
+		cm := ps.mapping(n, w, []string{"at", "text"}, nil)
+		if cm == nil {
+			continue
+		}
+		at, an, okAt := ps.duration(cm, "at", w, true)
+		if !ps.need(cm, "at", n, w, "at: 4s") || !ps.need(cm, "text", n, w, `text: "You walk into your usual bar."`) {
+			continue
+		}
+		t, _ := ps.text(cm, "text", w)
+		if okAt && len(caps) > 0 && at <= caps[len(caps)-1].At {
+			ps.errAt(an, "%s: at %s is not after the caption before it; list captions in the order they are spoken", w, fmtDur(at))
+		}
+		if okAt && stepDur > 0 && at >= stepDur {
+			ps.errAt(an, "%s: at %s is after the end of the step (%s); remove the caption or lengthen the step", w, fmtDur(at), fmtDur(stepDur))
+		}
+		caps = append(caps, Caption{At: at, Text: t})
+	}
+	return "", caps
+}
+
 // Limits of a panorama's field of view, in degrees.
 const minFOV, maxFOV, defaultFOV = 30, 120, 90
 
@@ -794,6 +843,10 @@ func (ps *parser) cue(n *yaml.Node, where, defaultID string, stepDur time.Durati
 	}
 	kf := m[kinds[0]]
 	c := Cue{Kind: Kind(kinds[0]), Line: kf.key.Line, col: kf.key.Column, ID: defaultID}
+	say := kinds[0] == "say" // a narration spoken from its text
+	if say {
+		c.Kind = KindNarration
+	}
 	for key, f := range m {
 		kindsOK, limited := cueKeyKinds[key]
 		if limited && !slices.Contains(kindsOK, c.Kind) {
@@ -804,6 +857,18 @@ func (ps *parser) cue(n *yaml.Node, where, defaultID string, stepDur time.Durati
 	if c.Kind == KindText {
 		if ps.need(m, "text", n, where, `text: "Sit comfortably and breathe normally."`) {
 			c.Text, _ = ps.text(m, "text", where)
+		}
+	} else if say {
+		if ps.need(m, "say", n, where, `say: "It is Friday evening. You walk into your usual bar."`) {
+			c.Text, _ = ps.text(m, "say", where)
+		}
+		c.Voice = "en-us"
+		if v, _ := ps.text(m, "voice", where); v != "" {
+			if !validVoice(v) {
+				ps.errAt(m["voice"].val, "%s: voice %q is not an espeak-ng voice name; use one like en-us, en-gb, de, fr, es or nl (espeak-ng --voices lists them)", where, clip(v))
+			} else {
+				c.Voice = v
+			}
 		}
 	} else if c.Kind == KindBreathing {
 		if r, rn, ok := ps.number(m, "breathing", where); ok {
@@ -845,7 +910,10 @@ func (ps *parser) cue(n *yaml.Node, where, defaultID string, stepDur time.Durati
 		if c.Kind == KindSound {
 			c.Loop, _ = ps.boolean(m, "loop", where)
 		} else {
-			c.Subtitles, _ = ps.text(m, "subtitles", where)
+			c.Subtitles, c.Captions = ps.subtitles(m, where, stepDur)
+			if say && c.Subtitles == "" && c.Captions == nil {
+				c.Subtitles = c.Text
+			}
 		}
 		if g, gn, ok := ps.number(m, "gain", where); ok {
 			if g < minGainDB || g > maxGainDB {

@@ -284,8 +284,10 @@ func (g *Game) drawStep(screen *ebiten.Image, st scenes.Step, elapsed time.Durat
 			g.drawPacer(screen, c.BreathsPerMin, elapsed)
 			vis = append(vis, c)
 		case scenes.KindNarration:
-			if c.Subtitles != "" {
-				lines = append(lines, c.Subtitles)
+			if t := caption(c, elapsed); t != "" {
+				lines = append(lines, t)
+			}
+			if c.Subtitles != "" || len(c.Captions) > 0 {
 				vis = append(vis, c)
 			}
 		}
@@ -294,6 +296,22 @@ func (g *Game) drawStep(screen *ebiten.Image, st scenes.Step, elapsed time.Durat
 		g.caption(screen, strings.Join(lines, "\n"))
 	}
 	return vis
+}
+
+// caption is the subtitle due at a step's elapsed time: the whole text, or
+// the timed caption whose time has come.
+func caption(c scenes.Cue, elapsed time.Duration) string {
+	if len(c.Captions) == 0 {
+		return c.Subtitles
+	}
+	t := ""
+	for _, cp := range c.Captions {
+		if cp.At > elapsed {
+			break
+		}
+		t = cp.Text
+	}
+	return t
 }
 
 func (g *Game) image(id string) *ebiten.Image {
