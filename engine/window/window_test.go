@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"image"
 	"image/color"
 	"image/png"
@@ -298,4 +299,72 @@ func TestPanoramaShowsTheRegionAtItsYaw(t *testing.T) {
 	require.NoError(t, r.s.Next("test"))
 	f := r.waitFrame(t, func(c color.RGBA) bool { return !isBlue(c) })
 	assert.True(t, isRed(f.center), "yaw -135° shows %v, want the red band", f.center)
+}
+
+// TestHundredsOfOnsetsMatchTheFramesThatDrewThem plays 100 short steps (the
+// most a protocol has) that alternate two pictures, each with a line of
+// text, and checks every logged onset against the frames: a picture's onset
+// carries the time of a frame that showed it, and the frame before did not;
+// the text came with the same frame.
+func TestHundredsOfOnsetsMatchTheFramesThatDrewThem(t *testing.T) {
+	const n = 100
+	var b strings.Builder
+	b.WriteString("cueroom: 1\ntitle: Timing\nsubstance: alcohol\nbaseline:\n  duration: 50ms\n  cues:\n    - image: green.png\n      fit: fill\nsteps:\n")
+	for i := 0; i < n; i++ {
+		img := "red.png"
+		if i%2 == 1 {
+			img = "green.png"
+		}
+		fmt.Fprintf(&b, "  - name: S%d\n    intensity: 1\n    duration: 50ms\n    cues:\n      - image: %s\n        fit: fill\n      - text: step %d\n", i, img, i)
+	}
+	r := newRigWith(t, b.String(), fstest.MapFS{
+		"red.png":   {Data: solidPNG(color.RGBA{220, 20, 20, 255})},
+		"green.png": {Data: solidPNG(color.RGBA{20, 200, 40, 255})},
+	})
+	var frames []frame
+	var onsets []bus.Event
+	deadline := time.After(60 * time.Second)
+	for done := false; !done; {
+		select {
+		case f := <-r.frames:
+			frames = append(frames, f)
+		case m := <-r.events.C:
+			if m.Event == nil {
+				continue
+			}
+			if m.Event.Kind == bus.CueOnset {
+				onsets = append(onsets, *m.Event)
+			}
+			done = m.Event.Kind == bus.SessionEnd
+		case <-deadline:
+			t.Fatal("the session did not end within 60 s")
+		}
+	}
+	// Frames drawn until the onsets' last one have arrived: drain what is
+	// buffered.
+	for len(r.frames) > 0 {
+		frames = append(frames, <-r.frames)
+	}
+	byTime := map[time.Duration]int{}
+	for i, f := range frames {
+		byTime[f.t] = i
+	}
+	// A step shorter than a frame may never be drawn; nearly all are.
+	require.Greater(t, len(onsets), 2*n*8/10, "onsets logged")
+	for _, on := range onsets {
+		i, ok := byTime[on.T]
+		require.True(t, ok, "onset of %v at %v is not the time of any drawn frame", on.Data["cue"], on.T)
+		if on.Data["modality"] == "text" {
+			continue
+		}
+		want := isRed
+		if on.Data["file"] == "green.png" {
+			want = isGreen
+		}
+		assert.True(t, want(frames[i].center), "frame at %v shows %v for %v", on.T, frames[i].center, on.Data["file"])
+		if i > 0 {
+			assert.False(t, want(frames[i-1].center), "the frame before the onset of %v already showed it", on.Data["cue"])
+		}
+	}
+	t.Logf("%d onsets checked against %d frames", len(onsets), len(frames))
 }
