@@ -78,6 +78,8 @@ type Session struct {
 	wake      chan struct{}
 	done      chan struct{}
 	endReason string
+	exposed   time.Duration // time spent in exposure steps before this one
+	nextEvery time.Duration // step time of the next periodic rating
 }
 
 // New makes a session; Run plays it.
@@ -129,36 +131,99 @@ func (s *Session) Run(ctx context.Context) {
 	}
 }
 
-// advanceLocked moves on when the step's time is up and returns how long to
-// wait before looking again (-1: look again at once).
+// advanceLocked moves on when something is due — the step's end, a rating
+// prompt, a prompt's timeout, a safety limit — and returns how long to wait
+// before looking again (-1: look again at once).
 func (s *Session) advanceLocked() time.Duration {
 	if s.state != Running {
 		return time.Hour
 	}
 	now := s.clock.Now()
 	st := s.steps[s.idx]
-	left := st.Duration - (now - s.stepBegan)
-	if s.prompt != nil && s.prompt.AtEnd {
-		left = PromptTimeout - (now - s.prompt.Since)
-		if left <= 0 {
-			s.emit(bus.Rating, s.idx, map[string]any{"scale": s.prompt.Scale, "answered": false, "prompt_t": s.prompt.Since.Seconds()})
-			s.prompt = nil
-			s.nextLocked("duration")
+	el := now - s.stepBegan
+	wait := time.Hour
+	consider := func(d time.Duration) {
+		if d < wait {
+			wait = d
+		}
+	}
+
+	// Safety limits first: they end a step whatever it is waiting for.
+	if max := s.p.MaxStep; max > 0 {
+		if el >= max {
+			s.limitLocked("max_step", fmt.Sprintf("step %q reached the protocol's limit of %v per step", st.Name, max))
+			s.nextLocked("max_step")
 			return -1
 		}
-		return left
+		consider(max - el)
 	}
-	if left > 0 {
-		return left
+	if max := s.p.MaxExposure; max > 0 && !st.Neutral {
+		if s.exposed+el >= max {
+			s.limitLocked("max_exposure", fmt.Sprintf("the session reached the protocol's limit of %v of exposure", max))
+			s.toRecoveryLocked("max_exposure")
+			return -1
+		}
+		consider(max - s.exposed - el)
+	}
+
+	if p := s.prompt; p != nil {
+		left := PromptTimeout - (now - p.Since)
+		if left <= 0 {
+			s.emit(bus.Rating, s.idx, map[string]any{"scale": p.Scale, "answered": false, "prompt_t": p.Since.Seconds()})
+			s.prompt = nil
+			s.scene++
+			if p.AtEnd {
+				s.nextLocked("duration")
+			}
+			return -1
+		}
+		consider(left)
+		if p.AtEnd {
+			return wait
+		}
+	}
+	if r := st.Rating; r != nil && r.Every > 0 && s.prompt == nil && el < st.Duration {
+		if due := s.nextEvery - el; due <= 0 {
+			s.nextEvery += r.Every
+			s.openPromptLocked(r, now, false)
+			return -1
+		} else {
+			consider(due)
+		}
+	}
+	if left := st.Duration - el; left > 0 {
+		consider(left)
+		return wait
 	}
 	if st.Rating != nil && st.Rating.At != "start" {
-		s.prompt = &Prompt{Scale: st.Rating.Scale, Question: st.Rating.Question, Since: now, AtEnd: true}
-		s.scene++
-		s.emit(bus.RatingPrompt, s.idx, map[string]any{"scale": st.Rating.Scale, "question": st.Rating.Question})
+		s.openPromptLocked(st.Rating, now, true)
 		return -1
 	}
 	s.nextLocked("duration")
 	return -1
+}
+
+func (s *Session) openPromptLocked(r *scenes.Rating, now time.Duration, atEnd bool) {
+	s.prompt = &Prompt{Scale: r.Scale, Question: r.Question, Since: now, AtEnd: atEnd}
+	s.scene++
+	s.emit(bus.RatingPrompt, s.idx, map[string]any{"scale": r.Scale, "question": r.Question})
+}
+
+// limitLocked tells the therapist a safety limit acted.
+func (s *Session) limitLocked(kind, msg string) {
+	s.emit(bus.Alert, s.idx, map[string]any{"source": "session", "limit": kind, "message": msg})
+}
+
+// toRecoveryLocked ends exposure: on to the recovery step, or the end.
+func (s *Session) toRecoveryLocked(reason string) {
+	last := len(s.steps) - 1
+	if s.p.Recovery != nil && s.idx < last {
+		s.endStepLocked(reason)
+		s.startStepLocked(last)
+		return
+	}
+	s.endStepLocked(reason)
+	s.endLocked(reason)
 }
 
 func (s *Session) startStepLocked(i int) {
@@ -168,13 +233,15 @@ func (s *Session) startStepLocked(i int) {
 	s.prompt = nil
 	s.scene++
 	st := s.steps[i]
+	if st.Rating != nil {
+		s.nextEvery = st.Rating.Every
+	}
 	s.emit(bus.StepStart, i, map[string]any{
 		"id": st.ID, "name": st.Name, "intensity": st.Intensity,
 		"duration": st.Duration.Seconds(), "neutral": st.Neutral,
 	})
 	if st.Rating != nil && st.Rating.At == "start" {
-		s.prompt = &Prompt{Scale: st.Rating.Scale, Question: st.Rating.Question, Since: s.stepBegan}
-		s.emit(bus.RatingPrompt, i, map[string]any{"scale": st.Rating.Scale, "question": st.Rating.Question})
+		s.openPromptLocked(st.Rating, s.stepBegan, false)
 	}
 	if s.player != nil {
 		s.player.StartStep(i, st.Cues)
@@ -193,6 +260,13 @@ func (s *Session) nextLocked(reason string) {
 func (s *Session) endStepLocked(reason string) {
 	if s.idx < 0 {
 		return
+	}
+	if !s.steps[s.idx].Neutral {
+		el := s.clock.Now() - s.stepBegan
+		if s.state == Paused || s.state == Calm {
+			el = s.frozenAt
+		}
+		s.exposed += el
 	}
 	if s.player != nil {
 		s.player.StopAll(0)

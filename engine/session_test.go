@@ -207,3 +207,42 @@ func TestRepeatAndBackOff(t *testing.T) {
 	assert.Equal(t, "baseline", h.next(t, bus.StepStart).Data["id"])
 	assert.Equal(t, 0, h.s.Snapshot().Step)
 }
+
+func TestSafetyLimits(t *testing.T) {
+	t.Run("per step", func(t *testing.T) {
+		p := protocol(t, src("10ms", "1h", "1h"))
+		p.MaxStep = 60 * time.Millisecond
+		h := start(t, p)
+		h.next(t, bus.StepStart)
+		h.next(t, bus.StepStart) // s1, an hour long
+		a := h.next(t, bus.Alert)
+		assert.Equal(t, "max_step", a.Data["limit"])
+		assert.Equal(t, "max_step", h.next(t, bus.StepEnd).Data["reason"])
+	})
+	t.Run("per session goes to recovery", func(t *testing.T) {
+		p := protocol(t, src("10ms", "1h", "1h"))
+		p.MaxExposure = 60 * time.Millisecond
+		h := start(t, p)
+		h.next(t, bus.StepStart)
+		s1 := h.next(t, bus.StepStart)
+		a := h.next(t, bus.Alert)
+		assert.Equal(t, "max_exposure", a.Data["limit"])
+		assert.GreaterOrEqual(t, a.T-s1.T, 60*time.Millisecond)
+		assert.Equal(t, "recovery", h.next(t, bus.StepStart).Data["id"], "exposure ends on the recovery step")
+	})
+}
+
+func TestPeriodicRating(t *testing.T) {
+	p := protocol(t, src("10ms", "1h", "1h"))
+	p.Steps[0].Rating.Every = 40 * time.Millisecond
+	h := start(t, p)
+	h.next(t, bus.StepStart)
+	s1 := h.next(t, bus.StepStart)
+	pr := h.next(t, bus.RatingPrompt)
+	assert.GreaterOrEqual(t, pr.T-s1.T, 40*time.Millisecond)
+	require.NoError(t, h.s.Answer(30, "patient"))
+	assert.Equal(t, 30, h.next(t, bus.Rating).Data["value"])
+	assert.Equal(t, 1, h.s.Snapshot().Step, "a periodic rating does not end the step")
+	pr2 := h.next(t, bus.RatingPrompt)
+	assert.GreaterOrEqual(t, pr2.T-s1.T, 80*time.Millisecond, "asked again one period later")
+}

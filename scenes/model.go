@@ -26,6 +26,12 @@ type Protocol struct {
 	FS     fs.FS  // media paths resolve against this: the protocol's folder
 	Source []byte // the file exactly as read, recorded with each session
 
+	// Safety limits (zero: none). MaxStep bounds one step's time including
+	// waits for a rating; MaxExposure bounds the time spent in exposure
+	// steps over the session, after which the session goes to recovery.
+	MaxStep     time.Duration
+	MaxExposure time.Duration
+
 	Baseline Step   // neutral, always first
 	Steps    []Step // exposure steps, low to high intensity
 	Recovery *Step  // neutral, optional, last
@@ -122,8 +128,9 @@ const (
 type Rating struct {
 	Scale    string // ScaleCraving or ScaleSUDS
 	Question string
-	At       string // AtStart or AtEnd (default) of the step
-	Line     int    // of the rating: key
+	At       string        // AtStart or AtEnd (default) of the step
+	Every    time.Duration // also ask every so often during the step (0: never)
+	Line     int           // of the rating: key
 }
 
 // Rating scales and moments.

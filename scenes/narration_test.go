@@ -1,6 +1,7 @@
 package scenes
 
 import (
+	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -56,4 +57,38 @@ func TestNarrationErrors(t *testing.T) {
 		require.Error(t, err, tc.cue)
 		assert.Contains(t, err.Error(), tc.want)
 	}
+}
+
+func TestLimitsAndPeriodicRating(t *testing.T) {
+	const src = `cueroom: 1
+title: L
+substance: nicotine
+limits:
+  step: 5m
+  session: 40m
+baseline:
+  duration: 10s
+  cues: [{text: x}]
+steps:
+  - name: S
+    intensity: 1
+    duration: 2m
+    cues: [{text: y}]
+    rating:
+      scale: suds
+      question: "How tense are you?"
+      every: 30s
+`
+	p, err := Parse("l.yaml", []byte(src), fstest.MapFS{})
+	require.NoError(t, err)
+	assert.Equal(t, 5*time.Minute, p.MaxStep)
+	assert.Equal(t, 40*time.Minute, p.MaxExposure)
+	assert.Equal(t, 30*time.Second, p.Steps[0].Rating.Every)
+
+	bad := strings.Replace(src, "every: 30s", "every: 2s", 1)
+	_, err = Parse("l.yaml", []byte(bad), fstest.MapFS{})
+	assert.ErrorContains(t, err, "more often than every 10 seconds")
+	bad = strings.Replace(src, "session: 40m", "sesion: 40m", 1)
+	_, err = Parse("l.yaml", []byte(bad), fstest.MapFS{})
+	assert.ErrorContains(t, err, "l.yaml:6")
 }

@@ -25,10 +25,10 @@ const maxSourceBytes = 1 << 20
 // Keys accepted at each level. Everything else is an error, so a typo never
 // silently drops a setting.
 var (
-	topKeys      = []string{"cueroom", "title", "substance", "description", "baseline", "steps", "recovery"}
+	topKeys      = []string{"cueroom", "title", "substance", "description", "limits", "baseline", "steps", "recovery"}
 	exposureKeys = []string{"id", "name", "intensity", "neutral", "duration", "cues", "rating"}
 	neutralKeys  = []string{"id", "name", "intensity", "duration", "cues", "rating"}
-	ratingKeys   = []string{"scale", "question", "at"}
+	ratingKeys   = []string{"scale", "question", "at", "every"}
 	cueKindKeys  = []string{"image", "sound", "narration", "say", "text", "breathing", "panorama"}
 	cueKeys      = []string{"id", "image", "sound", "narration", "say", "voice", "text", "breathing", "panorama", "fov", "yaw", "fit", "loop", "gain", "fade_in", "fade_out", "subtitles", "description", "personalised"}
 	// cueKeyKinds says which cue kinds accept an optional key; keys not listed
@@ -533,6 +533,13 @@ func (ps *parser) protocol(root *yaml.Node, p *Protocol) {
 		p.Substance, _ = ps.choice(m, "substance", where, substances)
 	}
 	p.Description, _ = ps.text(m, "description", where)
+	if f, ok := m["limits"]; ok {
+		lm := ps.mapping(f.val, "limits", []string{"step", "session"}, nil)
+		if lm != nil {
+			p.MaxStep, _, _ = ps.duration(lm, "step", "limits", false)
+			p.MaxExposure, _, _ = ps.duration(lm, "session", "limits", false)
+		}
+	}
 
 	if f, ok := m["baseline"]; ok {
 		p.Baseline = ps.step(f.val, roleBaseline, 0, "the baseline")
@@ -1020,6 +1027,13 @@ func (ps *parser) rating(n *yaml.Node, line int, where string) *Rating {
 	}
 	if at, _ := ps.choice(m, "at", where, []string{AtStart, AtEnd}); at != "" {
 		r.At = at
+	}
+	if d, dn, ok := ps.duration(m, "every", where, false); ok && d > 0 {
+		if d < 10*time.Second {
+			ps.errAt(dn, "%s: every %s would ask more often than every 10 seconds; a rating takes the patient a few seconds to give", where, fmtDur(d))
+		} else {
+			r.Every = d
+		}
 	}
 	return r
 }
