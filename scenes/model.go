@@ -94,6 +94,8 @@ type Cue struct {
 	Captions  []Caption // narration only, optional: timed subtitles
 	Voice     string    // narration spoken from Text by espeak-ng ("say:"): its voice
 	Fit       string    // image only: FitFit (default) or FitFill
+	Zoom      float64   // image only: slow zoom reaching this scale at the step's end (0 or 1: none)
+	Pan       string    // image only: slow pan towards left, right, up or down ("": none)
 
 	Loop    bool          // sound only
 	GainDB  float64       // sound and narration: -60..+12 dB

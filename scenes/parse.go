@@ -30,11 +30,13 @@ var (
 	neutralKeys  = []string{"id", "name", "intensity", "duration", "cues", "rating"}
 	ratingKeys   = []string{"scale", "question", "at", "every"}
 	cueKindKeys  = []string{"image", "sound", "narration", "say", "text", "breathing", "panorama"}
-	cueKeys      = []string{"id", "image", "sound", "narration", "say", "voice", "text", "breathing", "panorama", "fov", "yaw", "fit", "loop", "gain", "fade_in", "fade_out", "subtitles", "description", "personalised"}
+	cueKeys      = []string{"id", "image", "sound", "narration", "say", "voice", "text", "breathing", "panorama", "fov", "yaw", "zoom", "pan", "fit", "loop", "gain", "fade_in", "fade_out", "subtitles", "description", "personalised"}
 	// cueKeyKinds says which cue kinds accept an optional key; keys not listed
 	// are accepted by every kind.
 	cueKeyKinds = map[string][]Kind{
 		"fit":       {KindImage},
+		"zoom":      {KindImage},
+		"pan":       {KindImage},
 		"fov":       {KindPanorama},
 		"yaw":       {KindPanorama},
 		"loop":      {KindSound},
@@ -913,6 +915,14 @@ func (ps *parser) cue(n *yaml.Node, where, defaultID string, stepDur time.Durati
 		if v, _ := ps.choice(m, "fit", where, []string{FitFit, FitFill}); v != "" {
 			c.Fit = v
 		}
+		if z, zn, ok := ps.number(m, "zoom", where); ok {
+			if z < 1 || z > 2 {
+				ps.errAt(zn, "%s: zoom %s is how far the picture slowly zooms in over the step, from 1 (not at all) to 2 (twice as close); 1.1 to 1.3 feels natural", where, clip(zn.Value))
+			} else {
+				c.Zoom = z
+			}
+		}
+		c.Pan, _ = ps.choice(m, "pan", where, []string{"left", "right", "up", "down"})
 	case KindSound, KindNarration:
 		if c.Kind == KindSound {
 			c.Loop, _ = ps.boolean(m, "loop", where)

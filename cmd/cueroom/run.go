@@ -31,6 +31,7 @@ type runOptions struct {
 	listen, sessions, token string
 	sensors                 multiFlag
 	fullscreen, noSound     bool
+	stereo                  bool
 	width, height           int
 	protocol                string
 }
@@ -44,6 +45,7 @@ func cmdRun(args []string) error {
 	fs.StringVar(&o.token, "token", "", "dashboard access token (default: a new random one each run)")
 	fs.Var(&o.sensors, "sensor", "sensor KIND:PORT or sim:KIND, repeatable (default sim:bitalino)")
 	fs.BoolVar(&o.fullscreen, "fullscreen", false, "patient window fullscreen")
+	fs.BoolVar(&o.stereo, "stereo", false, "side-by-side stereo, for a headset used as a display (combine with --fullscreen)")
 	fs.BoolVar(&o.noSound, "no-sound", false, "play sound to a silent null sink")
 	fs.IntVar(&o.width, "width", 1280, "window width")
 	fs.IntVar(&o.height, "height", 720, "window height")
@@ -179,7 +181,7 @@ func runSession(o runOptions) error {
 	sessDone := make(chan struct{})
 	go func() { sess.Run(ctx); close(sessDone) }()
 
-	g, err := window.New(sess, media, clock, window.Options{Title: "cueroom — " + p.Title, Width: o.width, Height: o.height, Fullscreen: o.fullscreen})
+	g, err := window.New(sess, media, clock, window.Options{Title: "cueroom — " + p.Title, Width: o.width, Height: o.height, Fullscreen: o.fullscreen, Stereo: o.stereo})
 	if err == nil {
 		err = g.Run()
 	}

@@ -29,6 +29,9 @@ type Options struct {
 	Width      int // windowed size in device-independent pixels
 	Height     int
 	Fullscreen bool
+	// Stereo draws the scene side by side, once per eye, for a headset
+	// used as a display.
+	Stereo bool
 	// OnFrame, when set, receives each drawn frame (for the dashboard's
 	// patient view); it is called on the render thread, so it must be quick.
 	OnFrame func(screen *ebiten.Image, t time.Duration)
@@ -54,6 +57,7 @@ type Game struct {
 	stick     float64
 	pads      []ebiten.GamepadID
 
+	eye    *ebiten.Image // one eye's view in stereo mode
 	pano   *ebiten.Shader
 	panoOp ebiten.DrawTrianglesShaderOptions
 	view   view
@@ -150,8 +154,16 @@ func (g *Game) rate() {
 			}
 		}
 	}
-	x, y, w, h := g.vasRect()
 	mx, my := ebiten.CursorPosition()
+	if g.opt.Stereo {
+		// The scale is drawn in each eye's half: use the pointer's place
+		// within its half.
+		full := g.w
+		g.w = max(full/2, 1)
+		mx %= g.w
+		defer func() { g.w = full }()
+	}
+	x, y, w, h := g.vasRect()
 	inBar := float64(mx) >= x-10 && float64(mx) <= x+w+10 && float64(my) >= y-30 && float64(my) <= y+h+30
 	if inBar && ebiten.IsMouseButtonPressed(ebiten.MouseButtonLeft) {
 		g.vas = int(math.Round(math.Max(0, math.Min(1, (float64(mx)-x)/w)) * 100))
@@ -204,6 +216,40 @@ func (g *Game) Draw(screen *ebiten.Image) {
 	now := g.clock.Now()
 	snap := g.s.Snapshot()
 	var visible []scenes.Cue
+	if g.opt.Stereo {
+		// A headset used as a display shows the left half to the left eye
+		// and the right half to the right: the same scene, laid out for a
+		// half-width screen, twice.
+		w := g.w
+		if g.eye == nil || g.eye.Bounds().Dx() != w/2 || g.eye.Bounds().Dy() != g.h {
+			if g.eye != nil {
+				g.eye.Deallocate()
+			}
+			g.eye = ebiten.NewImage(max(w/2, 1), max(g.h, 1))
+		}
+		g.w = w / 2
+		visible = g.drawScene(g.eye, snap)
+		g.w = w
+		op := &ebiten.DrawImageOptions{}
+		screen.DrawImage(g.eye, op)
+		op.GeoM.Translate(float64(w/2), 0)
+		screen.DrawImage(g.eye, op)
+	} else {
+		visible = g.drawScene(screen, snap)
+	}
+	if snap.Scene != g.lastScene {
+		g.logScene(snap, visible, now)
+		g.lastScene = snap.Scene
+	}
+	g.lastFrame = now
+	if g.opt.OnFrame != nil {
+		g.opt.OnFrame(screen, now)
+	}
+}
+
+// drawScene draws what the patient sees now and returns the visual cues in it.
+func (g *Game) drawScene(screen *ebiten.Image, snap engine.Snapshot) []scenes.Cue {
+	var visible []scenes.Cue
 	switch snap.State {
 	case engine.Calm:
 		g.drawCalm(screen)
@@ -220,14 +266,7 @@ func (g *Game) Draw(screen *ebiten.Image) {
 	default:
 		screen.Fill(color.Black)
 	}
-	if snap.Scene != g.lastScene {
-		g.logScene(snap, visible, now)
-		g.lastScene = snap.Scene
-	}
-	g.lastFrame = now
-	if g.opt.OnFrame != nil {
-		g.opt.OnFrame(screen, now)
-	}
+	return visible
 }
 
 // logScene records offsets of the cues that left the screen (at the last
@@ -274,7 +313,11 @@ func (g *Game) drawStep(screen *ebiten.Image, st scenes.Step, elapsed time.Durat
 			}
 		case scenes.KindImage:
 			if img := g.image(c.ID); img != nil {
-				drawImage(screen, img, c.Fit == "fill")
+				progress := 0.0
+				if st.Duration > 0 {
+					progress = min(1, elapsed.Seconds()/st.Duration.Seconds())
+				}
+				drawImage(screen, img, c, progress)
 				vis = append(vis, c)
 			}
 		case scenes.KindText:
@@ -327,17 +370,42 @@ func (g *Game) image(id string) *ebiten.Image {
 	return img
 }
 
-// drawImage scales img to fit inside (letterboxed) or fill (cropped) the screen.
-func drawImage(dst, img *ebiten.Image, fill bool) {
+// drawImage scales img to fit inside (letterboxed) or fill (cropped) the
+// screen, with the cue's slow zoom and pan at progress (0..1) of the step.
+func drawImage(dst, img *ebiten.Image, c scenes.Cue, progress float64) {
 	dw, dh := float64(dst.Bounds().Dx()), float64(dst.Bounds().Dy())
 	iw, ih := float64(img.Bounds().Dx()), float64(img.Bounds().Dy())
 	s := math.Min(dw/iw, dh/ih)
-	if fill {
+	if c.Fit == scenes.FitFill {
 		s = math.Max(dw/iw, dh/ih)
+	}
+	// Ease in and out so motion starts and stops gently.
+	e := (1 - math.Cos(math.Pi*progress)) / 2
+	zoom := 1.0
+	if c.Zoom > 1 {
+		zoom = 1 + (c.Zoom-1)*e
+	}
+	// A pan needs room to move: it zooms by 10 % at least.
+	if c.Pan != "" {
+		zoom = max(zoom, 1.1)
+	}
+	s *= zoom
+	x, y := (dw-iw*s)/2, (dh-ih*s)/2
+	// The room to move is what the zoom pushed off screen.
+	mx, my := math.Max(0, (iw*s-dw)/2), math.Max(0, (ih*s-dh)/2)
+	switch c.Pan {
+	case "left":
+		x += mx * (1 - 2*e)
+	case "right":
+		x -= mx * (1 - 2*e)
+	case "up":
+		y += my * (1 - 2*e)
+	case "down":
+		y -= my * (1 - 2*e)
 	}
 	op := &ebiten.DrawImageOptions{Filter: ebiten.FilterLinear}
 	op.GeoM.Scale(s, s)
-	op.GeoM.Translate((dw-iw*s)/2, (dh-ih*s)/2)
+	op.GeoM.Translate(x, y)
 	dst.DrawImage(img, op)
 }
 

@@ -122,6 +122,9 @@ type frame struct {
 	t      time.Duration
 	center color.RGBA
 	state  engine.State
+	// left and right are the middles of the screen's halves; top is near
+	// the top of the left half.
+	left, right, top color.RGBA
 }
 
 type rig struct {
@@ -140,6 +143,10 @@ func newRig(t *testing.T) *rig {
 }
 
 func newRigWith(t *testing.T, src string, fsys fstest.MapFS) *rig {
+	return newRigOpts(t, src, fsys, Options{})
+}
+
+func newRigOpts(t *testing.T, src string, fsys fstest.MapFS, opt Options) *rig {
 	p, err := scenes.Parse("test.yaml", []byte(src), fsys)
 	require.NoError(t, err)
 	media, err := engine.LoadMedia(p)
@@ -148,15 +155,21 @@ func newRigWith(t *testing.T, src string, fsys fstest.MapFS) *rig {
 	r := &rig{events: b.Subscribe(1024, true), frames: make(chan frame, 4096)}
 	clock := engine.NewClock()
 	r.s = engine.New(p, b, clock, nil)
-	g, err := New(r.s, media, clock, Options{OnFrame: func(screen *ebiten.Image, ft time.Duration) {
+	opt.OnFrame = func(screen *ebiten.Image, ft time.Duration) {
 		w, h := screen.Bounds().Dx(), screen.Bounds().Dy()
-		px := make([]byte, 4)
-		screen.SubImage(image.Rect(w/2, h/3, w/2+1, h/3+1)).(*ebiten.Image).ReadPixels(px)
+		at := func(x, y int) color.RGBA {
+			px := make([]byte, 4)
+			screen.SubImage(image.Rect(x, y, x+1, y+1)).(*ebiten.Image).ReadPixels(px)
+			return color.RGBA{px[0], px[1], px[2], px[3]}
+		}
+		f := frame{t: ft, center: at(w/2, h/3), state: r.s.Snapshot().State,
+			left: at(w/4, h/2), right: at(3*w/4, h/2), top: at(w/4, 5)}
 		select {
-		case r.frames <- frame{t: ft, center: color.RGBA{px[0], px[1], px[2], px[3]}, state: r.s.Snapshot().State}:
+		case r.frames <- f:
 		default:
 		}
-	}})
+	}
+	g, err := New(r.s, media, clock, opt)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
@@ -367,4 +380,24 @@ func TestHundredsOfOnsetsMatchTheFramesThatDrewThem(t *testing.T) {
 		}
 	}
 	t.Logf("%d onsets checked against %d frames", len(onsets), len(frames))
+}
+
+// TestStereoDrawsTheSceneOncePerEye: side by side, each half shows the whole
+// picture, letterboxed for a half-width screen.
+func TestStereoDrawsTheSceneOncePerEye(t *testing.T) {
+	r := newRigOpts(t, strings.Replace(testProtocol, "fit: fill", "fit: fit", 1), fstest.MapFS{
+		"red.png":   {Data: solidPNG(color.RGBA{220, 20, 20, 255})},
+		"green.png": {Data: solidPNG(color.RGBA{20, 200, 40, 255})},
+	}, Options{Stereo: true})
+	var f frame
+	deadline := time.After(10 * time.Second)
+	for !isRed(f.left) {
+		select {
+		case f = <-r.frames:
+		case <-deadline:
+			t.Fatal("no frame showed the picture")
+		}
+	}
+	assert.True(t, isRed(f.right), "right eye shows %v", f.right)
+	assert.False(t, isRed(f.top), "a 16:9 picture in a half-width eye is letterboxed: the top is %v", f.top)
 }
