@@ -26,12 +26,14 @@ import (
 // The window tests draw in a real window: ebiten wants the main thread, so
 // TestMain runs the game loop and the tests run beside it, handing it the
 // Game under test.
-var host = &hostGame{}
+var host = &hostGame{started: make(chan struct{})}
 
 type hostGame struct {
-	mu   sync.Mutex
-	g    *Game
-	done bool
+	mu      sync.Mutex
+	g       *Game
+	done    bool
+	started chan struct{} // closed when the game loop first draws
+	once    sync.Once
 }
 
 func (h *hostGame) set(g *Game) { h.mu.Lock(); h.g = g; h.mu.Unlock() }
@@ -53,6 +55,7 @@ func (h *hostGame) Update() error {
 }
 
 func (h *hostGame) Draw(screen *ebiten.Image) {
+	h.once.Do(func() { close(h.started) })
 	if g := h.cur(); g != nil {
 		g.Draw(screen)
 	}
@@ -128,6 +131,7 @@ type frame struct {
 }
 
 type rig struct {
+	g      *Game
 	s      *engine.Session
 	events *bus.Sub
 	frames chan frame
@@ -146,7 +150,16 @@ func newRigWith(t *testing.T, src string, fsys fstest.MapFS) *rig {
 	return newRigOpts(t, src, fsys, Options{})
 }
 
-func newRigOpts(t *testing.T, src string, fsys fstest.MapFS, opt Options) *rig {
+func newRigOpts(t testing.TB, src string, fsys fstest.MapFS, opt Options) *rig {
+	r := newDetachedRig(t, src, fsys, opt)
+	host.set(r.g)
+	t.Cleanup(func() { host.set(nil) })
+	return r
+}
+
+// newDetachedRig makes the session and its Game without handing the Game to
+// the game loop (benchmarks draw it themselves).
+func newDetachedRig(t testing.TB, src string, fsys fstest.MapFS, opt Options) *rig {
 	p, err := scenes.Parse("test.yaml", []byte(src), fsys)
 	require.NoError(t, err)
 	media, err := engine.LoadMedia(p)
@@ -171,15 +184,14 @@ func newRigOpts(t *testing.T, src string, fsys fstest.MapFS, opt Options) *rig {
 	}
 	g, err := New(r.s, media, clock, opt)
 	require.NoError(t, err)
+	r.g = g
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	done := make(chan struct{})
 	go func() { r.s.Run(ctx); close(done) }()
-	host.set(g)
 	t.Cleanup(func() {
 		cancel()
 		<-done
-		host.set(nil)
 		b.Close()
 	})
 	return r
