@@ -57,7 +57,15 @@ type Game struct {
 	stick     float64
 	pads      []ebiten.GamepadID
 
-	eye    *ebiten.Image // one eye's view in stereo mode
+	eye     *ebiten.Image // one eye's view in stereo mode
+	faces   map[faceKey]*text.GoTextFace
+	textOp  text.DrawOptions
+	wrapped struct { // the last caption laid out, reused while it stays
+		text  string
+		width float64
+		face  *text.GoTextFace
+		lines []string
+	}
 	pano   *ebiten.Shader
 	panoOp ebiten.DrawTrianglesShaderOptions
 	view   view
@@ -412,7 +420,12 @@ func drawImage(dst, img *ebiten.Image, c scenes.Cue, progress float64) {
 // caption draws instruction text or subtitles on a band at the bottom.
 func (g *Game) caption(screen *ebiten.Image, s string) {
 	face := g.scaled(g.small, 1.2)
-	lines := wrap(s, face, float64(g.w)*0.8)
+	wr := &g.wrapped
+	if wr.text != s || wr.width != float64(g.w)*0.8 || wr.face != face {
+		wr.text, wr.width, wr.face = s, float64(g.w)*0.8, face
+		wr.lines = wrap(s, face, wr.width)
+	}
+	lines := wr.lines
 	lh := face.Size * 1.4
 	bandH := lh*float64(len(lines)) + face.Size
 	y0 := float64(g.h) - bandH - float64(g.h)*0.04
@@ -493,13 +506,29 @@ func (g *Game) vasRect() (x, y, w, h float64) {
 // scaled returns a face sized for the current framebuffer (layout is relative
 // to a 720-pixel-high screen).
 func (g *Game) scaled(f *text.GoTextFace, k float64) *text.GoTextFace {
-	c := *f
-	c.Size = f.Size * k * float64(max(g.h, 240)) / 720
-	return &c
+	size := math.Round(f.Size*k*float64(max(g.h, 240))/720*4) / 4
+	// One face per size, kept: a face caches its glyphs, so a new one each
+	// frame would shape and allocate every string again.
+	key := faceKey{f, size}
+	if c, ok := g.faces[key]; ok {
+		return c
+	}
+	c := &text.GoTextFace{Source: f.Source, Size: size}
+	if g.faces == nil {
+		g.faces = map[faceKey]*text.GoTextFace{}
+	}
+	g.faces[key] = c
+	return c
+}
+
+type faceKey struct {
+	base *text.GoTextFace
+	size float64
 }
 
 func (g *Game) text(dst *ebiten.Image, s string, f *text.GoTextFace, cx, cy float64, clr color.Color) {
-	op := &text.DrawOptions{}
+	op := &g.textOp
+	*op = text.DrawOptions{}
 	op.PrimaryAlign, op.SecondaryAlign = text.AlignCenter, text.AlignCenter
 	op.LineSpacing = f.Size * 1.4
 	op.GeoM.Translate(cx, cy)
