@@ -480,6 +480,29 @@ func (s *Session) Answer(value int, by string) error {
 	return nil
 }
 
+// AskRating opens a rating prompt now, at the therapist's request.
+func (s *Session) AskRating(scale, by string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != Running {
+		return fmt.Errorf("rate: session is %s: %w", s.state, ErrState)
+	}
+	if s.prompt != nil {
+		return fmt.Errorf("rate: the patient is already being asked: %w", ErrState)
+	}
+	if scale == "" {
+		scale = scenes.ScaleCraving
+	}
+	q := "How strong is your craving right now?"
+	if scale == scenes.ScaleSUDS {
+		q = "How distressed do you feel right now?"
+	}
+	s.emit(bus.Command, s.idx, map[string]any{"cmd": "rate", "scale": scale, "by": by})
+	s.openPromptLocked(&scenes.Rating{Scale: scale, Question: q}, s.clock.Now(), false)
+	s.poke()
+	return nil
+}
+
 // Mark records a therapist's marker or note.
 func (s *Session) Mark(text, by string) error {
 	s.mu.Lock()

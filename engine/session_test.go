@@ -246,3 +246,15 @@ func TestPeriodicRating(t *testing.T) {
 	pr2 := h.next(t, bus.RatingPrompt)
 	assert.GreaterOrEqual(t, pr2.T-s1.T, 80*time.Millisecond, "asked again one period later")
 }
+
+func TestTherapistAsksForARating(t *testing.T) {
+	h := start(t, protocol(t, src("1h", "1h", "1h")))
+	h.next(t, bus.StepStart)
+	require.NoError(t, h.s.AskRating("suds", "therapist"))
+	pr := h.next(t, bus.RatingPrompt)
+	assert.Equal(t, "suds", pr.Data["scale"])
+	require.ErrorIs(t, h.s.AskRating("", "therapist"), ErrState, "one prompt at a time")
+	require.NoError(t, h.s.Answer(70, "patient"))
+	assert.Equal(t, 70, h.next(t, bus.Rating).Data["value"])
+	assert.Equal(t, 0, h.s.Snapshot().Step, "the step goes on")
+}

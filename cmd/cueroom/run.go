@@ -232,6 +232,13 @@ func applyCommand(s *engine.Session, c feed.Command) feed.Ack {
 		err = s.Resume(c.From)
 	case feed.CmdNext:
 		err = s.Next(c.From)
+	case feed.CmdRepeat:
+		err = s.Repeat(c.From)
+	case feed.CmdBack:
+		err = s.Back(c.From)
+	case feed.CmdRate:
+		scale, _ := c.Args["scale"].(string)
+		err = s.AskRating(scale, c.From)
 	case feed.CmdEnd:
 		s.End("ended by therapist " + c.From)
 	case feed.CmdPanic:

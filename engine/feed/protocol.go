@@ -38,7 +38,8 @@ package feed
 // Client → server:
 //
 //	{"type":"command","v":1,"id":"42","cmd":"pause","args":{}}
-//	    cmd is one of pause, resume, next, end, panic, marker; marker needs
+//	    cmd is one of pause, resume, next, repeat, back, rate, end, panic,
+//	    marker; rate takes args.scale (craving or suds, default craving); marker needs
 //	    args.text (a non-empty string of at most 1000 bytes). id is chosen by
 //	    the client (1..64 bytes) and echoed in the ack. "v" may be omitted;
 //	    when present it must be 1. Messages are at most 64 KiB, and at most
@@ -84,10 +85,14 @@ const (
 	CmdEnd    = "end"
 	CmdPanic  = "panic"
 	CmdMarker = "marker"
+	CmdRepeat = "repeat" // play the current step again
+	CmdBack   = "back"   // back off to the previous step
+	CmdRate   = "rate"   // ask the patient for a rating now (args.scale: craving | suds)
 )
 
 var validCmds = map[string]bool{
 	CmdPause: true, CmdResume: true, CmdNext: true, CmdEnd: true, CmdPanic: true, CmdMarker: true,
+	CmdRepeat: true, CmdBack: true, CmdRate: true,
 }
 
 // Error codes sent in "error" messages.
@@ -162,12 +167,17 @@ func parseClientMessage(b []byte) (Command, *protoError) {
 		return Command{}, &protoError{Code: codeMissingID, Msg: "a command needs a non-empty string \"id\" to acknowledge"}
 	}
 	if !validCmds[m.Cmd] {
-		return Command{}, &protoError{Code: codeUnknownCmd, ID: id, Msg: fmt.Sprintf("unknown command %q; valid: pause, resume, next, end, panic, marker", clip(m.Cmd))}
+		return Command{}, &protoError{Code: codeUnknownCmd, ID: id, Msg: fmt.Sprintf("unknown command %q; valid: pause, resume, next, repeat, back, rate, end, panic, marker", clip(m.Cmd))}
 	}
 	if m.Cmd == CmdMarker {
 		text, ok := m.Args["text"].(string)
 		if !ok || text == "" || len(text) > maxMarkerText || !utf8.ValidString(text) {
 			return Command{}, &protoError{Code: codeBadArgs, ID: id, Msg: fmt.Sprintf("marker needs args.text, a non-empty string of at most %d bytes", maxMarkerText)}
+		}
+	}
+	if m.Cmd == CmdRate {
+		if sc, present := m.Args["scale"]; present && sc != "craving" && sc != "suds" {
+			return Command{}, &protoError{Code: codeBadArgs, ID: id, Msg: "rate takes args.scale \"craving\" or \"suds\""}
 		}
 	}
 	return Command{ID: id, Cmd: m.Cmd, Args: m.Args}, nil
