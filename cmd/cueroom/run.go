@@ -181,7 +181,11 @@ func runSession(o runOptions) error {
 	sessDone := make(chan struct{})
 	go func() { sess.Run(ctx); close(sessDone) }()
 
-	g, err := window.New(sess, media, clock, window.Options{Title: "cueroom — " + p.Title, Width: o.width, Height: o.height, Fullscreen: o.fullscreen, Stereo: o.stereo})
+	// The therapist sees what the patient sees, four times a second.
+	view := window.NewViewSampler(250*time.Millisecond, 320, 180, srv.SetView)
+	defer view.Close()
+	g, err := window.New(sess, media, clock, window.Options{Title: "cueroom — " + p.Title, Width: o.width, Height: o.height,
+		Fullscreen: o.fullscreen, Stereo: o.stereo, OnFrame: view.OnFrame})
 	if err == nil {
 		err = g.Run()
 	}

@@ -99,6 +99,18 @@ func (c *client) enqueue(msg []byte) {
 	}
 }
 
+// offer queues msg only if the client is keeping up, and drops it otherwise:
+// for the patient view, where a newer picture soon replaces this one.
+func (c *client) offer(msg []byte) {
+	if len(c.send) > cap(c.send)/2 {
+		return
+	}
+	select {
+	case c.send <- msg:
+	default:
+	}
+}
+
 // kill ends the client once. hard closes the connection at once, for a
 // peer that is not reading; otherwise the write pump says goodbye (final
 // message, close frame) and gives the peer closeGrace to answer.

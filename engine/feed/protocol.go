@@ -27,6 +27,9 @@ package feed
 //	    wire order is bus order).
 //	{"type":"stream",...}   a device (re)announcing its channels
 //	{"type":"state","v":1,"state":{...}}   sent when the state changes
+//	{"type":"view","v":1,"t":12.5,"jpeg":"<base64>"}
+//	    the patient's view: the frame on screen, downscaled, a few per second;
+//	    dropped rather than queued for a client that is behind; not in history.
 //	{"type":"ack","v":1,"id":"42","ok":true}                   or "ok":false,"error":"why"
 //	    the answer to a command, optionally with "data".
 //	{"type":"error","v":1,"code":"bad_json","error":"...","id":"42"}

@@ -3,6 +3,7 @@ package feed
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -135,6 +136,26 @@ func (s *Server) SetState(state any) {
 	}
 	s.state = msg
 	s.broadcastLocked(msg, false)
+}
+
+// SetView sends the patient's view (a small JPEG of the frame on screen at
+// session time t) to every client that keeps up. Views are not kept in the
+// history: a reconnecting dashboard waits for the next one.
+func (s *Server) SetView(t time.Duration, jpeg []byte) {
+	msg, err := json.Marshal(struct {
+		Type string  `json:"type"`
+		V    int     `json:"v"`
+		T    float64 `json:"t"`
+		JPEG []byte  `json:"jpeg"`
+	}{"view", Version, t.Seconds(), jpeg})
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.clients {
+		c.offer(msg)
+	}
 }
 
 // broadcast queues msg for every client; keep also puts it in the history

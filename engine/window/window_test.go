@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"image/jpeg"
 	"image/png"
 	"os"
 	"strings"
@@ -168,7 +169,11 @@ func newDetachedRig(t testing.TB, src string, fsys fstest.MapFS, opt Options) *r
 	r := &rig{events: b.Subscribe(1024, true), frames: make(chan frame, 4096)}
 	clock := engine.NewClock()
 	r.s = engine.New(p, b, clock, nil)
+	also := opt.OnFrame
 	opt.OnFrame = func(screen *ebiten.Image, ft time.Duration) {
+		if also != nil {
+			also(screen, ft)
+		}
 		w, h := screen.Bounds().Dx(), screen.Bounds().Dy()
 		at := func(x, y int) color.RGBA {
 			px := make([]byte, 4)
@@ -412,4 +417,37 @@ func TestStereoDrawsTheSceneOncePerEye(t *testing.T) {
 	}
 	assert.True(t, isRed(f.right), "right eye shows %v", f.right)
 	assert.False(t, isRed(f.top), "a 16:9 picture in a half-width eye is letterboxed: the top is %v", f.top)
+}
+
+// TestViewSamplerSendsThePatientsScreen: the dashboard's picture of the
+// patient's view is a small JPEG of what the window drew.
+func TestViewSamplerSendsThePatientsScreen(t *testing.T) {
+	got := make(chan []byte, 16)
+	vs := NewViewSampler(100*time.Millisecond, 160, 90, func(_ time.Duration, b []byte) {
+		select {
+		case got <- b:
+		default:
+		}
+	})
+	t.Cleanup(vs.Close)
+	r := newRigOpts(t, testProtocol, fstest.MapFS{
+		"red.png":   {Data: solidPNG(color.RGBA{220, 20, 20, 255})},
+		"green.png": {Data: solidPNG(color.RGBA{20, 200, 40, 255})},
+	}, Options{OnFrame: vs.OnFrame})
+	r.waitFrame(t, isRed)
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case b := <-got:
+			img, err := jpeg.Decode(bytes.NewReader(b))
+			require.NoError(t, err)
+			require.Equal(t, image.Rect(0, 0, 160, 90), img.Bounds())
+			r8, g8, b8, _ := img.At(80, 30).RGBA()
+			if isRed(color.RGBA{uint8(r8 >> 8), uint8(g8 >> 8), uint8(b8 >> 8), 255}) {
+				return
+			}
+		case <-deadline:
+			t.Fatal("no view showing the red picture within 10 s")
+		}
+	}
 }

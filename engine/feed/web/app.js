@@ -77,6 +77,9 @@
       dirty = true;
     },
     event(m) { addEvent(m); },
+    view(m) {
+      if (typeof m.jpeg === "string") $("view").src = "data:image/jpeg;base64," + m.jpeg;
+    },
     state(m) { state = m.state; stateAt = performance.now(); dirty = true; },
     ack(m) {
       const p = pending.get(m.id);
