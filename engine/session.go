@@ -31,6 +31,19 @@ type CuePlayer interface {
 	SetPaused(bool)
 }
 
+// Arousal answers the habituation question of a step's end_when from live
+// physiology (see sensors/physio).
+type Arousal interface {
+	// SCLRecovered says whether skin conductance, since session time from,
+	// rose and has come back within pct percent of that rise above its level
+	// at from, and stayed there for hold. known is false while there is no
+	// usable skin-conductance signal.
+	SCLRecovered(from time.Duration, pct float64, hold time.Duration) (ok, known bool)
+}
+
+// habituationCheck is how often a step with end_when looks again.
+const habituationCheck = 250 * time.Millisecond
+
 // PromptTimeout is how long a rating prompt waits before the step moves on.
 var PromptTimeout = 30 * time.Second
 
@@ -79,6 +92,8 @@ type Session struct {
 	done      chan struct{}
 	endReason string
 	exposed   time.Duration // time spent in exposure steps before this one
+	arousal   Arousal
+	craving   float64       // the last craving rating in this step, -1: none yet
 	nextEvery time.Duration // step time of the next periodic rating
 }
 
@@ -191,6 +206,13 @@ func (s *Session) advanceLocked() time.Duration {
 			consider(due)
 		}
 	}
+	if e := st.EndWhen; e != nil && el >= e.Min && s.habituatedLocked(e) {
+		s.emit(bus.Alert, s.idx, map[string]any{"source": "session", "message": fmt.Sprintf("step %q ended early: arousal and craving habituated", st.Name), "level": "info"})
+		s.nextLocked("habituated")
+		return -1
+	} else if e != nil {
+		consider(max(habituationCheck, e.Min-el))
+	}
 	if left := st.Duration - el; left > 0 {
 		consider(left)
 		return wait
@@ -201,6 +223,32 @@ func (s *Session) advanceLocked() time.Duration {
 	}
 	s.nextLocked("duration")
 	return -1
+}
+
+// habituatedLocked evaluates a step's end_when; a condition that cannot be
+// evaluated (no signal, no rating yet) is not met.
+func (s *Session) habituatedLocked(e *scenes.EndWhen) bool {
+	if e.CravingBelow >= 0 && (s.craving < 0 || s.craving >= e.CravingBelow) {
+		return false
+	}
+	if e.SCLWithin >= 0 {
+		if s.arousal == nil {
+			return false
+		}
+		ok, known := s.arousal.SCLRecovered(s.stepBegan, e.SCLWithin, e.Hold)
+		if !ok || !known {
+			return false
+		}
+	}
+	return true
+}
+
+// SetArousal gives the session live physiology for end_when conditions.
+func (s *Session) SetArousal(a Arousal) {
+	s.mu.Lock()
+	s.arousal = a
+	s.mu.Unlock()
+	s.poke()
 }
 
 func (s *Session) openPromptLocked(r *scenes.Rating, now time.Duration, atEnd bool) {
@@ -236,6 +284,7 @@ func (s *Session) startStepLocked(i int) {
 	if st.Rating != nil {
 		s.nextEvery = st.Rating.Every
 	}
+	s.craving = -1
 	s.emit(bus.StepStart, i, map[string]any{
 		"id": st.ID, "name": st.Name, "intensity": st.Intensity,
 		"duration": st.Duration.Seconds(), "neutral": st.Neutral,
@@ -469,6 +518,9 @@ func (s *Session) Answer(value int, by string) error {
 	p := s.prompt
 	s.prompt = nil
 	s.scene++
+	if p.Scale == scenes.ScaleCraving {
+		s.craving = float64(value)
+	}
 	s.emit(bus.Rating, s.idx, map[string]any{
 		"scale": p.Scale, "value": value, "answered": true, "by": by,
 		"prompt_t": p.Since.Seconds(),

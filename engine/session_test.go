@@ -258,3 +258,66 @@ func TestTherapistAsksForARating(t *testing.T) {
 	assert.Equal(t, 70, h.next(t, bus.Rating).Data["value"])
 	assert.Equal(t, 0, h.s.Snapshot().Step, "the step goes on")
 }
+
+type fakeArousal struct {
+	mu        sync.Mutex
+	recovered bool
+	asked     int
+}
+
+func (f *fakeArousal) set(v bool) { f.mu.Lock(); f.recovered = v; f.mu.Unlock() }
+func (f *fakeArousal) SCLRecovered(from time.Duration, pct float64, hold time.Duration) (bool, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.asked++
+	return f.recovered, true
+}
+func (f *fakeArousal) calls() int { f.mu.Lock(); defer f.mu.Unlock(); return f.asked }
+
+const habituation = `cueroom: 1
+title: H
+substance: alcohol
+baseline:
+  duration: 10ms
+  cues: [{text: calm}]
+steps:
+  - name: A
+    intensity: 1
+    duration: 1h
+    cues: [{text: a}]
+    end_when:
+      %s
+      min: 30ms
+recovery:
+  duration: 1h
+  cues: [{text: r}]
+`
+
+func TestStepEndsWhenHabituated(t *testing.T) {
+	t.Run("skin conductance back near baseline", func(t *testing.T) {
+		f := &fakeArousal{}
+		h := start(t, protocol(t, sprintf(habituation, "scl_within: 20\n      hold: 1s")))
+		h.s.SetArousal(f)
+		h.next(t, bus.StepStart)
+		s1 := h.next(t, bus.StepStart)
+		// Not yet: the session keeps asking and the step goes on.
+		require.Eventually(t, func() bool { return f.calls() >= 2 }, 10*time.Second, time.Millisecond)
+		assert.Equal(t, 1, h.s.Snapshot().Step)
+		f.set(true)
+		end := h.next(t, bus.StepEnd)
+		assert.Equal(t, "habituated", end.Data["reason"])
+		assert.GreaterOrEqual(t, end.T-s1.T, 30*time.Millisecond, "never before min")
+	})
+	t.Run("craving below", func(t *testing.T) {
+		h := start(t, protocol(t, sprintf(habituation, "craving_below: 30")))
+		h.next(t, bus.StepStart)
+		h.next(t, bus.StepStart)
+		require.NoError(t, h.s.AskRating("craving", "therapist"))
+		require.NoError(t, h.s.Answer(55, "patient"))
+		h.next(t, bus.Rating)
+		require.NoError(t, h.s.AskRating("craving", "therapist"))
+		assert.Equal(t, 1, h.s.Snapshot().Step, "55 is not below 30")
+		require.NoError(t, h.s.Answer(20, "patient"))
+		assert.Equal(t, "habituated", h.next(t, bus.StepEnd).Data["reason"])
+	})
+}

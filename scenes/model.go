@@ -56,9 +56,23 @@ type Step struct {
 	Intensity int // 0 for neutral steps, else 1..10
 	Duration  time.Duration
 	Cues      []Cue
-	Rating    *Rating // optional prompt for the patient
-	Neutral   bool    // baseline, recovery, or a step marked neutral: true
-	Line      int     // where the step starts in the protocol file
+	Rating    *Rating  // optional prompt for the patient
+	EndWhen   *EndWhen // optional: end early once arousal and craving have habituated
+	Neutral   bool     // baseline, recovery, or a step marked neutral: true
+	Line      int      // where the step starts in the protocol file
+}
+
+// EndWhen ends an exposure step early, after at least Min, once arousal has
+// habituated: skin conductance back within SCLWithin percent of its rise
+// above the step's pre-cue level, held for Hold, and the last craving rating
+// below CravingBelow (each part only when given; -1 means not given). The
+// step's Duration stays its longest time.
+type EndWhen struct {
+	SCLWithin    float64 // percent of the rise, -1: not a condition
+	Hold         time.Duration
+	CravingBelow float64 // 0..100, -1: not a condition
+	Min          time.Duration
+	Line         int
 }
 
 // Kind is what a cue presents.

@@ -26,7 +26,7 @@ const maxSourceBytes = 1 << 20
 // silently drops a setting.
 var (
 	topKeys      = []string{"cueroom", "title", "substance", "description", "limits", "baseline", "steps", "recovery"}
-	exposureKeys = []string{"id", "name", "intensity", "neutral", "duration", "cues", "rating"}
+	exposureKeys = []string{"id", "name", "intensity", "neutral", "duration", "cues", "rating", "end_when"}
 	neutralKeys  = []string{"id", "name", "intensity", "duration", "cues", "rating"}
 	ratingKeys   = []string{"scale", "question", "at", "every"}
 	cueKindKeys  = []string{"image", "sound", "narration", "say", "text", "breathing", "panorama"}
@@ -664,7 +664,45 @@ func (ps *parser) step(n *yaml.Node, r role, index int, where string) Step {
 	if f, ok := m["rating"]; ok && f.val.ShortTag() != "!!null" {
 		s.Rating = ps.rating(f.val, f.key.Line, where)
 	}
+	if f, ok := m["end_when"]; ok {
+		s.EndWhen = ps.endWhen(f, where, s.Duration)
+	}
 	return s
+}
+
+// endWhen reads a step's habituation condition. The step's duration is
+// then its longest time.
+func (ps *parser) endWhen(f field, where string, max time.Duration) *EndWhen {
+	where += ", end_when"
+	m := ps.mapping(f.val, where, []string{"scl_within", "hold", "craving_below", "min"}, nil)
+	if m == nil {
+		return nil
+	}
+	e := &EndWhen{Line: f.key.Line, SCLWithin: -1, CravingBelow: -1}
+	if v, vn, ok := ps.number(m, "scl_within", where); ok {
+		if v <= 0 || v > 100 {
+			ps.errAt(vn, "%s: scl_within %s is a percentage of the skin-conductance rise (1 to 100): the step may end once the level is back within it of the baseline", where, clip(vn.Value))
+		} else {
+			e.SCLWithin = v
+		}
+	}
+	if v, vn, ok := ps.number(m, "craving_below", where); ok {
+		if v < 0 || v > 100 {
+			ps.errAt(vn, "%s: craving_below %s must be from 0 to 100 (the craving scale)", where, clip(vn.Value))
+		} else {
+			e.CravingBelow = v
+		}
+	}
+	if e.SCLWithin < 0 && e.CravingBelow < 0 {
+		ps.errAt(f.key, "%s needs scl_within (skin conductance back near baseline), craving_below (the last craving rating), or both", where)
+	}
+	e.Hold, _, _ = ps.duration(m, "hold", where, true)
+	var mn *yaml.Node
+	e.Min, mn, _ = ps.duration(m, "min", where, true)
+	if max > 0 && e.Min >= max {
+		ps.errAt(mn, "%s: min %s is not shorter than the step's duration (%s), which is its longest time; shorten min or lengthen duration", where, fmtDur(e.Min), fmtDur(max))
+	}
+	return e
 }
 
 // peekName returns a mapping's name value before the mapping is checked.
