@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cueroom/cueroom/engine"
 	"github.com/cueroom/cueroom/engine/bus"
 	"github.com/cueroom/cueroom/engine/record"
 	"github.com/cueroom/cueroom/sensors/serialport"
@@ -172,12 +173,16 @@ func TestRunPlaysShortProtocolEndToEnd(t *testing.T) {
 	require.Equal(t, "hello", msgs[0].Type)
 	var kinds []string
 	feedSeqs := 0
-	sawStream := false
+	sawStream, sawDerived := false, false
 	for _, m := range msgs {
 		switch m.Type {
 		case "event":
 			kinds = append(kinds, m.Kind)
 		case "samples":
+			if m.Device != "bitalino" {
+				sawDerived = sawDerived || m.Device == engine.PhysioDevice
+				continue
+			}
 			feedSeqs += len(m.Seq)
 			require.Len(t, m.Values, 2, "EDA and ECG columns")
 			require.Len(t, m.Values[0], len(m.Seq))
@@ -186,6 +191,7 @@ func TestRunPlaysShortProtocolEndToEnd(t *testing.T) {
 		}
 	}
 	assert.True(t, sawStream, "the dashboard was told the device's channels")
+	assert.True(t, sawDerived, "live heart rate, skin conductance and arousal reach the dashboard")
 	assert.Contains(t, kinds, bus.SessionStart)
 	assert.Contains(t, kinds, bus.CueOnset)
 
@@ -232,8 +238,9 @@ func TestRunPlaysShortProtocolEndToEnd(t *testing.T) {
 		assert.Zero(t, n, "cue %s: onsets minus offsets", k)
 	}
 
-	require.Len(t, s.Streams, 1)
-	samples := s.Samples[s.Streams[0].Device]
+	require.Len(t, s.Streams, 2, "the BITalino and the derived physiology")
+	assert.NotEmpty(t, s.Samples[engine.PhysioDevice], "derived physiology is recorded")
+	samples := s.Samples["bitalino"]
 	rate := s.Streams[0].Rate
 	// baseline 2 s + 2 s + 3 s + recovery 2 s of sensor data at least.
 	assert.Greater(t, float64(len(samples)), 8*rate)
@@ -325,7 +332,7 @@ func TestBadInputExitsTwoAndWritesNothing(t *testing.T) {
 		{"missing protocol", []string{"run", filepath.Join(dir, "nope.yaml")}, "nope.yaml"},
 		{"invalid protocol", []string{"run", bad}, "bad.yaml:6"},
 		{"missing asset", []string{"run", missing}, "nowhere.png"},
-		{"bad sensor spec", []string{"run", "--sensor", "bitalino", "../../assets/demo/short.yaml"}, "KIND:PORT"},
+		{"bad sensor spec", []string{"run", "--sensor", "bitalino", "../../assets/demo/short.yaml"}, "write bitalino:PORT"},
 		{"no such port", []string{"run", "--sensor", "bitalino:/dev/ttyNOPE9", "../../assets/demo/short.yaml"}, "/dev/ttyNOPE9"},
 		{"busy port", []string{"run", "--sensor", "bitalino:" + busy, "../../assets/demo/short.yaml"}, "busy"},
 		{"not a BITalino", []string{"run", "--sensor", "bitalino:" + silent, "../../assets/demo/short.yaml"}, silent},
@@ -350,5 +357,29 @@ func TestBadInputExitsTwoAndWritesNothing(t *testing.T) {
 			_, statErr := os.Stat(sessions)
 			assert.True(t, os.IsNotExist(statErr), "nothing may be written on bad input")
 		})
+	}
+}
+
+// TestTwoSensorsAtOnce: a BITalino and an Arduino GSR rig, each on its own
+// pseudo-terminal, merged on the session clock and both recorded.
+func TestTwoSensorsAtOnce(t *testing.T) {
+	sessions := t.TempDir()
+	p := startRun(t, sessions, "--sensor", "sim:bitalino?rate=100", "--sensor", "sim:grove", "../../assets/demo/short.yaml")
+	p.wait(t, 60*time.Second)
+	s, err := record.Open(p.dir)
+	require.NoError(t, err)
+	require.Len(t, s.Streams, 3, "two sensors and the derived physiology")
+	for _, st := range s.Streams {
+		if st.Device == engine.PhysioDevice {
+			continue
+		}
+		got := s.Samples[st.Device]
+		assert.NotEmpty(t, got, "samples of %s", st.Device)
+		for i := 1; i < len(got); i++ {
+			require.GreaterOrEqual(t, got[i].T, got[i-1].T, "%s: arrival times in order", st.Device)
+		}
+		// Both span the session on one clock.
+		assert.Less(t, got[0].T, 3*time.Second, st.Device)
+		assert.Greater(t, got[len(got)-1].T, 8*time.Second, st.Device)
 	}
 }

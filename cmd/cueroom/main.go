@@ -3,7 +3,8 @@
 //
 //	cueroom run [flags] [PROTOCOL.yaml]   play a session (the bundled demo by default)
 //	cueroom check PROTOCOL.yaml           validate a protocol and every asset it uses
-//	cueroom sim bitalino                  run a simulated sensor on a pseudo-terminal
+//	cueroom sim KIND                      run a simulated sensor on a pseudo-terminal
+//	cueroom devices                       list serial ports and recognised sensors
 //	cueroom version
 package main
 
@@ -28,7 +29,10 @@ const usage = `cueroom — cue exposure therapy sessions with live physiology
 Usage:
   cueroom run [flags] [PROTOCOL.yaml]  play a session; with no protocol, the bundled demo
   cueroom check PROTOCOL.yaml          validate a protocol and every asset it references
-  cueroom sim bitalino                 simulate a BITalino on a pseudo-terminal and print its path
+  cueroom sim KIND[?options]           simulate a sensor on a pseudo-terminal and print its path
+  cueroom devices [--active]           list serial ports and the sensors recognised on them
+  cueroom analyze FILE.csv --rate HZ [--ecg COL] [--ppg COL] [--eda COL] [--events COL] [--json]
+                                       beats, heart rate, SCRs and cue reactivity of a CSV recording
   cueroom version                      print the version
 
 Run 'cueroom COMMAND -h' for a command's flags.
@@ -51,6 +55,10 @@ func run(args []string) int {
 		err = cmdCheck(args[1:])
 	case "sim":
 		err = cmdSim(args[1:])
+	case "devices":
+		err = cmdDevices(args[1:])
+	case "analyze":
+		err = cmdAnalyze(args[1:])
 	case "version", "--version":
 		fmt.Println("cueroom", version)
 	case "help", "-h", "--help":

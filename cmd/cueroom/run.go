@@ -97,6 +97,9 @@ func runSession(o runOptions) error {
 	// The recording subscribes first and loses nothing.
 	recSub := b.Subscribe(4096, true)
 	feedSub := b.Subscribe(8192, false)
+	// Live physiology sees every sample and step.
+	physSub := b.Subscribe(4096, true)
+	phys := engine.NewPhysiology(b, clock)
 	stimSub := b.Subscribe(256, false)
 
 	rig, err := startSensors(ctx, o.sensors, clock, b)
@@ -162,6 +165,7 @@ func runSession(o runOptions) error {
 
 	sessMu.Lock()
 	sess = engine.New(p, b, clock, engine.NewSoundPlayer(out, media, clock, b))
+	sess.SetArousal(phys)
 	sessMu.Unlock()
 
 	fmt.Printf("cueroom %s — %s\n", version, p.Title)
@@ -173,7 +177,8 @@ func runSession(o runOptions) error {
 
 	var wg sync.WaitGroup
 	feedCtx, stopFeed := context.WithCancel(context.Background())
-	wg.Add(3)
+	wg.Add(4)
+	go func() { defer wg.Done(); phys.Run(physSub) }()
 	go func() { defer wg.Done(); srv.Run(feedCtx, feedSub) }()
 	go func() { defer wg.Done(); rig.FollowCues(stimSub) }()
 	go func() { defer wg.Done(); publishState(feedCtx, sess, srv) }()

@@ -9,8 +9,8 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/cueroom/cueroom/sensors/bitalino"
 	"github.com/cueroom/cueroom/sensors/simport"
+	"github.com/cueroom/cueroom/sensors/spec"
 )
 
 // cmdSim runs a simulated device on a pseudo-terminal until interrupted, so
@@ -18,14 +18,17 @@ import (
 func cmdSim(args []string) error {
 	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	eda := fs.String("eda", "current", "EDA sensor revision the simulator encodes: current, older, original")
 	if err := fs.Parse(args); err != nil {
-		return usagef("sim: %v (usage: cueroom sim bitalino [--eda REV])", err)
+		return usagef("sim: %v (usage: cueroom sim KIND[?options], e.g. cueroom sim bitalino)", err)
 	}
-	if fs.NArg() != 1 || fs.Arg(0) != "bitalino" {
-		return usagef("sim: give the device to simulate: cueroom sim bitalino")
+	if fs.NArg() != 1 {
+		return usagef("sim: give the device to simulate, e.g. cueroom sim bitalino; kinds:\n%s", spec.Usage())
 	}
-	sim, err := bitalino.NewSim(bitalino.SimConfig{EDARevision: bitalino.EDARevision(*eda)})
+	sp, err := spec.Parse("sim:" + fs.Arg(0))
+	if err != nil {
+		return usagef("sim: %v", err)
+	}
+	sim, err := sp.NewSim()
 	if err != nil {
 		return usagef("sim: %v", err)
 	}
@@ -38,7 +41,7 @@ func cmdSim(args []string) error {
 	}
 	defer pty.Close()
 	fmt.Println(pty.Path)
-	fmt.Fprintf(os.Stderr, "cueroom: simulated BITalino on %s (115200 8N1); try: cueroom run --sensor bitalino:%s — Ctrl-C stops\n", pty.Path, pty.Path)
+	fmt.Fprintf(os.Stderr, "cueroom: simulated %s on %s; try: cueroom run --sensor %s:%s — Ctrl-C stops\n", sp.Kind, pty.Path, sp.Kind, pty.Path)
 	select {
 	case <-ctx.Done():
 	case <-pty.Done():

@@ -34,6 +34,8 @@ const (
 	RatingPrompt = "rating_prompt"
 	Command      = "command"
 	Alert        = "alert"
+	Gap          = "gap" // a sensor's data is missing between gap_start and gap_end
+	SCR          = "scr" // a skin conductance response (derived), at its peak
 	Marker       = "marker"
 	DeviceInfo   = "device"
 )

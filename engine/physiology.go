@@ -1,0 +1,150 @@
+package engine
+
+import (
+	"math"
+	"sync"
+	"time"
+
+	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/sensors"
+	"github.com/cueroom/cueroom/sensors/physio"
+)
+
+// PhysioDevice names the derived stream: heart rate, skin conductance level
+// and arousal, as the feed and the recording carry them.
+const PhysioDevice = "physio"
+
+// physioStream is the derived stream's description.
+var physioStream = sensors.Stream{Device: PhysioDevice, Kind: "derived", Rate: 4, Channels: []sensors.Channel{
+	{Label: "hr", Unit: "bpm", Type: "HR"},
+	{Label: "scl", Unit: "uS", Type: "EDA"},
+	{Label: "arousal", Unit: "z", Type: "MISC"},
+}}
+
+// Physiology turns the sensors' samples into live heart rate, skin
+// conductance, SCRs, arousal and signal-quality alerts (sensors/physio),
+// published back on the bus as the "physio" stream and "scr" and "alert"
+// events. It follows the session's steps: the baseline step sets the
+// arousal baseline, and each step start is the reference of its end_when
+// habituation condition (it implements Arousal).
+type Physiology struct {
+	bus   *bus.Bus
+	clock *Clock
+
+	mu        sync.Mutex
+	procs     map[string]*physio.Processor // by device
+	announced bool
+	out       []physio.Derived
+}
+
+// NewPhysiology publishes derived signals on b.
+func NewPhysiology(b *bus.Bus, c *Clock) *Physiology {
+	return &Physiology{bus: b, clock: c, procs: map[string]*physio.Processor{}}
+}
+
+// Run consumes a lossless subscription until it closes.
+func (ph *Physiology) Run(sub *bus.Sub) {
+	for m := range sub.C {
+		switch {
+		case m.Stream != nil && m.Stream.Device != PhysioDevice:
+			ph.addStream(*m.Stream)
+		case m.Sample != nil && m.Sample.Device != PhysioDevice:
+			ph.push(m.Sample)
+		case m.Event != nil:
+			ph.follow(m.Event)
+		}
+	}
+}
+
+func (ph *Physiology) addStream(st sensors.Stream) {
+	p, err := physio.New(st, physio.Config{})
+	if err != nil {
+		return // nothing physiological on this device
+	}
+	ph.mu.Lock()
+	ph.procs[st.Device] = p
+	announce := !ph.announced
+	ph.announced = true
+	ph.mu.Unlock()
+	if announce {
+		s := physioStream
+		ph.bus.Publish(bus.Msg{Stream: &s})
+	}
+}
+
+func (ph *Physiology) push(s *sensors.Sample) {
+	ph.mu.Lock()
+	p := ph.procs[s.Device]
+	if p == nil {
+		ph.mu.Unlock()
+		return
+	}
+	ph.out = p.Push(*s, ph.out[:0])
+	out := ph.out
+	ph.mu.Unlock()
+	for _, d := range out {
+		switch d.Kind {
+		case physio.KindLevels:
+			l := d.Levels
+			v := sensors.Sample{Device: PhysioDevice, T: d.T, N: 3}
+			v.Values[0], v.Values[1], v.Values[2] = nan(float64(l.HR), l.HasHR), nan(float64(l.SC), l.HasSC), nan(l.Arousal, l.HasArousal)
+			ph.bus.Publish(bus.Msg{Sample: &v})
+		case physio.KindSCR:
+			ph.event(d.T, bus.SCR, map[string]any{"device": s.Device, "source": d.Source,
+				"onset": d.SCR.Onset.Seconds(), "peak": d.SCR.Peak.Seconds(), "amplitude": float64(d.SCR.Amplitude), "rise": d.SCR.Rise.Seconds()})
+		case physio.KindAlert:
+			if e, ok := d.AlertEvent(); ok {
+				e.Data["device"] = s.Device
+				e.Data["source"] = "signal"
+				e.Data["channel"] = d.Source
+				e.Wall = ph.clock.Wall(e.T)
+				ph.bus.Publish(bus.Msg{Event: &e})
+			}
+		}
+	}
+}
+
+func nan(v float64, ok bool) float64 {
+	if !ok {
+		return math.NaN()
+	}
+	return v
+}
+
+func (ph *Physiology) event(t time.Duration, kind string, data map[string]any) {
+	ph.bus.Publish(bus.Msg{Event: &bus.Event{T: t, Wall: ph.clock.Wall(t), Kind: kind, Step: -1, Data: data}})
+}
+
+// follow sets the baseline and the habituation reference from the steps.
+func (ph *Physiology) follow(e *bus.Event) {
+	ph.mu.Lock()
+	defer ph.mu.Unlock()
+	baseline := e.Data["id"] == "baseline"
+	for _, p := range ph.procs {
+		switch e.Kind {
+		case bus.StepStart:
+			if baseline {
+				p.StartBaseline(e.T)
+			}
+			p.MarkStep(e.T)
+		case bus.StepEnd:
+			if baseline {
+				p.EndBaseline(e.T)
+			}
+		}
+	}
+}
+
+// SCLRecovered implements Arousal with the first device that measures
+// skin conductance.
+func (ph *Physiology) SCLRecovered(from time.Duration, pct float64, hold time.Duration) (ok, known bool) {
+	ph.mu.Lock()
+	defer ph.mu.Unlock()
+	for _, p := range ph.procs {
+		if _, has := p.State().Quality["eda"]; !has {
+			continue
+		}
+		return p.Habituated(physio.Habituation{Within: pct / 100, For: hold}), true
+	}
+	return false, false
+}

@@ -1,0 +1,247 @@
+package spec
+
+import (
+	"context"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cueroom/cueroom/sensors"
+	"github.com/cueroom/cueroom/sensors/bitalino"
+	"github.com/cueroom/cueroom/sensors/bridge"
+	"github.com/cueroom/cueroom/sensors/lineproto"
+	"github.com/cueroom/cueroom/sensors/simport"
+)
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		in        string
+		kind      string
+		port      string
+		sim, auto bool
+		canon     string
+		name      string
+	}{
+		{in: "bitalino:/dev/rfcomm0", kind: "bitalino", port: "/dev/rfcomm0", canon: "bitalino:/dev/rfcomm0", name: "bitalino"},
+		{in: "bitalino:rfcomm0?rate=100&eda=older&name=left", kind: "bitalino", port: "/dev/rfcomm0",
+			canon: "bitalino:/dev/rfcomm0?eda=older&name=left&rate=100", name: "left"},
+		{in: "bitalino:/dev/serial/by-path/pci-0000:00:14.0-usb-0:1:1.0-port0", kind: "bitalino",
+			port: "/dev/serial/by-path/pci-0000:00:14.0-usb-0:1:1.0-port0", canon: "bitalino:/dev/serial/by-path/pci-0000:00:14.0-usb-0:1:1.0-port0", name: "bitalino"},
+		{in: "sim:bitalino?seed=3", kind: "bitalino", sim: true, canon: "sim:bitalino?seed=3", name: "bitalino"},
+		{in: "grove:/dev/ttyUSB0", kind: "grove", port: "/dev/ttyUSB0", canon: "grove:/dev/ttyUSB0", name: "grove"},
+		{in: "csv:/dev/ttyACM0?columns=eda_uS,hr_bpm,-&units=hr:bpm&counter=-", kind: "csv", port: "/dev/ttyACM0",
+			canon: "csv:/dev/ttyACM0?columns=eda_uS%2Chr_bpm%2C-&counter=-&units=hr%3Abpm", name: "csv"},
+		{in: "kv:/dev/ttyACM0?baud=9600&silence=10s", kind: "kv", port: "/dev/ttyACM0", canon: "kv:/dev/ttyACM0?baud=9600&silence=10s", name: "kv"},
+		{in: "sim:arduino", kind: "arduino", sim: true, canon: "sim:arduino", name: "arduino"},
+		{in: " auto ", auto: true, canon: "auto"},
+		{in: "auto?active=true&listen=1s", auto: true, canon: "auto?active=true&listen=1s"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			s, err := Parse(tc.in)
+			require.NoError(t, err)
+			assert.Equal(t, tc.kind, s.Kind)
+			assert.Equal(t, tc.port, s.Port)
+			assert.Equal(t, tc.sim, s.Sim)
+			assert.Equal(t, tc.auto, s.Auto)
+			assert.Equal(t, tc.canon, s.String())
+			assert.Equal(t, tc.in, s.Raw)
+			if !s.Auto {
+				assert.Equal(t, tc.name, s.Name())
+			}
+			again, err := Parse(s.String())
+			require.NoError(t, err, "the canonical form parses")
+			assert.Equal(t, s.String(), again.String())
+		})
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", `sensor "": empty: write KIND:PORT (e.g. bitalino:/dev/rfcomm0), sim:KIND (e.g. sim:grove) or auto`},
+		{"bitalino", `sensor "bitalino": no port: write bitalino:PORT (e.g. bitalino:/dev/rfcomm0?rate=100), or sim:bitalino for a simulator`},
+		{"bitalino:", "no port: write bitalino:PORT"},
+		{"polar:/dev/ttyUSB0", `unknown kind "polar": write KIND:PORT`},
+		{"polar:/dev/ttyUSB0", "kinds: arduino, bitalino, csv, grove, kv"},
+		{"/dev/ttyUSB0", `unknown kind "/dev/ttyUSB0"`},
+		{"sim:", "no kind after sim: write sim:KIND; kinds with a simulator: arduino, bitalino, csv, grove, kv"},
+		{"bitalino:/dev/rfcomm0?rate=500", "rate=500: use 1, 10, 100 or 1000"},
+		{"bitalino:/dev/rfcomm0?eda=new", "eda=new: use current, older or original"},
+		{"bitalino:/dev/rfcomm0?inputs=B1", `inputs=B1: "B1" is not an input: write A1..A6`},
+		{"bitalino:/dev/rfcomm0?inputs=A1:emg", `A1: sensor "emg" is unknown: use eda, ecg or raw`},
+		{"bitalino:/dev/rfcomm0?baud=9600", `bitalino has no option "baud": its options are name, silence, rate, eda, inputs`},
+		{"bitalino:/dev/rfcomm0?seed=1", "option seed applies to simulators only (sim:bitalino?seed=…)"},
+		{"bitalino:/dev/rfcomm0?rate=10&rate=100", "option rate is given 2 times: give it once"},
+		{"bitalino:/dev/rfcomm0?", "bad options after '?'"},
+		{"bitalino:/dev/rfcomm0?rate=%zz", "bad options after '?'"},
+		{"grove:/dev/ttyUSB0?columns=a", `grove has no option "columns"`},
+		{"csv:/dev/ttyUSB0?columns=a%20b", `columns=a b: "a b" is not a name`},
+		{"csv:/dev/ttyUSB0?units=hr", `units=hr: "hr": write name:unit pairs`},
+		{"kv:/dev/ttyUSB0?baud=fast", "baud=fast: use a whole number from 50 to 4000000"},
+		{"kv:/dev/ttyUSB0?silence=1", "silence=1: use a duration from 100ms to 10m0s, e.g. 2s or 500ms"},
+		{"kv:/dev/ttyUSB0?name=a,b", "name=a,b: use one name"},
+		{"auto?active=yes", "active=yes: use true or false"},
+		{"auto?rate=1", `auto has no option "rate": its options are active, listen`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			_, err := Parse(tc.in)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
+
+func TestDevice(t *testing.T) {
+	tests := []struct {
+		in       string
+		rate     float64
+		device   string
+		settings map[string]string
+		channels int
+	}{
+		{"bitalino:/dev/rfcomm0", 1000, "bitalino", map[string]string{"eda_revision": "current", "inputs": "A1=eda,A2=ecg"}, 2},
+		{"bitalino:/dev/rfcomm0?rate=10&eda=original&inputs=A3:ecg&name=chest", 10, "chest",
+			map[string]string{"eda_revision": "original", "inputs": "A3=ecg"}, 1},
+		{"bitalino:/dev/rfcomm0?inputs=A2=eda,A5", 1000, "bitalino", map[string]string{"inputs": "A2=eda,A5=raw"}, 2},
+		{"grove:/dev/ttyUSB0", 20, "grove", map[string]string{"mode": "grove", "baud": "9600"}, 2},
+		{"csv:/dev/ttyUSB0?columns=eda_uS,hr&rate=50", 50, "csv", map[string]string{"mode": "csv", "baud": "115200"}, 2},
+		{"arduino:/dev/ttyUSB0?baud=57600", 0, "arduino", map[string]string{"mode": "auto", "baud": "57600"}, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			s, err := Parse(tc.in)
+			require.NoError(t, err)
+			d, err := s.Device()
+			require.NoError(t, err)
+			st := d.Stream()
+			assert.Equal(t, tc.rate, st.Rate)
+			assert.Equal(t, tc.device, st.Device)
+			for k, v := range tc.settings {
+				assert.Equal(t, v, st.Settings[k], k)
+			}
+			assert.Len(t, st.Channels, tc.channels)
+		})
+	}
+	s, err := Parse("csv:/dev/ttyUSB0?columns=a,a")
+	require.NoError(t, err, "valid syntax")
+	_, err = s.Device()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `sensor "csv:/dev/ttyUSB0?columns=a,a": lineproto: two columns are named "a"`)
+	_, err = s.NewSim()
+	assert.ErrorContains(t, err, "is not a simulator: write sim:KIND")
+}
+
+// Every simulator in the registry works with its own device over a pty.
+func TestSimRoundTrip(t *testing.T) {
+	for _, k := range Kinds() {
+		if k.NewSim == nil {
+			continue
+		}
+		t.Run(k.Name, func(t *testing.T) {
+			s, err := Parse("sim:" + k.Name + "?seed=7")
+			require.NoError(t, err)
+			sim, err := s.NewSim()
+			require.NoError(t, err)
+			dev, err := s.Device()
+			require.NoError(t, err)
+			p, err := simport.Start(context.Background(), sim)
+			require.NoError(t, err)
+			t.Cleanup(func() { assert.NoError(t, p.Close()) })
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			got := make(chan sensors.Sample, 1000)
+			errc := make(chan error, 1)
+			go func() {
+				errc <- bridge.Run(ctx, bridge.Config{Port: p.Path, Device: dev, Sink: func(x sensors.Sample) {
+					select {
+					case got <- x:
+					default:
+					}
+				}})
+			}()
+			var n int
+			timeout := time.After(15 * time.Second)
+			for n < 10 {
+				select {
+				case x := <-got:
+					assert.Equal(t, s.Name(), x.Device)
+					assert.Positive(t, x.N)
+					n++
+				case err := <-errc:
+					t.Fatalf("bridge stopped: %v", err)
+				case <-timeout:
+					t.Fatal("no samples within 15 s")
+				}
+			}
+			cancel()
+			require.ErrorIs(t, <-errc, context.Canceled)
+		})
+	}
+}
+
+func TestProbes(t *testing.T) {
+	grove, err := lineproto.NewSim(lineproto.SimConfig{Rate: 100})
+	require.NoError(t, err)
+	bit, err := bitalino.NewSim(bitalino.SimConfig{})
+	require.NoError(t, err)
+	silent := simport.Func(func(ctx context.Context, _ io.ReadWriter) error { <-ctx.Done(); return nil })
+	lines, _ := Lookup("arduino")
+	bitk, _ := Lookup("bitalino")
+	require.NotNil(t, lines.Probe)
+	require.False(t, lines.Probe.Sends, "listening only")
+	require.True(t, bitk.Probe.Sends)
+	tests := []struct {
+		name   string
+		sim    simport.Simulator
+		probe  *Probe
+		ok     bool
+		kind   string
+		detail string
+		strong bool
+	}{
+		{"lines finds grove", grove, lines.Probe, true, "grove", "grove: eda (uS), raw (adc) at 115200 baud", false},
+		{"lines on a silent port", silent, lines.Probe, false, "", "", false},
+		{"bitalino answers", bit, bitk.Probe, true, "", "BITalino_v5.2", true},
+		{"bitalino probe on a grove rig", grove, bitk.Probe, false, "", "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := simport.Start(context.Background(), tc.sim)
+			require.NoError(t, err)
+			t.Cleanup(func() { p.Close() })
+			m, err := tc.probe.Run(context.Background(), p.Path, 500*time.Millisecond)
+			require.NoError(t, err)
+			assert.Equal(t, tc.ok, m.OK)
+			assert.Equal(t, tc.kind, m.Kind)
+			assert.Equal(t, tc.detail, m.Detail)
+			assert.Equal(t, tc.strong, m.Strong)
+			if tc.kind == "grove" {
+				assert.Equal(t, "115200", m.Opts.Get("baud"), "not grove's default: kept")
+			}
+		})
+	}
+	_, err = lines.Probe.Run(context.Background(), "/dev/ttyNOPE9", time.Second)
+	assert.ErrorContains(t, err, "no such port")
+}
+
+func TestRegister(t *testing.T) {
+	newDev := func(Opts) (sensors.Device, error) { return nil, nil }
+	for name, k := range map[string]Kind{
+		"duplicate":      {Name: "bitalino", New: newDev},
+		"no constructor": {Name: "x1"},
+		"reserved":       {Name: "sim", New: newDev},
+		"upper case":     {Name: "Shimmer", New: newDev},
+		"option twice":   {Name: "x2", New: newDev, Options: []Option{{Name: "name"}}},
+	} {
+		assert.Panics(t, func() { Register(k) }, name)
+	}
+	u := Usage()
+	for _, want := range []string{"bitalino  PLUX BITalino", "e.g. grove:/dev/ttyUSB0", "rate: sampling rate, Hz (default 1000)",
+		"columns: names to keep", "[sim]", "simulators: seed=N"} {
+		assert.Contains(t, u, want)
+	}
+}
