@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"math"
 	"sync"
 	"time"
@@ -35,6 +36,8 @@ type Physiology struct {
 	procs     map[string]*physio.Processor // by device
 	announced bool
 	out       []physio.Derived
+	above     bool          // arousal is above the ceiling
+	baseFrom  time.Duration // baseline step start
 }
 
 // NewPhysiology publishes derived signals on b.
@@ -89,11 +92,14 @@ func (ph *Physiology) push(s *sensors.Sample) {
 			v := sensors.Sample{Device: PhysioDevice, T: d.T, N: 3}
 			v.Values[0], v.Values[1], v.Values[2] = nan(float64(l.HR), l.HasHR), nan(float64(l.SC), l.HasSC), nan(l.Arousal, l.HasArousal)
 			ph.bus.Publish(bus.Msg{Sample: &v})
+			ph.ceiling(d.T, l)
 		case physio.KindSCR:
-			ph.event(d.T, bus.SCR, map[string]any{"device": s.Device, "source": d.Source,
+			// At its onset, where the dashboard marks it.
+			ph.event(d.SCR.Onset, bus.SCR, map[string]any{"device": s.Device, "source": d.Source,
 				"onset": d.SCR.Onset.Seconds(), "peak": d.SCR.Peak.Seconds(), "amplitude": float64(d.SCR.Amplitude), "rise": d.SCR.Rise.Seconds()})
 		case physio.KindAlert:
-			if e, ok := d.AlertEvent(); ok {
+			ph.event(d.Known, "quality", map[string]any{"device": s.Device, "channel": d.Source, "flags": d.Quality.Names()})
+			if e, ok := d.AlertEvent(); ok && len(d.Raised.Names()) > 0 {
 				e.Data["device"] = s.Device
 				e.Data["source"] = "signal"
 				e.Data["channel"] = d.Source
@@ -115,6 +121,28 @@ func (ph *Physiology) event(t time.Duration, kind string, data map[string]any) {
 	ph.bus.Publish(bus.Msg{Event: &bus.Event{T: t, Wall: ph.clock.Wall(t), Kind: kind, Step: -1, Data: data}})
 }
 
+// ArousalCeiling is the arousal index (z) above which the therapist is
+// alerted; the alert re-arms once arousal is half a unit below it.
+const ArousalCeiling = 2.5
+
+func (ph *Physiology) ceiling(t time.Duration, l physio.Levels) {
+	if !l.HasArousal {
+		return
+	}
+	ph.mu.Lock()
+	fire := !ph.above && l.Arousal > ArousalCeiling
+	if fire {
+		ph.above = true
+	} else if ph.above && l.Arousal < ArousalCeiling-0.5 {
+		ph.above = false
+	}
+	ph.mu.Unlock()
+	if fire {
+		ph.event(t, bus.Alert, map[string]any{"source": "arousal", "limit": ArousalCeiling,
+			"value": l.Arousal, "message": fmt.Sprintf("arousal %.1f is above the ceiling of %.1f (z against baseline)", l.Arousal, ArousalCeiling)})
+	}
+}
+
 // follow sets the baseline and the habituation reference from the steps.
 func (ph *Physiology) follow(e *bus.Event) {
 	ph.mu.Lock()
@@ -132,6 +160,14 @@ func (ph *Physiology) follow(e *bus.Event) {
 				p.EndBaseline(e.T)
 			}
 		}
+	}
+	switch {
+	case e.Kind == bus.StepStart && baseline:
+		ph.baseFrom = e.T
+	case e.Kind == bus.StepEnd && baseline:
+		// The arousal index is a z-score against the baseline: its band is ±1.
+		t := e.T
+		ph.event(t, "baseline", map[string]any{"from": ph.baseFrom.Seconds(), "to": t.Seconds(), "lo": -1.0, "hi": 1.0})
 	}
 }
 

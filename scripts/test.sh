@@ -22,6 +22,13 @@ if command -v pulseaudio >/dev/null; then
   export PULSE_SERVER="unix:$tmp/native"
 fi
 
+# The dashboard's browser test drives Chromium with playwright-core.
+if command -v npm >/dev/null &&
+  { [ ! -f engine/feed/ui/node_modules/.package-lock.json ] ||
+    [ engine/feed/ui/package-lock.json -nt engine/feed/ui/node_modules/.package-lock.json ]; }; then
+  npm ci --prefix engine/feed/ui --no-audit --no-fund --loglevel=error
+fi
+
 if [ "${1:-}" = bench ]; then
   cmd=(go test -run='^$' -bench=. -benchmem ./...)
 else

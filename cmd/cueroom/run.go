@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -29,6 +32,8 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 type runOptions struct {
 	listen, sessions, token string
+	observerToken           string
+	tlsCert, tlsKey         string
 	sensors                 multiFlag
 	fullscreen, noSound     bool
 	stereo                  bool
@@ -42,7 +47,10 @@ func cmdRun(args []string) error {
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&o.listen, "listen", feed.DefaultListen, "dashboard address host:port (loopback unless you say otherwise)")
 	fs.StringVar(&o.sessions, "sessions", "sessions", "folder that session recordings go under")
-	fs.StringVar(&o.token, "token", "", "dashboard access token (default: a new random one each run)")
+	fs.StringVar(&o.token, "token", "", "dashboard control token (default: a new random one each run)")
+	fs.StringVar(&o.observerToken, "observer-token", "", "dashboard observe-only token (default: a new random one each run)")
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate (PEM) for a dashboard beyond loopback (default: a self-signed one)")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "TLS private key (PEM) for --tls-cert")
 	fs.Var(&o.sensors, "sensor", "sensor KIND:PORT or sim:KIND, repeatable (default sim:bitalino)")
 	fs.BoolVar(&o.fullscreen, "fullscreen", false, "patient window fullscreen")
 	fs.BoolVar(&o.stereo, "stereo", false, "side-by-side stereo, for a headset used as a display (combine with --fullscreen)")
@@ -108,10 +116,16 @@ func runSession(o runOptions) error {
 	}
 	defer rig.Stop()
 
+	tlsConf, fingerprint, err := dashboardTLS(o)
+	if err != nil {
+		return err
+	}
+	audit := &auditBuffer{}
 	var sess *engine.Session
 	var sessMu sync.Mutex
 	srv, err := feed.New(feed.Config{
-		Listen: o.listen, Token: o.token, Logf: func(f string, a ...any) { logf("dashboard: "+f, a...) },
+		Listen: o.listen, Token: o.token, ObserverToken: o.observerToken, TLS: tlsConf, Audit: audit.log,
+		Logf: func(f string, a ...any) { logf("dashboard: "+f, a...) },
 		Hello: func() any {
 			sessMu.Lock()
 			defer sessMu.Unlock()
@@ -153,6 +167,12 @@ func runSession(o runOptions) error {
 	if err != nil {
 		return err
 	}
+	if a, err := record.OpenAudit(rec.Dir()); err != nil {
+		logf("%v: the dashboard's audit trail is not recorded", err)
+	} else {
+		audit.attach(a)
+		defer a.Close()
+	}
 	recDone := make(chan error, 1)
 	go func() { recDone <- rec.Run(recSub) }()
 
@@ -170,6 +190,10 @@ func runSession(o runOptions) error {
 
 	fmt.Printf("cueroom %s — %s\n", version, p.Title)
 	fmt.Printf("  dashboard: %s\n", srv.URL())
+	fmt.Printf("  observer:  %s (watch only)\n", srv.ObserverURL())
+	if fingerprint != "" {
+		fmt.Printf("  TLS certificate SHA-256 fingerprint: %s (check it when the browser asks)\n", fingerprint)
+	}
 	fmt.Printf("  recording: %s\n", rec.Dir())
 	fmt.Printf("  sensors:   %s\n", rig.Describe())
 	fmt.Printf("  sound:     %s\n", out.Sink())
@@ -272,4 +296,81 @@ func stepList(p *scenes.Protocol) []map[string]any {
 			"duration": st.Duration.Seconds(), "neutral": st.Neutral})
 	}
 	return out
+}
+
+// dashboardTLS returns the TLS setting for --listen: none on loopback; the
+// given certificate, or a self-signed one made now, beyond it.
+func dashboardTLS(o runOptions) (*tls.Config, string, error) {
+	host, _, err := net.SplitHostPort(o.listen)
+	if err != nil {
+		return nil, "", usagef("--listen %q: write HOST:PORT, e.g. 127.0.0.1:7878", o.listen)
+	}
+	ip := net.ParseIP(host)
+	loopback := host == "localhost" || (ip != nil && ip.IsLoopback())
+	if loopback && o.tlsCert == "" {
+		return nil, "", nil
+	}
+	var cert tls.Certificate
+	var fp string
+	if o.tlsCert != "" {
+		if o.tlsKey == "" {
+			return nil, "", usagef("--tls-cert needs --tls-key, the certificate's private key")
+		}
+		cert, err = tls.LoadX509KeyPair(o.tlsCert, o.tlsKey)
+		if err != nil {
+			return nil, "", usagef("--tls-cert %s / --tls-key %s: %v", o.tlsCert, o.tlsKey, err)
+		}
+		fp, err = feed.Fingerprint(cert)
+	} else {
+		hosts := []string{host}
+		if h, herr := os.Hostname(); herr == nil {
+			hosts = append(hosts, h)
+		}
+		cert, fp, err = feed.SelfSigned(hosts)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, fp, nil
+}
+
+// auditBuffer holds the dashboard's audit entries until the session folder
+// exists (the dashboard starts first, so a busy port fails before anything
+// is written), then writes them to its audit log.
+type auditBuffer struct {
+	mu      sync.Mutex
+	pending []feed.AuditEntry
+	a       *record.Audit
+}
+
+func (b *auditBuffer) log(e feed.AuditEntry) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.a == nil {
+		b.pending = append(b.pending, e)
+		return
+	}
+	b.write(e)
+}
+
+func (b *auditBuffer) write(e feed.AuditEntry) {
+	raw, err := json.Marshal(e)
+	var m map[string]any
+	if err == nil {
+		err = json.Unmarshal(raw, &m)
+	}
+	if err != nil {
+		m = map[string]any{"error": err.Error()}
+	}
+	b.a.Log(m)
+}
+
+func (b *auditBuffer) attach(a *record.Audit) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.a = a
+	for _, e := range b.pending {
+		b.write(e)
+	}
+	b.pending = nil
 }

@@ -14,10 +14,12 @@ import (
 // client is one connected dashboard: a read pump that handles its commands
 // and a write pump, the connection's only writer, fed by a bounded queue.
 type client struct {
-	s    *Server
-	id   string
-	from string // remote address and id, for Command.From and logs
-	conn *websocket.Conn
+	s      *Server
+	id     string
+	from   string // remote address and id, for Command.From and logs
+	role   string // RoleControl or RoleObserve
+	remote string
+	conn   *websocket.Conn
 
 	send     chan []byte   // bounded; full means the client is too slow
 	done     chan struct{} // closed once by kill
@@ -36,21 +38,23 @@ type client struct {
 // attach registers a freshly upgraded connection and starts its pumps. The
 // backlog (hello, streams, state, history) is captured under the same lock
 // that broadcasts take, so a client misses nothing and sees nothing twice.
-func (s *Server) attach(conn *websocket.Conn, remote string, session any) {
+func (s *Server) attach(conn *websocket.Conn, remote, role string, session any) {
 	s.mu.Lock()
 	s.nextID++
 	id := fmt.Sprintf("c%d", s.nextID)
 	s.mu.Unlock()
 
-	hello, err := encodeHello(id, max(s.cfg.History, 0), session)
+	hello, err := encodeHello(id, role, max(s.cfg.History, 0), session)
 	if err != nil {
 		s.logf("feed: the hello snapshot cannot be encoded as JSON (sent without it): %v", err)
-		hello, _ = encodeHello(id, max(s.cfg.History, 0), nil)
+		hello, _ = encodeHello(id, role, max(s.cfg.History, 0), nil)
 	}
 	c := &client{
 		s:        s,
 		id:       id,
 		from:     remote + "/" + id,
+		role:     role,
+		remote:   remote,
 		conn:     conn,
 		send:     make(chan []byte, s.lim.queue),
 		done:     make(chan struct{}),
@@ -79,6 +83,7 @@ func (s *Server) attach(conn *websocket.Conn, remote string, session any) {
 	s.clients[c] = true
 	s.wg.Add(2)
 	s.mu.Unlock()
+	s.audit(AuditEntry{Event: AuditConnect, Client: id, Remote: remote, Role: role, OK: true})
 
 	go c.writePump(backlog)
 	go c.readPump()
@@ -263,7 +268,15 @@ func (c *client) handle(typ int, data []byte) {
 		return
 	}
 	cmd.From = c.from
-	c.enqueue(encodeAck(c.s.apply(cmd)))
+	if c.role != RoleControl {
+		e := &protoError{Code: codeForbidden, ID: cmd.ID, Msg: "this dashboard is observe-only (opened with the observer link); commands need the therapist's control link"}
+		c.s.audit(AuditEntry{Event: AuditCommand, Client: c.id, Remote: c.remote, Role: c.role, Cmd: cmd.Cmd, ID: cmd.ID, Args: cmd.Args, Result: e.Msg})
+		c.enqueue(encodeError(e))
+		return
+	}
+	ack := c.s.apply(cmd)
+	c.s.audit(AuditEntry{Event: AuditCommand, Client: c.id, Remote: c.remote, Role: c.role, Cmd: cmd.Cmd, ID: cmd.ID, Args: cmd.Args, OK: ack.OK, Result: ack.Error})
+	c.enqueue(encodeAck(ack))
 }
 
 // apply runs OnCommand, one command at a time across all clients.
@@ -302,6 +315,11 @@ func (s *Server) detach(c *client) {
 	s.mu.Lock()
 	delete(s.clients, c)
 	s.mu.Unlock()
+	reason := c.closeText
+	if reason == "" {
+		reason = "the dashboard left"
+	}
+	s.audit(AuditEntry{Event: AuditDisconnect, Client: c.id, Remote: c.remote, Role: c.role, OK: true, Result: reason})
 }
 
 // numClients counts registered clients (tests, diagnostics).

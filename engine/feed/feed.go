@@ -17,6 +17,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -44,9 +45,21 @@ const DefaultHistory = 3 * time.Minute
 type Config struct {
 	// Listen is host:port; DefaultListen when empty. Port 0 picks a free port.
 	Listen string
-	// Token guards the page and the socket. Empty: New generates 128 random
-	// bits (hex); read it back from URL.
+	// Token guards the page and the socket and grants the control role
+	// (commands). Empty: New generates 128 random bits (hex); read it back
+	// from URL.
 	Token string
+	// ObserverToken grants the observe-only role: everything is shown, every
+	// command is refused. Empty: New generates one; read it back from
+	// ObserverURL. It must differ from Token.
+	ObserverToken string
+	// TLS, when set, serves HTTPS/WSS with it (see SelfSigned). It is
+	// required when Listen is not a loopback address.
+	TLS *tls.Config
+	// Audit, when set, receives every connection, disconnection, refused
+	// connection and command (with who sent it and the result), one call at
+	// a time. It must return quickly: it runs on the client's goroutine.
+	Audit func(AuditEntry)
 	// Hello returns the session/protocol snapshot sent first to each new
 	// client. It must be safe to call from any goroutine. May be nil.
 	Hello func() any
@@ -97,6 +110,9 @@ type Server struct {
 	lim     limits
 	logf    func(string, ...any)
 	tokHash [32]byte
+	obsHash [32]byte
+	tlsCfg  *tls.Config     // nil: plain HTTP (loopback only)
+	auditMu sync.Mutex      // serialises Config.Audit
 	origins map[string]bool // normalised AllowedOrigins
 	up      websocket.Upgrader
 
@@ -124,15 +140,24 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Listen == "" {
 		cfg.Listen = DefaultListen
 	}
-	if _, _, err := net.SplitHostPort(cfg.Listen); err != nil {
+	host, _, err := net.SplitHostPort(cfg.Listen)
+	if err != nil {
 		return nil, fmt.Errorf("feed: listen address %q is not host:port (e.g. %s): %v", cfg.Listen, DefaultListen, err)
 	}
-	if cfg.Token == "" {
-		var b [16]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			return nil, fmt.Errorf("feed: cannot generate a token: %v", err)
+	if cfg.TLS == nil && !isLoopback(host) {
+		return nil, fmt.Errorf("feed: listening on %s reaches beyond this machine, so it needs TLS: give a certificate and key, or use a self-signed one (feed.SelfSigned), or listen on 127.0.0.1", cfg.Listen)
+	}
+	for _, tok := range []*string{&cfg.Token, &cfg.ObserverToken} {
+		if *tok == "" {
+			var b [16]byte
+			if _, err := rand.Read(b[:]); err != nil {
+				return nil, fmt.Errorf("feed: cannot generate a token: %v", err)
+			}
+			*tok = hex.EncodeToString(b[:])
 		}
-		cfg.Token = hex.EncodeToString(b[:])
+	}
+	if cfg.Token == cfg.ObserverToken {
+		return nil, errors.New("feed: the observer token must differ from the control token, or observers could send commands")
 	}
 	if cfg.History == 0 {
 		cfg.History = DefaultHistory
@@ -142,6 +167,7 @@ func New(cfg Config) (*Server, error) {
 		lim:     defaultLimits,
 		logf:    cfg.Logf,
 		tokHash: sha256.Sum256([]byte(cfg.Token)),
+		obsHash: sha256.Sum256([]byte(cfg.ObserverToken)),
 		origins: map[string]bool{},
 		clients: map[*client]bool{},
 		streams: map[string][]byte{},
@@ -149,6 +175,17 @@ func New(cfg Config) (*Server, error) {
 	}
 	if s.logf == nil {
 		s.logf = log.Printf
+	}
+	if cfg.TLS != nil {
+		s.tlsCfg = cfg.TLS.Clone()
+		if s.tlsCfg.MinVersion < tls.VersionTLS12 {
+			s.tlsCfg.MinVersion = tls.VersionTLS12
+		}
+		// WebSocket upgrades need HTTP/1.1.
+		s.tlsCfg.NextProtos = []string{"http/1.1"}
+		if len(s.tlsCfg.Certificates) == 0 && s.tlsCfg.GetCertificate == nil {
+			return nil, errors.New("feed: Config.TLS has no certificate; load one (tls.LoadX509KeyPair) or use feed.SelfSigned")
+		}
 	}
 	for _, o := range cfg.AllowedOrigins {
 		n, ok := normalizeOrigin(o)
@@ -163,6 +200,7 @@ func New(cfg Config) (*Server, error) {
 		CheckOrigin:     s.originAllowed,
 		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
 			s.logf("feed: refused websocket from %s: %v", r.RemoteAddr, reason)
+			s.audit(AuditEntry{Event: AuditRefused, Remote: r.RemoteAddr, Result: reason.Error()})
 			http.Error(w, http.StatusText(status), status)
 		},
 	}
@@ -185,6 +223,9 @@ func (s *Server) Start() error {
 		return fmt.Errorf("feed: cannot listen on %s (is another cueroom running? choose another port): %w", s.cfg.Listen, err)
 	}
 	s.started = true
+	if s.tlsCfg != nil {
+		ln = tls.NewListener(ln, s.tlsCfg)
+	}
 	s.addr = ln.Addr().String()
 	if ta, ok := ln.Addr().(*net.TCPAddr); ok {
 		s.hostIP = ta.IP
@@ -217,9 +258,15 @@ func (s *Server) Addr() string {
 	return s.addr
 }
 
-// URL is the dashboard's address, token included: give it to the therapist
-// only ("" before Start).
-func (s *Server) URL() string {
+// URL is the dashboard's address with the control token: give it to the
+// therapist only ("" before Start).
+func (s *Server) URL() string { return s.urlWith(s.cfg.Token) }
+
+// ObserverURL is the dashboard's address with the observe-only token, for a
+// supervisor ("" before Start).
+func (s *Server) ObserverURL() string { return s.urlWith(s.cfg.ObserverToken) }
+
+func (s *Server) urlWith(token string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.addr == "" {
@@ -233,7 +280,7 @@ func (s *Server) URL() string {
 			host = net.JoinHostPort("::1", s.port)
 		}
 	}
-	return "http://" + host + "/?token=" + url.QueryEscape(s.cfg.Token)
+	return s.scheme() + "://" + host + "/?token=" + url.QueryEscape(token)
 }
 
 // Close stops listening, disconnects every client (close code 1001) and
@@ -345,7 +392,7 @@ func (s *Server) originAllowed(r *http.Request) bool {
 	if s.origins[n] {
 		return true
 	}
-	own, ok := normalizeOrigin("http://" + r.Host)
+	own, ok := normalizeOrigin(s.scheme() + "://" + r.Host)
 	return ok && n == own
 }
 
@@ -369,19 +416,36 @@ func normalizeOrigin(o string) (string, bool) {
 	return scheme + "://" + host, true
 }
 
-// authorized compares the request's token with ours in constant time
-// (hashing first so the length does not leak either).
-func (s *Server) authorized(r *http.Request) bool {
+// Roles a token grants.
+const (
+	RoleControl = "control" // sees everything, may send commands
+	RoleObserve = "observe" // sees everything, commands are refused
+)
+
+// role compares the request's token with ours in constant time (hashing
+// first so the length does not leak either): RoleControl, RoleObserve, or
+// "" for no or a wrong token.
+func (s *Server) role(r *http.Request) string {
 	tok := r.URL.Query().Get("token")
 	if h := r.Header.Get("Authorization"); tok == "" && len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
 		tok = strings.TrimSpace(h[7:])
 	}
 	if tok == "" {
-		return false
+		return ""
 	}
 	got := sha256.Sum256([]byte(tok))
-	return subtle.ConstantTimeCompare(got[:], s.tokHash[:]) == 1
+	ctl := subtle.ConstantTimeCompare(got[:], s.tokHash[:])
+	obs := subtle.ConstantTimeCompare(got[:], s.obsHash[:])
+	switch {
+	case ctl == 1:
+		return RoleControl
+	case obs == 1:
+		return RoleObserve
+	}
+	return ""
 }
+
+func (s *Server) authorized(r *http.Request) bool { return s.role(r) != "" }
 
 func unauthorized(w http.ResponseWriter) {
 	w.Header().Set("WWW-Authenticate", `Bearer realm="cueroom feed"`)
@@ -390,8 +454,10 @@ func unauthorized(w http.ResponseWriter) {
 
 // serveWS authenticates, upgrades and registers one dashboard.
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
-	if !s.authorized(r) {
+	role := s.role(r)
+	if role == "" {
 		s.logf("feed: refused websocket from %s: missing or wrong token", r.RemoteAddr)
+		s.audit(AuditEntry{Event: AuditRefused, Remote: r.RemoteAddr, Result: "missing or wrong token"})
 		unauthorized(w)
 		return
 	}
@@ -408,7 +474,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // Upgrader.Error has answered and logged
 	}
-	s.attach(conn, r.RemoteAddr, session)
+	s.attach(conn, r.RemoteAddr, role, session)
 }
 
 // logWriter routes net/http's own error log through Logf.

@@ -548,8 +548,16 @@ func TestCommandRateLimit(t *testing.T) {
 	assert.Positive(t, limited)
 }
 
+// 1000 connect/disconnect cycles, half polite and half hung up, with an
+// audit callback: no client, goroutine or audit imbalance is left behind.
 func TestConnectDisconnectNoLeak(t *testing.T) {
-	s, _ := startServer(t, Config{Hello: func() any { return "hi" }}, nil)
+	var mu sync.Mutex
+	counts := map[string]int{}
+	s, _ := startServer(t, Config{Hello: func() any { return "hi" }, Audit: func(e AuditEntry) {
+		mu.Lock()
+		counts[e.Event]++
+		mu.Unlock()
+	}}, nil)
 	cycle := func(i int) {
 		c, _, err := dialRaw(t, s, dialOpts{})
 		require.NoError(t, err)
@@ -567,10 +575,19 @@ func TestConnectDisconnectNoLeak(t *testing.T) {
 	cycle(0)
 	require.Eventually(t, func() bool { return s.numClients() == 0 }, 5*time.Second, time.Millisecond)
 	before := goroutines(t)
-	for i := range 200 {
+	const cycles = 1000
+	for i := range cycles {
 		cycle(i)
 	}
 	require.Eventually(t, func() bool { return s.numClients() == 0 }, 10*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return counts[AuditDisconnect] == cycles+1
+	}, 10*time.Second, time.Millisecond)
+	mu.Lock()
+	assert.Equal(t, cycles+1, counts[AuditConnect])
+	mu.Unlock()
 	if !assert.Eventually(t, func() bool { return runtime.NumGoroutine() <= before }, 10*time.Second, 5*time.Millisecond) {
 		buf := make([]byte, 1<<20)
 		t.Fatalf("goroutines: before %d, now %d\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])

@@ -7,11 +7,12 @@ import (
 	"time"
 )
 
-// The dashboard page. index.html is only served with the token; its script
-// and style hold no session data and are served to anyone who passed the
-// Host check, so the page needs no inline code (strict CSP).
+// The dashboard page. index.html is only served with a token; its scripts
+// and styles hold no session data and are served to anyone who passed the
+// Host check, so the page needs no inline code (strict CSP). web/vendor is
+// uPlot from npm, refreshed by ui/build.sh, so go build needs no node.
 //
-//go:embed web/index.html web/app.js web/app.css
+//go:embed web/index.html web/app.js web/app.css web/vendor/uPlot.iife.min.js web/vendor/uPlot.min.css web/vendor/uPlot.LICENSE.txt
 var webFS embed.FS
 
 const csp = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; " +
@@ -26,6 +27,10 @@ var assets = map[string]asset{
 	"/":        {mustRead("web/index.html"), "text/html; charset=utf-8"},
 	"/app.js":  {mustRead("web/app.js"), "text/javascript; charset=utf-8"},
 	"/app.css": {mustRead("web/app.css"), "text/css; charset=utf-8"},
+
+	"/vendor/uPlot.iife.min.js": {mustRead("web/vendor/uPlot.iife.min.js"), "text/javascript; charset=utf-8"},
+	"/vendor/uPlot.min.css":     {mustRead("web/vendor/uPlot.min.css"), "text/css; charset=utf-8"},
+	"/vendor/uPlot.LICENSE.txt": {mustRead("web/vendor/uPlot.LICENSE.txt"), "text/plain; charset=utf-8"},
 }
 
 func mustRead(name string) []byte {
@@ -36,7 +41,7 @@ func mustRead(name string) []byte {
 	return b
 }
 
-// servePage serves the dashboard and its two assets.
+// servePage serves the dashboard and its assets.
 func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
 	a, ok := assets[r.URL.Path]
 	if !ok {

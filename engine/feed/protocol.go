@@ -9,7 +9,8 @@ package feed
 //
 // Server → client, in this order on connect:
 //
-//	{"type":"hello","v":1,"client":"c7","history_s":180,"session":<Config.Hello()>}
+//	{"type":"hello","v":1,"client":"c7","role":"control","history_s":180,"session":<Config.Hello()>}
+//	    role is "control" or "observe" (the token used); see docs/feed.md.
 //	{"type":"stream","v":1,"device":"bitalino","kind":"bitalino","rate":100,
 //	 "channels":[{"label":"eda","unit":"uS","type":"EDA"}],"settings":{...}}   one per known device
 //	{"type":"state","v":1,"state":<latest SetState value>}                     if any
@@ -35,7 +36,8 @@ package feed
 //	{"type":"error","v":1,"code":"bad_json","error":"...","id":"42"}
 //	    something this client sent was refused ("id" when known); codes:
 //	    bad_json, bad_version, unknown_type, missing_id, unknown_cmd, bad_args,
-//	    rate_limited, too_large (the connection is then closed with 1009),
+//	    rate_limited, forbidden (an observer sent a command),
+//	    too_large (the connection is then closed with 1009),
 //	    overrun (the feed itself fell behind the bus and lost messages).
 //
 // Client → server:
@@ -109,6 +111,7 @@ const (
 	codeRateLimited = "rate_limited"
 	codeTooLarge    = "too_large"
 	codeOverrun     = "overrun"
+	codeForbidden   = "forbidden"
 )
 
 // Command is a therapist's request, validated before OnCommand sees it.
@@ -220,6 +223,7 @@ type helloMsg struct {
 	Type     string  `json:"type"`
 	V        int     `json:"v"`
 	Client   string  `json:"client"`
+	Role     string  `json:"role"`
 	HistoryS float64 `json:"history_s"`
 	Session  any     `json:"session"`
 }
@@ -261,8 +265,8 @@ type eventMsg struct {
 	DataError string         `json:"data_error,omitempty"`
 }
 
-func encodeHello(client string, history time.Duration, session any) ([]byte, error) {
-	return json.Marshal(helloMsg{Type: "hello", V: Version, Client: client, HistoryS: history.Seconds(), Session: session})
+func encodeHello(client, role string, history time.Duration, session any) ([]byte, error) {
+	return json.Marshal(helloMsg{Type: "hello", V: Version, Client: client, Role: role, HistoryS: history.Seconds(), Session: session})
 }
 
 func encodeStream(s sensors.Stream) ([]byte, error) {

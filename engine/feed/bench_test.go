@@ -1,0 +1,248 @@
+package feed
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/sensors"
+)
+
+var benchStream = sensors.Stream{Device: "bench", Kind: "synth", Rate: 1000, Channels: []sensors.Channel{
+	{Label: "eda", Unit: "uS"}, {Label: "ecg", Unit: "mV"}, {Label: "ppg"}, {Label: "hr", Unit: "bpm"}, {Label: "resp"}, {Label: "temp"}}}
+
+// latencies collects per-sample delays (ns) from reader goroutines.
+type latencies struct {
+	mu sync.Mutex
+	ns []float64
+}
+
+func (l *latencies) add(v ...float64) { l.mu.Lock(); l.ns = append(l.ns, v...); l.mu.Unlock() }
+
+func (l *latencies) pct(p float64) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.ns) == 0 {
+		return 0
+	}
+	s := slices.Clone(l.ns)
+	slices.Sort(s)
+	return time.Duration(s[min(len(s)-1, int(p*float64(len(s))))])
+}
+
+// echoBaseline measures a bare loopback WebSocket echo (gorilla on both
+// ends), one small message per ms for n messages: the floor any feed pays.
+func echoBaseline(b *testing.B, n int) (p50, p99 time.Duration) {
+	up := websocket.Upgrader{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		for {
+			typ, m, err := c.ReadMessage()
+			if err != nil || c.WriteMessage(typ, m) != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	var lat latencies
+	buf := make([]byte, 8)
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for range n {
+		<-tick.C
+		binary.LittleEndian.PutUint64(buf, uint64(time.Now().UnixNano()))
+		if err := c.WriteMessage(websocket.BinaryMessage, buf); err != nil {
+			b.Fatal(err)
+		}
+		_, m, err := c.ReadMessage()
+		if err != nil {
+			b.Fatal(err)
+		}
+		// One way ≈ half the round trip.
+		lat.add(float64(time.Now().UnixNano()-int64(binary.LittleEndian.Uint64(m))) / 2)
+	}
+	return lat.pct(.5), lat.pct(.99)
+}
+
+// BenchmarkFeedLatency: one 6-channel sample per ms (1000 Hz), through bus,
+// batching and the hub to every client; latency is from publishing a sample
+// to its client having decoded the message holding it. Batching (50 ms) is
+// most of it by design. Reported as p50/p99 and as a ratio to a bare
+// loopback WebSocket echo measured in the same run.
+func BenchmarkFeedLatency(b *testing.B) {
+	for _, clients := range []int{1, 50} {
+		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
+			s, err := New(Config{Listen: "127.0.0.1:0", Token: testToken, Logf: func(string, ...any) {}, History: -1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := s.Start(); err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			bs := bus.New()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			go s.Run(ctx, bs.Subscribe(1<<14, true))
+			bs.Publish(bus.Msg{Stream: &benchStream})
+			base := time.Now()
+			var lat latencies
+			var wg sync.WaitGroup
+			for range clients {
+				c, _, err := websocket.DefaultDialer.Dial(wsURL(s, testToken), http.Header{"Origin": {"http://" + s.Addr()}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer c.Close()
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					var m struct {
+						Type string    `json:"type"`
+						T    []float64 `json:"t"`
+					}
+					for {
+						_, data, err := c.ReadMessage()
+						if err != nil {
+							return
+						}
+						m.T = m.T[:0]
+						if json.Unmarshal(data, &m) != nil || m.Type != "samples" {
+							continue
+						}
+						now := time.Since(base)
+						ds := make([]float64, len(m.T))
+						for i, t := range m.T {
+							ds[i] = float64(now - time.Duration(t*float64(time.Second)))
+						}
+						lat.add(ds...)
+					}
+				}()
+			}
+			b.ReportAllocs()
+			tick := time.NewTicker(time.Millisecond)
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				<-tick.C
+				sm := sensors.Sample{Device: "bench", T: time.Since(base), Seq: uint32(i), N: 6}
+				for k := range 6 {
+					sm.Values[k] = float64(i%1000) / 7.0 * float64(k+1)
+				}
+				bs.Publish(bus.Msg{Sample: &sm})
+			}
+			b.StopTimer()
+			tick.Stop()
+			n := b.N
+			// Let the last batch arrive, then stop the readers.
+			deadline := time.Now().Add(2 * time.Second)
+			for time.Now().Before(deadline) {
+				lat.mu.Lock()
+				got := len(lat.ns)
+				lat.mu.Unlock()
+				if got >= n*clients {
+					break
+				}
+				runtime.Gosched()
+			}
+			cancel()
+			bs.Close()
+			s.Close()
+			wg.Wait()
+			e50, e99 := echoBaseline(b, min(max(n, 100), 2000))
+			p50, p99 := lat.pct(.5), lat.pct(.99)
+			b.ReportMetric(float64(p50.Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
+			b.ReportMetric(float64(e50.Microseconds())/1000, "echo-p50-ms")
+			b.ReportMetric(float64(p50)/float64(max(e50, 1)), "p50/echo")
+			b.ReportMetric(float64(p99)/float64(max(e99, 1)), "p99/echo")
+		})
+	}
+}
+
+// BenchmarkFeedPerClient: CPU (server and in-process readers, from
+// getrusage) and heap per connected client while 50 clients receive
+// 1000 Hz × 6 channels.
+func BenchmarkFeedPerClient(b *testing.B) {
+	const clients = 50
+	s, err := New(Config{Listen: "127.0.0.1:0", Token: testToken, Logf: func(string, ...any) {}, History: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	bs := bus.New()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.Run(ctx, bs.Subscribe(1<<14, true))
+	bs.Publish(bus.Msg{Stream: &benchStream})
+
+	runtime.GC()
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	var wg sync.WaitGroup
+	for range clients {
+		c, _, err := websocket.DefaultDialer.Dial(wsURL(s, testToken), http.Header{"Origin": {"http://" + s.Addr()}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				if _, _, err := c.NextReader(); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&m1)
+
+	var ru0, ru1 syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+	start := time.Now()
+	tick := time.NewTicker(time.Millisecond)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		<-tick.C
+		sm := sensors.Sample{Device: "bench", T: time.Since(start), Seq: uint32(i), N: 6}
+		bs.Publish(bus.Msg{Sample: &sm})
+	}
+	b.StopTimer()
+	tick.Stop()
+	wall := time.Since(start)
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+	cpu := time.Duration(ru1.Utime.Nano()+ru1.Stime.Nano()-ru0.Utime.Nano()-ru0.Stime.Nano()) * time.Nanosecond
+	cancel()
+	bs.Close()
+	s.Close()
+	wg.Wait()
+	b.ReportMetric(cpu.Seconds()/wall.Seconds()/clients*100, "cpu%/client")
+	b.ReportMetric(float64(int64(m1.HeapInuse)-int64(m0.HeapInuse))/clients/1024, "heap-KiB/client")
+}
