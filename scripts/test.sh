@@ -22,6 +22,13 @@ if command -v pulseaudio >/dev/null; then
   export PULSE_SERVER="unix:$tmp/native"
 fi
 
+# The BIDS export tests run the npm bids-validator: install it when
+# node_modules is missing or older than package-lock.json.
+if [ "${1:-}" != bench ] && command -v npm >/dev/null &&
+  { [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; }; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
 # The dashboard's browser test drives Chromium with playwright-core.
 if command -v npm >/dev/null &&
   { [ ! -f engine/feed/ui/node_modules/.package-lock.json ] ||

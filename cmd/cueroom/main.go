@@ -33,6 +33,8 @@ Usage:
   cueroom devices [--active]           list serial ports and the sensors recognised on them
   cueroom analyze FILE.csv --rate HZ [--ecg COL] [--ppg COL] [--eda COL] [--events COL] [--json]
                                        beats, heart rate, SCRs and cue reactivity of a CSV recording
+  cueroom export SESSION --format xdf|bids|csv --out PATH
+                                       a recorded session for LabRecorder/pyxdf, BIDS tools or spreadsheets
   cueroom version                      print the version
 
 Run 'cueroom COMMAND -h' for a command's flags.
@@ -59,6 +61,8 @@ func run(args []string) int {
 		err = cmdDevices(args[1:])
 	case "analyze":
 		err = cmdAnalyze(args[1:])
+	case "export":
+		err = cmdExport(args[1:])
 	case "version", "--version":
 		fmt.Println("cueroom", version)
 	case "help", "-h", "--help":

@@ -1,0 +1,455 @@
+package export
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"flag"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/engine/record"
+	"github.com/cueroom/cueroom/sensors"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+const protoSrc = "cueroom: 1\ntitle: Golden\n"
+
+// makeSession records msgs the way a session does (record.Create, a bus,
+// the writer's Run) and opens the result.
+func makeSession(t testing.TB, meta record.Meta, msgs []bus.Msg) *record.Session {
+	t.Helper()
+	w, err := record.Create(t.TempDir(), meta, []byte(protoSrc))
+	require.NoError(t, err)
+	b := bus.New()
+	sub := b.Subscribe(256, true)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(sub) }()
+	for _, m := range msgs {
+		b.Publish(m)
+	}
+	b.Close()
+	require.NoError(t, <-done)
+	require.NoError(t, w.Close())
+	s, err := record.Open(w.Dir())
+	require.NoError(t, err)
+	require.Nil(t, s.Recovered)
+	return s
+}
+
+func ms(n float64) time.Duration { return time.Duration(n * float64(time.Millisecond)) }
+
+func ev(t time.Duration, kind string, step int, data map[string]any) bus.Msg {
+	return bus.Msg{Event: &bus.Event{T: t, Wall: goldenStart.Add(t), Kind: kind, Step: step, Data: data}}
+}
+
+var goldenStart = time.Date(2025, 1, 31, 14, 25, 0, 0, time.UTC)
+
+// Stimulus files of the golden session: calm.wav's recorded checksum is
+// of other bytes (the file changed since), own.wav is personalised.
+var goldenStimuli = fstest.MapFS{
+	"media/neutral.png": {Data: []byte("neutral picture")},
+	"media/calm.wav":    {Data: []byte("calm sound, edited since")},
+	"media/bottle.png":  {Data: []byte("bottle picture")},
+	"media/own.wav":     {Data: []byte("the patient's own recording")},
+}
+
+func sha(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}
+
+func goldenManifest() []map[string]any {
+	return []map[string]any{
+		{"id": "baseline.c1", "step": "baseline", "step_name": "Baseline", "intensity": 0, "neutral": true,
+			"modality": "image", "substance": "alcohol", "duration_s": 3, "personalised": false,
+			"description": "A calm lake", "file": "media/neutral.png", "sha256": sha("neutral picture"), "fit": "fit"},
+		{"id": "baseline.c2", "step": "baseline", "step_name": "Baseline", "intensity": 0, "neutral": true,
+			"modality": "sound", "substance": "alcohol", "duration_s": 3, "personalised": false,
+			"description": "A soft pad", "file": "media/calm.wav", "sha256": sha("calm sound"), "loop": true, "gain_db": -12},
+		{"id": "bottle.c1", "step": "bottle", "step_name": "Beer bottle", "intensity": 3, "neutral": false,
+			"modality": "image", "substance": "alcohol", "duration_s": 6, "personalised": false,
+			"description": "A beer bottle,\ton a table", "file": "media/bottle.png", "sha256": sha("bottle picture"),
+			"fit": "fill", "novel_field": "from a newer version"},
+		{"id": "bottle.c2", "step": "bottle", "step_name": "Beer bottle", "intensity": 3, "neutral": false,
+			"modality": "text", "substance": "alcohol", "duration_s": 6, "personalised": false,
+			"description": "Instruction", "text": "Look at it. Notice the urge."},
+		{"id": "bottle.c3", "step": "bottle", "step_name": "Beer bottle", "intensity": 3, "neutral": false,
+			"modality": "sound", "substance": "alcohol", "duration_s": 6, "personalised": true,
+			"description": "The patient's local bar", "file": "media/own.wav", "sha256": sha("the patient's own recording"),
+			"fade_in_s": 0.5, "fade_out_s": 1.5},
+	}
+}
+
+// goldenSession is small and deterministic: three devices at two rates
+// (bursty arrival, a lost half second, a NaN), every kind of event, a cue
+// left open by the end, an offset with no onset.
+func goldenSession(t testing.TB) *record.Session {
+	bit := sensors.Stream{Device: "bitalino", Kind: "bitalino", Rate: 100,
+		Channels: []sensors.Channel{{Label: "eda", Unit: "uS", Type: "EDA"}, {Label: "ecg", Unit: "mV", Type: "ECG"}},
+		Settings: map[string]string{"eda_revision": "current", "rate": "100"}}
+	pulse := sensors.Stream{Device: "pulse", Kind: "pulsesensor", Rate: 100,
+		Channels: []sensors.Channel{{Label: "ppg", Unit: "mV", Type: "PPG"}}}
+	oxi := sensors.Stream{Device: "oxi", Kind: "cms50", Rate: 1,
+		Channels: []sensors.Channel{{Label: "hr", Unit: "bpm", Type: "HR"}, {Label: "spo2", Unit: "%", Type: "SPO2"}}}
+	meta := record.Meta{Title: "Golden test — alcohol", Substance: "alcohol", Software: "cueroom 9.9.9-test",
+		Start: goldenStart, Streams: []sensors.Stream{bit, pulse}, Manifest: goldenManifest(),
+		Extra: map[string]any{"protocol_file": "golden.yaml"}}
+
+	var msgs []bus.Msg
+	// oxi is announced on the bus, as a device that connects late is.
+	msgs = append(msgs, bus.Msg{Stream: &oxi})
+	type timed struct {
+		t time.Duration
+		m bus.Msg
+	}
+	var all []timed
+	for i := 0; i < 1000; i++ {
+		if i >= 500 && i < 550 {
+			continue // lost on the way
+		}
+		// Delivered four at a time, 3 ms after the last of the four.
+		arrive := ms(200 + float64(i|3)*10 + 3)
+		s := sensors.Sample{Device: "bitalino", T: arrive, Seq: uint32(i & 15), N: 2}
+		s.Values[0] = 2 + float64(i)/1000
+		s.Values[1] = float64((i*37)%200-100) / 100
+		all = append(all, timed{arrive, bus.Msg{Sample: &s}})
+	}
+	for i := 0; i < 900; i++ {
+		arrive := ms(500 + float64(i)*10 + 1 + float64(i%3)*0.25)
+		s := sensors.Sample{Device: "pulse", T: arrive, Seq: uint32(i), N: 1}
+		s.Values[0] = float64(i%50) / 8
+		all = append(all, timed{arrive, bus.Msg{Sample: &s}})
+	}
+	for i := 0; i < 9; i++ {
+		arrive := ms(900 + float64(i)*1000)
+		s := sensors.Sample{Device: "oxi", T: arrive, Seq: uint32(i), N: 2}
+		s.Values[0] = 70 + float64(i)
+		s.Values[1] = 98
+		if i == 4 {
+			s.Values[1] = math.NaN() // finger out
+		}
+		all = append(all, timed{arrive, bus.Msg{Sample: &s}})
+	}
+	cue := func(id, ch, mod, file string) map[string]any {
+		return map[string]any{"cue": id, "channel": ch, "modality": mod, "file": file}
+	}
+	events := []bus.Msg{
+		ev(ms(100), bus.SessionStart, -1, map[string]any{"title": meta.Title, "substance": "alcohol", "steps": 2}),
+		ev(ms(110), bus.StepStart, 0, map[string]any{"id": "baseline", "name": "Baseline", "intensity": 0, "duration": 3, "neutral": true}),
+		ev(ms(150), bus.CueOnset, 0, cue("baseline.c1", "visual", "image", "media/neutral.png")),
+		ev(ms(160), bus.CueOnset, 0, cue("baseline.c2", "audio", "sound", "media/calm.wav")),
+		ev(ms(3090), bus.CueOffset, 0, cue("baseline.c1", "visual", "image", "media/neutral.png")),
+		ev(ms(3100), bus.StepEnd, 0, map[string]any{"id": "baseline", "reason": "duration"}),
+		ev(ms(3105), bus.CueOffset, 0, cue("baseline.c2", "audio", "sound", "media/calm.wav")),
+		ev(ms(3110), bus.StepStart, 1, map[string]any{"id": "bottle", "name": "Beer bottle", "intensity": 3, "duration": 6, "neutral": false}),
+		ev(ms(3150), bus.CueOnset, 1, cue("bottle.c1", "visual", "image", "media/bottle.png")),
+		ev(ms(3150), bus.CueOnset, 1, cue("bottle.c2", "visual", "text", "")),
+		ev(ms(3200), bus.CueOnset, 1, cue("bottle.c3", "audio", "sound", "media/own.wav")),
+		ev(ms(4000), bus.Marker, 1, map[string]any{"text": "looks \"away\",\tthen\nback — ü", "by": "therapist"}),
+		ev(ms(5000), bus.Command, 1, map[string]any{"cmd": "pause", "by": "therapist"}),
+		ev(ms(6000), bus.Command, 1, map[string]any{"cmd": "resume", "by": "therapist"}),
+		ev(ms(5800), bus.Gap, -1, map[string]any{"device": "bitalino", "message": "bitalino: back after 0.5 s",
+			"gap_start": 5.193, "gap_end": 5.713, "reason": "no data"}),
+		ev(ms(6500), bus.SCR, 1, map[string]any{"device": "bitalino", "source": "eda", "onset": 5.9, "peak": 6.5, "amplitude": 0.12, "rise": 0.6}),
+		ev(ms(7000), bus.Alert, -1, map[string]any{"message": "bitalino: no data for 0.5 s", "device": "bitalino"}),
+		ev(ms(8500), bus.RatingPrompt, 1, map[string]any{"scale": "craving", "question": "How strong is your craving?"}),
+		ev(ms(9000), bus.Rating, 1, map[string]any{"scale": "craving", "value": 63, "answered": true, "by": "patient", "prompt_t": 8.5}),
+		ev(ms(9090), bus.CueOffset, 1, cue("bottle.c1", "visual", "image", "media/bottle.png")),
+		ev(ms(9090), bus.CueOffset, 1, cue("bottle.c2", "visual", "text", "")),
+		ev(ms(9100), bus.StepEnd, 1, map[string]any{"id": "bottle", "reason": "duration"}),
+		ev(ms(9200), bus.SessionEnd, 1, map[string]any{"reason": "completed"}),
+		ev(ms(9300), bus.CueOffset, 1, cue("ghost.c9", "visual", "image", "media/ghost.png")),
+	}
+	for _, e := range events {
+		all = append(all, timed{e.Event.T, e})
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].t < all[j].t })
+	for _, x := range all {
+		msgs = append(msgs, x.m)
+	}
+	return makeSession(t, meta, msgs)
+}
+
+func goldenOptions(f Format) Options {
+	return Options{Format: f, Stimuli: []fs.FS{goldenStimuli}}
+}
+
+// exportTo writes s in format f to a fresh path and returns it.
+func exportTo(t testing.TB, s *record.Session, o Options) (string, *Result) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "out")
+	if o.Format == XDF {
+		out += ".xdf"
+	}
+	res, err := Write(s, out, o)
+	require.NoError(t, err)
+	return out, res
+}
+
+// TestGolden compares each format with testdata/golden (go test -update
+// rewrites it). Gzip files are compared decompressed, as compressors may
+// change between Go versions.
+func TestGolden(t *testing.T) {
+	s := goldenSession(t)
+	for _, tc := range []struct {
+		format Format
+		golden string
+		warns  []string
+	}{
+		{XDF, "golden/session.xdf", nil},
+		{BIDS, "golden/bids", []string{"personalised cue file", "media/calm.wav", "1 gap(s)"}},
+		{CSV, "golden/csv", nil},
+	} {
+		t.Run(string(tc.format), func(t *testing.T) {
+			out, res := exportTo(t, s, goldenOptions(tc.format))
+			want := filepath.Join("testdata", tc.golden)
+			if *update {
+				require.NoError(t, os.RemoveAll(want))
+				require.NoError(t, os.MkdirAll(filepath.Dir(want), 0o755))
+				if tc.format == XDF {
+					b, err := os.ReadFile(out)
+					require.NoError(t, err)
+					require.NoError(t, os.WriteFile(want, b, 0o644))
+				} else {
+					require.NoError(t, os.CopyFS(want, os.DirFS(out)))
+				}
+			}
+			compareTrees(t, want, out)
+			require.Len(t, res.Warnings, len(tc.warns), "warnings: %q", res.Warnings)
+			for i, w := range tc.warns {
+				assert.Contains(t, res.Warnings[i], w)
+			}
+		})
+	}
+}
+
+// compareTrees checks that got holds the same files as want, byte for
+// byte (gzip decompressed).
+func compareTrees(t *testing.T, want, got string) {
+	t.Helper()
+	list := func(root string) map[string]string {
+		files := map[string]string{}
+		st, err := os.Stat(root)
+		require.NoError(t, err, "golden files missing: run go test -run TestGolden -update ./engine/export")
+		if !st.IsDir() {
+			files["."] = root
+			return files
+		}
+		require.NoError(t, filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				rel, _ := filepath.Rel(root, p)
+				files[filepath.ToSlash(rel)] = p
+			}
+			return err
+		}))
+		return files
+	}
+	w, g := list(want), list(got)
+	require.Equal(t, sortedKeys(w), sortedKeys(g), "the same files")
+	for rel := range w {
+		a, b := readMaybeGz(t, w[rel]), readMaybeGz(t, g[rel])
+		if !bytes.Equal(a, b) {
+			al, bl := strings.Split(string(a), "\n"), strings.Split(string(b), "\n")
+			for i := 0; i < len(al) && i < len(bl); i++ {
+				if al[i] != bl[i] {
+					t.Fatalf("%s differs from the golden file at line %d:\nwant %q\ngot  %q\n(run go test -run TestGolden -update if the change is intended)", rel, i+1, al[i], bl[i])
+				}
+			}
+			t.Fatalf("%s differs from the golden file (lengths %d and %d)", rel, len(a), len(b))
+		}
+	}
+}
+
+func sortedKeys(m map[string]string) []string {
+	var k []string
+	for x := range m {
+		k = append(k, x)
+	}
+	sort.Strings(k)
+	return k
+}
+
+func readMaybeGz(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	require.NoError(t, err)
+	if strings.HasSuffix(p, ".gz") {
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		require.NoError(t, err)
+		b, err = io.ReadAll(zr)
+		require.NoError(t, err)
+	}
+	return b
+}
+
+// TestNeverOverwrites: an existing --out, file or folder, is an error and
+// is left exactly as it was.
+func TestNeverOverwrites(t *testing.T) {
+	s := goldenSession(t)
+	for _, f := range Formats {
+		for _, existing := range []string{"file", "dir"} {
+			t.Run(string(f)+"/"+existing, func(t *testing.T) {
+				out := filepath.Join(t.TempDir(), "taken.xdf")
+				if existing == "file" {
+					require.NoError(t, os.WriteFile(out, []byte("precious"), 0o644))
+				} else {
+					require.NoError(t, os.Mkdir(out, 0o755))
+					require.NoError(t, os.WriteFile(filepath.Join(out, "keep"), []byte("precious"), 0o644))
+				}
+				_, err := Write(s, out, goldenOptions(f))
+				require.ErrorIs(t, err, ErrExists)
+				assert.Contains(t, err.Error(), out)
+				p := out
+				if existing == "dir" {
+					p = filepath.Join(out, "keep")
+					entries, err := os.ReadDir(out)
+					require.NoError(t, err)
+					assert.Len(t, entries, 1, "nothing added")
+				}
+				b, err := os.ReadFile(p)
+				require.NoError(t, err)
+				assert.Equal(t, "precious", string(b))
+			})
+		}
+	}
+}
+
+func TestBadOptions(t *testing.T) {
+	s := goldenSession(t)
+	for _, tc := range []struct {
+		name string
+		o    Options
+		want string
+	}{
+		{"no format", Options{}, "no format"},
+		{"unknown format", Options{Format: "edf"}, `"edf"`},
+		{"subject with a dash", Options{Format: BIDS, Subject: "p-01"}, `subject label "p-01"`},
+		{"session with a space", Options{Format: BIDS, Session: "day 1"}, `session label "day 1"`},
+		{"task with an underscore", Options{Format: BIDS, Task: "cue_exp"}, `task label "cue_exp"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out")
+			_, err := Write(s, out, tc.o)
+			require.ErrorIs(t, err, ErrOption)
+			assert.Contains(t, err.Error(), tc.want)
+			_, statErr := os.Stat(out)
+			assert.ErrorIs(t, statErr, fs.ErrNotExist, "nothing written")
+		})
+	}
+}
+
+// failingFS serves a file whose content changes between the checksum and
+// the copy, so the BIDS export fails half-way.
+type failingFS struct{ reads *int }
+
+func (f failingFS) Open(name string) (fs.File, error) {
+	if name != "media/bottle.png" {
+		return nil, fs.ErrNotExist
+	}
+	*f.reads++
+	data := "bottle picture"
+	if *f.reads > 1 {
+		data = "bottle picture, swapped"
+	}
+	return fstest.MapFS{name: {Data: []byte(data)}}.Open(name)
+}
+
+// TestFailureLeavesNothing: an export that fails part-way removes what it
+// wrote, so a half export cannot pass for a whole one.
+func TestFailureLeavesNothing(t *testing.T) {
+	s := goldenSession(t)
+	reads := 0
+	out := filepath.Join(t.TempDir(), "bids")
+	_, err := Write(s, out, Options{Format: BIDS, Stimuli: []fs.FS{failingFS{&reads}}})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "changed while being copied")
+	_, statErr := os.Stat(out)
+	assert.ErrorIs(t, statErr, fs.ErrNotExist)
+
+	// The parent of --out does not exist: a clear error, nothing made.
+	out = filepath.Join(t.TempDir(), "no", "such", "x.xdf")
+	_, err = Write(s, out, Options{Format: XDF})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), out)
+}
+
+// TestDamagedSessions: a session cut short by a crash, or with a corrupt
+// region, is exported as far as it can be read, with a warning.
+func TestDamagedSessions(t *testing.T) {
+	s := goldenSession(t)
+	dataPath := filepath.Join(s.Dir, record.DataFile)
+	data, err := os.ReadFile(dataPath)
+	require.NoError(t, err)
+
+	for _, tc := range []struct {
+		name  string
+		mod   func(b []byte) []byte
+		warns string
+	}{
+		{"torn tail", func(b []byte) []byte { return b[:len(b)*2/3] }, "torn tail"},
+		{"corrupt middle", func(b []byte) []byte {
+			c := append([]byte(nil), b...)
+			for i := len(c) / 3; i < len(c)/3+40; i++ {
+				c[i] ^= 0x5a
+			}
+			return c
+		}, "skipped"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			require.NoError(t, os.CopyFS(dir, os.DirFS(s.Dir)))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, record.DataFile), tc.mod(data), 0o644))
+			d, err := record.Open(dir)
+			require.NoError(t, err)
+			require.NotNil(t, d.Recovered)
+			for _, f := range Formats {
+				out, res := exportTo(t, d, goldenOptions(f))
+				require.NotEmpty(t, res.Warnings)
+				assert.Contains(t, res.Warnings[0], tc.warns)
+				assert.FileExists(t, firstFile(t, out))
+			}
+			// What was read is what the XDF holds.
+			out, _ := exportTo(t, d, Options{Format: XDF})
+			x := readXDFFile(t, out)
+			assert.Len(t, x.streams[1].times, len(d.Samples["bitalino"]))
+			assert.Len(t, x.streams[4].strings, len(d.Events))
+		})
+	}
+}
+
+// firstFile is out itself for a file export, or a file inside a folder export.
+func firstFile(t *testing.T, out string) string {
+	st, err := os.Stat(out)
+	require.NoError(t, err)
+	if !st.IsDir() {
+		return out
+	}
+	entries, err := os.ReadDir(out)
+	require.NoError(t, err)
+	require.NotEmpty(t, entries)
+	return filepath.Join(out, entries[0].Name())
+}
+
+func readXDFFile(t testing.TB, path string) *xdfFile {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	x, err := readXDF(b)
+	require.NoError(t, err)
+	return x
+}
