@@ -6,6 +6,7 @@ import (
 	"image"
 	_ "image/jpeg" // image cues may be JPEG
 	_ "image/png"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"github.com/cueroom/cueroom/engine/audio"
 	"github.com/cueroom/cueroom/engine/bus"
 	"github.com/cueroom/cueroom/engine/tts"
+	"github.com/cueroom/cueroom/engine/video"
 	"github.com/cueroom/cueroom/scenes"
 )
 
@@ -23,12 +25,62 @@ import (
 type Media struct {
 	Images map[string]image.Image  // by cue ID
 	Sounds map[string]*audio.Sound // by cue ID
+	// Videos are checked at load and opened afresh each time their step
+	// starts; Playing holds the ones on screen now.
+	Videos  map[string]bool // by cue ID
+	Playing *Videos
+	fs      fs.FS
+}
+
+// Videos is the set of videos playing now, shared by the sound player
+// (which opens, starts and closes them with their steps) and the window
+// (which shows their frames).
+type Videos struct {
+	mu sync.Mutex
+	m  map[string]*video.Video
+}
+
+// Get returns the playing video of a cue, or nil.
+func (v *Videos) Get(cue string) *video.Video {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.m[cue]
+}
+
+func (v *Videos) set(cue string, vid *video.Video) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.m == nil {
+		v.m = map[string]*video.Video{}
+	}
+	v.m[cue] = vid
+}
+
+// takeAll empties the set and returns what was in it.
+func (v *Videos) takeAll() []*video.Video {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	var out []*video.Video
+	for _, vid := range v.m {
+		out = append(out, vid)
+	}
+	v.m = nil
+	return out
+}
+
+func (v *Videos) each(f func(*video.Video)) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, vid := range v.m {
+		f(vid)
+	}
 }
 
 // LoadMedia decodes every image and sound cue of p. All errors are
 // returned together, each naming the protocol line and the file.
 func LoadMedia(p *scenes.Protocol) (*Media, error) {
-	m := &Media{Images: map[string]image.Image{}, Sounds: map[string]*audio.Sound{}}
+	m := &Media{Images: map[string]image.Image{}, Sounds: map[string]*audio.Sound{},
+		Videos: map[string]bool{}, Playing: &Videos{}, fs: p.FS}
 	var errs []error
 	for _, st := range p.All() {
 		for _, c := range st.Cues {
@@ -40,6 +92,14 @@ func LoadMedia(p *scenes.Protocol) (*Media, error) {
 					continue
 				}
 				m.Images[c.ID] = img
+			case scenes.KindVideo:
+				v, err := video.Open(p.FS, c.Path)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("%s:%d: %w", p.File, c.Line, err))
+					continue
+				}
+				v.Close()
+				m.Videos[c.ID] = true
 			case scenes.KindSound, scenes.KindNarration:
 				var snd *audio.Sound
 				var err error
@@ -103,12 +163,17 @@ func NewSoundPlayer(out *audio.Output, m *Media, c *Clock, b *bus.Bus) *SoundPla
 	return &SoundPlayer{out: out, media: m, clock: c, bus: b}
 }
 
-// StartStep starts the step's sound cues, each logged when its first sample
-// leaves the mixer.
+// StartStep starts the step's sound cues and videos, each sound logged when
+// its first sample leaves the mixer (a video's frames are logged by the
+// window that draws them).
 func (sp *SoundPlayer) StartStep(step int, cues []scenes.Cue) {
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
 	for _, c := range cues {
+		if c.Kind == scenes.KindVideo && sp.media.Videos[c.ID] {
+			sp.startVideo(step, c)
+			continue
+		}
 		snd := sp.media.Sounds[c.ID]
 		if snd == nil {
 			continue
@@ -129,7 +194,30 @@ func (sp *SoundPlayer) log(kind string, step int, c scenes.Cue) {
 		Data: map[string]any{"cue": c.ID, "modality": string(c.Kind), "file": c.Path, "channel": "audio", "sink": sp.out.Sink()}}})
 }
 
-// StopAll fades out every playing cue.
+// startVideo opens a video afresh and plays it with its sound track, which
+// the mixer pulls live (the video's clock follows it).
+func (sp *SoundPlayer) startVideo(step int, c scenes.Cue) {
+	v, err := video.Open(sp.media.fs, c.Path)
+	if err != nil {
+		// It opened at load: report, never stop the session for it.
+		t := sp.clock.Now()
+		sp.bus.Publish(bus.Msg{Event: &bus.Event{T: t, Wall: sp.clock.Wall(t), Kind: bus.Alert, Step: step,
+			Data: map[string]any{"source": "video", "cue": c.ID, "message": err.Error()}}})
+		return
+	}
+	v.SetLoop(c.Loop)
+	if snd := v.Audio(); snd != nil {
+		voice := sp.out.PlayStream(snd, audio.PlayOptions{GainDB: c.GainDB,
+			OnStart: func(time.Duration) { sp.log(bus.CueOnset, step, c) },
+			OnEnd:   func(time.Duration) { sp.log(bus.CueOffset, step, c) },
+		})
+		sp.voices = append(sp.voices, voice)
+	}
+	v.Start()
+	sp.media.Playing.set(c.ID, v)
+}
+
+// StopAll fades out every playing cue and stops the videos.
 func (sp *SoundPlayer) StopAll(fade time.Duration) {
 	sp.mu.Lock()
 	vs := sp.voices
@@ -138,7 +226,13 @@ func (sp *SoundPlayer) StopAll(fade time.Duration) {
 	for _, v := range vs {
 		sp.out.Stop(v, fade)
 	}
+	for _, v := range sp.media.Playing.takeAll() {
+		v.Close()
+	}
 }
 
-// SetPaused freezes or continues the sound.
-func (sp *SoundPlayer) SetPaused(p bool) { sp.out.SetPaused(p) }
+// SetPaused freezes or continues the sound and the videos.
+func (sp *SoundPlayer) SetPaused(p bool) {
+	sp.out.SetPaused(p)
+	sp.media.Playing.each(func(v *video.Video) { v.Pause(p) })
+}

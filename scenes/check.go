@@ -31,7 +31,13 @@ func (p *Protocol) Check() error {
 			}
 			err, seen := done[cue.Path]
 			if !seen {
-				err = checkAsset(p.FS, cue.Path)
+				if cue.Kind == KindVideo {
+					// Only the player can judge a video: the engine opens
+					// it at load (cueroom check does too).
+					err = checkVideoFile(p.FS, cue.Path)
+				} else {
+					err = checkAsset(p.FS, cue.Path)
+				}
 				done[cue.Path] = err
 			}
 			if err == nil && cue.Kind == KindPanorama {
@@ -171,6 +177,18 @@ func checkPanorama(fsys fs.FS, name string) error {
 	}
 	if d := cfg.Width - 2*cfg.Height; d < -1 || d > 1 {
 		return fmt.Errorf("is %d×%d, but a 360° panorama must be equirectangular, exactly twice as wide as high (for example 4096×2048); export it again in that shape", cfg.Width, cfg.Height)
+	}
+	return nil
+}
+
+// checkVideoFile checks a video is there and is a non-empty regular file.
+func checkVideoFile(fsys fs.FS, name string) error {
+	info, err := fs.Stat(fsys, name)
+	if err != nil {
+		return openProblem(fsys, name, err)
+	}
+	if !info.Mode().IsRegular() || info.Size() == 0 {
+		return errors.New("is not a video file (a folder, a device, or empty); use an MPEG-1 .mpg file")
 	}
 	return nil
 }

@@ -64,7 +64,7 @@ func FuzzParse(f *testing.F) {
 			for _, c := range s.Cues {
 				require.False(t, ids[c.ID], "duplicate id %q", c.ID)
 				ids[c.ID] = true
-				require.Contains(t, []Kind{KindImage, KindSound, KindNarration, KindText, KindBreathing, KindPanorama}, c.Kind)
+				require.Contains(t, []Kind{KindImage, KindSound, KindNarration, KindText, KindBreathing, KindPanorama, KindVideo}, c.Kind)
 				if c.Kind == KindBreathing {
 					require.True(t, c.BreathsPerMin >= minBreaths && c.BreathsPerMin <= maxBreaths)
 					require.Empty(t, c.Path)

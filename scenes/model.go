@@ -90,6 +90,8 @@ const (
 	// KindPanorama is a 360° equirectangular picture (exactly 2:1) the
 	// patient looks around in.
 	KindPanorama Kind = "panorama"
+	// KindVideo is an MPEG-1 video with its sound.
+	KindVideo Kind = "video"
 )
 
 // Cue is one stimulus within a step.

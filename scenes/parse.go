@@ -29,18 +29,18 @@ var (
 	exposureKeys = []string{"id", "name", "intensity", "neutral", "duration", "cues", "rating", "end_when"}
 	neutralKeys  = []string{"id", "name", "intensity", "duration", "cues", "rating"}
 	ratingKeys   = []string{"scale", "question", "at", "every"}
-	cueKindKeys  = []string{"image", "sound", "narration", "say", "text", "breathing", "panorama"}
-	cueKeys      = []string{"id", "image", "sound", "narration", "say", "voice", "text", "breathing", "panorama", "fov", "yaw", "zoom", "pan", "fit", "loop", "gain", "fade_in", "fade_out", "subtitles", "description", "personalised"}
+	cueKindKeys  = []string{"image", "sound", "narration", "say", "text", "breathing", "panorama", "video"}
+	cueKeys      = []string{"id", "image", "sound", "narration", "say", "voice", "text", "breathing", "panorama", "video", "fov", "yaw", "zoom", "pan", "fit", "loop", "gain", "fade_in", "fade_out", "subtitles", "description", "personalised"}
 	// cueKeyKinds says which cue kinds accept an optional key; keys not listed
 	// are accepted by every kind.
 	cueKeyKinds = map[string][]Kind{
-		"fit":       {KindImage},
+		"fit":       {KindImage, KindVideo},
 		"zoom":      {KindImage},
 		"pan":       {KindImage},
 		"fov":       {KindPanorama},
 		"yaw":       {KindPanorama},
-		"loop":      {KindSound},
-		"gain":      {KindSound, KindNarration},
+		"loop":      {KindSound, KindVideo},
+		"gain":      {KindSound, KindNarration, KindVideo},
 		"fade_in":   {KindSound, KindNarration},
 		"fade_out":  {KindSound, KindNarration},
 		"subtitles": {KindNarration},
@@ -50,6 +50,7 @@ var (
 
 var (
 	imageExts = []string{".png", ".jpg", ".jpeg"}
+	videoExts = []string{".mpg", ".mpeg"}
 	audioExts = []string{".wav", ".mp3", ".ogg", ".flac"}
 	idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 )
@@ -932,6 +933,19 @@ func (ps *parser) cue(n *yaml.Node, where, defaultID string, stepDur time.Durati
 
 	// Keys of other kinds were reported above; read only this kind's.
 	switch c.Kind {
+	case KindVideo:
+		c.Fit = FitFit
+		if v, _ := ps.choice(m, "fit", where, []string{FitFit, FitFill}); v != "" {
+			c.Fit = v
+		}
+		c.Loop, _ = ps.boolean(m, "loop", where)
+		if g, gn, ok := ps.number(m, "gain", where); ok {
+			if g < minGainDB || g > maxGainDB {
+				ps.errAt(gn, "%s: gain %s dB is out of range; use a number of decibels from %d (much quieter) to +%d (louder)", where, clip(gn.Value), minGainDB, maxGainDB)
+			} else {
+				c.GainDB = g
+			}
+		}
 	case KindPanorama:
 		c.FOV = defaultFOV
 		if v, vn, ok := ps.number(m, "fov", where); ok {
@@ -998,7 +1012,9 @@ func (ps *parser) cue(n *yaml.Node, where, defaultID string, stepDur time.Durati
 // be relative, stay inside the protocol's folder, and have a known extension.
 func (ps *parser) mediaPath(m map[string]field, key, where string, kind Kind) string {
 	ex := "media/bottle.png"
-	if kind != KindImage && kind != KindPanorama {
+	if kind == KindVideo {
+		ex = "media/bar.mpg"
+	} else if kind != KindImage && kind != KindPanorama {
 		ex = "media/sound.wav"
 	}
 	if !ps.need(m, key, nil, where, key+": "+ex) { // key is present: nil parent is never used
@@ -1049,6 +1065,11 @@ func checkMediaPath(v string, kind Kind) (string, string) {
 		return "", fmt.Sprintf("%s is not a PNG or JPEG picture (.png, .jpg, .jpeg); convert the picture to PNG or JPEG and use that file", q)
 	case KindBreathing, KindText:
 		return "", fmt.Sprintf("%s needs no file", kind)
+	case KindVideo:
+		if slices.Contains(videoExts, ext) {
+			return clean, ""
+		}
+		return "", fmt.Sprintf("%s is not an MPEG-1 video (.mpg, .mpeg); convert it with: ffmpeg -i IN -c:v mpeg1video -q:v 4 -c:a mp2 -ar 48000 -f mpeg OUT.mpg", q)
 	default:
 		if slices.Contains(audioExts, ext) {
 			return clean, ""

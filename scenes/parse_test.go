@@ -155,7 +155,7 @@ func TestParseInvalid(t *testing.T) {
 		{"bad_id.yaml", 9, `id "my step" is not usable`},
 		{"breathing_range.yaml", 13, "breathing 40 is the pace in breaths per minute and must be from 2 to 20"},
 		{"baseline_intensity.yaml", 5, "the baseline is neutral, so its intensity must be 0"},
-		{"cue_key_for_other_kind.yaml", 14, "loop applies only to sound cues, and this is an image cue; remove loop"},
+		{"cue_key_for_other_kind.yaml", 14, "loop applies only to sound and video cues, and this is an image cue; remove loop"},
 		{"cue_key_on_step.yaml", 12, "image is a cue: put it in the step's cues: list"},
 		{"cue_no_kind.yaml", 13, "has no image, sound, narration or text"},
 		{"cue_two_kinds.yaml", 14, "has both image and sound"},
@@ -283,7 +283,7 @@ steps:
 		{7, "leaves the protocol's folder"},
 		{10, "intensity 11 is out of range"},
 		{14, "gain 99 dB is out of range"},
-		{15, "fit applies only to image cues"},
+		{15, "fit applies only to image and video cues"},
 		{18, `did you mean "duration"?`},
 	}
 	require.Len(t, list, len(want), "%v", err)

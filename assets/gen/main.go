@@ -9,8 +9,9 @@
 //	go run ./assets/gen            # writes assets/demo/media/
 //	go run ./assets/gen -only bottle.png,pour.wav
 //
-// espeak-ng makes script.wav and breathe.wav; without it those two files are
-// left as they are (or the run fails if they do not exist yet).
+// espeak-ng makes script.wav and breathe.wav, and ffmpeg encodes bar.mpg;
+// without them those files are left as they are (or the run fails if they
+// do not exist yet).
 package main
 
 import (
@@ -44,12 +45,14 @@ func jobs() []job {
 		{"bottle.png", pic(drawBottle)},
 		{"glass.png", pic(drawGlass)},
 		{"bar.png", pic(drawBar)},
+		{"bar_pano.png", pic(drawPanorama)},
 		{"pour.wav", snd(synthPour)},
 		{"clink.wav", snd(synthClink)},
 		{"bar.wav", snd(synthBar)},
 		{"calm.wav", snd(synthCalm)},
 		{"script.wav", func() ([]byte, error) { return speak(scriptText) }},
 		{"breathe.wav", func() ([]byte, error) { return speak(breatheText) }},
+		{"bar.mpg", makeBarVideo},
 	}
 }
 
@@ -101,7 +104,7 @@ func run(w io.Writer, out, only string) error {
 		}
 		dst := filepath.Join(out, j.name)
 		b, err := j.make()
-		if errors.Is(err, errNoSpeech) {
+		if errors.Is(err, errNoSpeech) || errors.Is(err, errNoFFmpeg) {
 			if st, serr := os.Stat(dst); serr == nil {
 				fmt.Fprintf(w, "%-12s kept as is (%d bytes): %v\n", j.name, st.Size(), err)
 				total += st.Size()

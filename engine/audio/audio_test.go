@@ -127,3 +127,25 @@ func TestLoadRejectsBadFiles(t *testing.T) {
 	_, err := Load(fsys, "missing.wav")
 	assert.ErrorContains(t, err, "missing.wav")
 }
+
+func TestPlayStreamPullsLive(t *testing.T) {
+	o := Open(Options{NoDevice: true})
+	defer o.Close()
+	pulled := 0
+	n := Rate.N(100 * time.Millisecond)
+	s := beep.StreamerFunc(func(buf [][2]float64) (int, bool) {
+		if pulled >= n {
+			return 0, false
+		}
+		k := min(len(buf), n-pulled)
+		pulled += k // only what the mixer asks for: nothing is read ahead
+		return k, true
+	})
+	started, ended := make(chan time.Duration, 1), make(chan time.Duration, 1)
+	o.Play(tone(time.Millisecond), PlayOptions{}) // another voice alongside
+	o.PlayStream(s, PlayOptions{Loop: true,
+		OnStart: func(p time.Duration) { started <- p }, OnEnd: func(p time.Duration) { ended <- p }})
+	a := <-started
+	b := <-ended
+	assert.InDelta(t, 100, float64((b-a).Milliseconds()), 15, "a live stream plays once, its own length (Loop ignored)")
+}

@@ -44,7 +44,8 @@ type PlayOptions struct {
 
 // Voice is one playing sound.
 type Voice struct {
-	s       beep.StreamSeeker
+	s       beep.Streamer
+	seek    beep.StreamSeeker // nil for a live stream, which cannot loop
 	opt     PlayOptions
 	gain    float64
 	played  int // frames of this voice mixed so far
@@ -57,13 +58,26 @@ type Voice struct {
 
 // Play starts a voice on the output's next pull.
 func (o *Output) Play(snd *Sound, opt PlayOptions) *Voice {
-	v := &Voice{
-		s:       snd.buf.Streamer(0, snd.buf.Len()),
+	st := snd.buf.Streamer(0, snd.buf.Len())
+	return o.play(&Voice{
+		s:       st,
+		seek:    st,
 		opt:     opt,
 		gain:    math.Pow(10, opt.GainDB/20),
 		fadeIn:  Rate.N(opt.FadeIn),
 		fadeOut: -1,
-	}
+	})
+}
+
+// PlayStream plays a live stream (a video's sound track), pulled by the
+// mixer as it plays rather than decoded ahead. It is stereo at Rate. Loop is
+// the stream's own business: opt.Loop is ignored.
+func (o *Output) PlayStream(s beep.Streamer, opt PlayOptions) *Voice {
+	opt.Loop = false
+	return o.play(&Voice{s: s, opt: opt, gain: math.Pow(10, opt.GainDB/20), fadeIn: Rate.N(opt.FadeIn), fadeOut: -1})
+}
+
+func (o *Output) play(v *Voice) *Voice {
 	o.mu.Lock()
 	o.voices = append(o.voices, v)
 	o.mu.Unlock()
@@ -113,8 +127,8 @@ func (o *Output) mixLocked(out [][2]float64, start int64) {
 		for pos < len(out) && !v.ended {
 			chunk := tmp[:min(len(tmp), len(out)-pos)]
 			n, ok := v.s.Stream(chunk)
-			if n == 0 && v.opt.Loop && v.s.Len() > 0 {
-				if err := v.s.Seek(0); err == nil {
+			if n == 0 && v.opt.Loop && v.seek != nil && v.seek.Len() > 0 {
+				if err := v.seek.Seek(0); err == nil {
 					n, ok = v.s.Stream(chunk)
 				}
 			}

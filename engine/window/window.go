@@ -57,7 +57,8 @@ type Game struct {
 	stick     float64
 	pads      []ebiten.GamepadID
 
-	eye     *ebiten.Image // one eye's view in stereo mode
+	eye     *ebiten.Image            // one eye's view in stereo mode
+	videos  map[string]*ebiten.Image // a playing video's frame on the GPU, by cue
 	faces   map[faceKey]*text.GoTextFace
 	textOp  text.DrawOptions
 	wrapped struct { // the last caption laid out, reused while it stays
@@ -314,6 +315,11 @@ func (g *Game) drawStep(screen *ebiten.Image, st scenes.Step, elapsed time.Durat
 	var lines []string
 	for _, c := range st.Cues {
 		switch c.Kind {
+		case scenes.KindVideo:
+			if img := g.videoFrame(c.ID); img != nil {
+				drawImage(screen, img, c, 0)
+				vis = append(vis, c)
+			}
 		case scenes.KindPanorama:
 			if img := g.image(c.ID); img != nil {
 				g.drawPanorama(screen, img, c)
@@ -347,6 +353,35 @@ func (g *Game) drawStep(screen *ebiten.Image, st scenes.Step, elapsed time.Durat
 		g.caption(screen, strings.Join(lines, "\n"))
 	}
 	return vis
+}
+
+// videoFrame returns the playing video's current frame as a GPU image,
+// uploaded only when the frame changed; nil before its first frame.
+func (g *Game) videoFrame(cue string) *ebiten.Image {
+	v := g.media.Playing.Get(cue)
+	if v == nil {
+		return nil
+	}
+	frame, changed := v.Frame(v.Time())
+	if frame == nil {
+		return nil
+	}
+	img := g.videos[cue]
+	if img == nil || img.Bounds().Size() != frame.Rect.Size() {
+		if img != nil {
+			img.Deallocate()
+		}
+		img = ebiten.NewImage(frame.Rect.Dx(), frame.Rect.Dy())
+		if g.videos == nil {
+			g.videos = map[string]*ebiten.Image{}
+		}
+		g.videos[cue] = img
+		changed = true
+	}
+	if changed {
+		img.WritePixels(frame.Pix)
+	}
+	return img
 }
 
 // caption is the subtitle due at a step's elapsed time: the whole text, or
