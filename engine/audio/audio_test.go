@@ -147,5 +147,5 @@ func TestPlayStreamPullsLive(t *testing.T) {
 		OnStart: func(p time.Duration) { started <- p }, OnEnd: func(p time.Duration) { ended <- p }})
 	a := <-started
 	b := <-ended
-	assert.InDelta(t, 100, float64((b-a).Milliseconds()), 15, "a live stream plays once, its own length (Loop ignored)")
+	assert.InDelta(t, 100, float64((b - a).Milliseconds()), 15, "a live stream plays once, its own length (Loop ignored)")
 }
