@@ -63,9 +63,9 @@ type Snapshot struct {
 	StepName  string        `json:"step_name"`
 	Intensity int           `json:"intensity"`
 	Steps     int           `json:"steps"`
-	Elapsed   time.Duration `json:"elapsed"`   // in the step, pauses excluded
-	Remaining time.Duration `json:"remaining"` // of the step's duration
-	Prompt    *Prompt       `json:"prompt,omitempty"`
+	Elapsed   time.Duration `json:"elapsed"`          // in the step, pauses excluded
+	Remaining time.Duration `json:"remaining"`        // of the step's duration
+	Prompt    *Prompt       `json:"prompt,omitempty"` // shared: read only
 	// Scene changes whenever what the patient should see changes; the window
 	// logs cue onsets on the first frame that shows a new Scene.
 	Scene uint64 `json:"scene"`
@@ -368,10 +368,9 @@ func (s *Session) Snapshot() Snapshot {
 		el = min(el, st.Duration)
 		snap.Elapsed, snap.Remaining = el, st.Duration-el
 	}
-	if s.prompt != nil {
-		p := *s.prompt
-		snap.Prompt = &p
-	}
+	// A prompt is never changed once opened (a new one replaces it), so the
+	// snapshot can share it: no allocation per frame.
+	snap.Prompt = s.prompt
 	return snap
 }
 

@@ -143,10 +143,13 @@ func (g *Game) drawPanorama(dst, pano *ebiten.Image, c scenes.Cue) {
 	op := &g.panoOp
 	op.Images[0] = pano
 	if op.Uniforms == nil {
-		op.Uniforms = map[string]any{}
+		// The map holds the slices once; each frame only writes their
+		// element, so nothing is boxed (allocated) per frame.
+		g.uni = [3][]float32{make([]float32, 1), make([]float32, 1), make([]float32, 1)}
+		op.Uniforms = map[string]any{"Yaw": g.uni[0], "Pitch": g.uni[1], "TanHalf": g.uni[2]}
 	}
-	op.Uniforms["Yaw"] = float32(g.view.yaw)
-	op.Uniforms["Pitch"] = float32(g.view.pitch)
-	op.Uniforms["TanHalf"] = float32(math.Tan(c.FOV * math.Pi / 360))
+	g.uni[0][0] = float32(g.view.yaw)
+	g.uni[1][0] = float32(g.view.pitch)
+	g.uni[2][0] = float32(math.Tan(c.FOV * math.Pi / 360))
 	dst.DrawTrianglesShader(g.vs, g.is, g.pano, op)
 }

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"image/color"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -57,11 +58,19 @@ type Game struct {
 	stick     float64
 	pads      []ebiten.GamepadID
 
-	eye     *ebiten.Image            // one eye's view in stereo mode
-	videos  map[string]*ebiten.Image // a playing video's frame on the GPU, by cue
-	faces   map[faceKey]*text.GoTextFace
-	textOp  text.DrawOptions
-	wrapped struct { // the last caption laid out, reused while it stays
+	eye      *ebiten.Image            // one eye's view in stereo mode
+	videos   map[string]*ebiten.Image // a playing video's frame on the GPU, by cue
+	faces    map[faceKey]*text.GoTextFace
+	sprites  map[textKey]*textSprite
+	spriteOp ebiten.DrawImageOptions
+	frame    uint64
+	hints    [101]string // "Your rating: N — ..." by N, made once
+	vis      []scenes.Cue
+	lines    []string
+	capLines []string // the caption's lines as last joined
+	capText  string
+	uni      [3][]float32 // the panorama shader's uniforms
+	wrapped  struct {     // the last caption laid out, reused while it stays
 		text  string
 		width float64
 		face  *text.GoTextFace
@@ -222,6 +231,7 @@ func (g *Game) Layout(outsideW, outsideH int) (int, int) {
 // Draw renders the snapshot and logs cue onsets and offsets with this
 // frame's time.
 func (g *Game) Draw(screen *ebiten.Image) {
+	g.frame++
 	now := g.clock.Now()
 	snap := g.s.Snapshot()
 	var visible []scenes.Cue
@@ -269,11 +279,11 @@ func (g *Game) drawScene(screen *ebiten.Image, snap engine.Snapshot) []scenes.Cu
 			g.drawPrompt(screen, snap.Prompt)
 		}
 		if snap.State == engine.Paused {
-			vector.FillRect(screen, 0, 0, float32(g.w), float32(g.h), color.RGBA{0, 0, 0, 150}, false)
-			g.text(screen, "Paused", g.face, float64(g.w)/2, float64(g.h)/2, color.White)
+			vector.FillRect(screen, 0, 0, float32(g.w), float32(g.h), dimmed, false)
+			g.text(screen, "Paused", g.face, float64(g.w)/2, float64(g.h)/2, white)
 		}
 	default:
-		screen.Fill(color.Black)
+		screen.Fill(black)
 	}
 	return visible
 }
@@ -305,14 +315,15 @@ func (g *Game) logScene(snap engine.Snapshot, visible []scenes.Cue, now time.Dur
 				Data: map[string]any{"cue": c.ID, "modality": string(c.Kind), "file": c.Path, "channel": "visual"}})
 		}
 	}
-	g.shown, g.shownStep = visible, snap.Step
+	g.shown, g.shownStep = append(g.shown[:0], visible...), snap.Step // a copy: visible is reused next frame
 }
 
 // drawStep draws a step's visual cues and returns them.
 func (g *Game) drawStep(screen *ebiten.Image, st scenes.Step, elapsed time.Duration) []scenes.Cue {
-	screen.Fill(color.RGBA{12, 12, 14, 255})
-	var vis []scenes.Cue
-	var lines []string
+	screen.Fill(stageBg)
+	// Reused every frame: the render thread allocates nothing in steady state.
+	vis := g.vis[:0]
+	lines := g.lines[:0]
 	for _, c := range st.Cues {
 		switch c.Kind {
 		case scenes.KindVideo:
@@ -349,8 +360,13 @@ func (g *Game) drawStep(screen *ebiten.Image, st scenes.Step, elapsed time.Durat
 			}
 		}
 	}
+	g.vis, g.lines = vis, lines
 	if len(lines) > 0 {
-		g.caption(screen, strings.Join(lines, "\n"))
+		if !slices.Equal(lines, g.capLines) {
+			g.capLines = append(g.capLines[:0], lines...)
+			g.capText = strings.Join(lines, "\n")
+		}
+		g.caption(screen, g.capText)
 	}
 	return vis
 }
@@ -464,9 +480,9 @@ func (g *Game) caption(screen *ebiten.Image, s string) {
 	lh := face.Size * 1.4
 	bandH := lh*float64(len(lines)) + face.Size
 	y0 := float64(g.h) - bandH - float64(g.h)*0.04
-	vector.FillRect(screen, float32(g.w)*0.08, float32(y0), float32(g.w)*0.84, float32(bandH), color.RGBA{0, 0, 0, 170}, false)
+	vector.FillRect(screen, float32(g.w)*0.08, float32(y0), float32(g.w)*0.84, float32(bandH), captionBand, false)
 	for i, l := range lines {
-		g.text(screen, l, face, float64(g.w)/2, y0+face.Size*0.5+lh*float64(i)+lh/2, color.White)
+		g.text(screen, l, face, float64(g.w)/2, y0+face.Size*0.5+lh*float64(i)+lh/2, white)
 	}
 }
 
@@ -486,52 +502,79 @@ func (g *Game) drawPacer(screen *ebiten.Image, perMin float64, elapsed time.Dura
 	}
 	cx, cy := float32(g.w)/2, float32(g.h)*0.42
 	unit := float32(min(g.w, g.h))
-	vector.FillCircle(screen, cx, cy, unit*0.30, color.NRGBA{40, 90, 110, 90}, true)
-	vector.FillCircle(screen, cx, cy, unit*(0.10+0.18*float32(size)), color.NRGBA{150, 215, 225, 235}, true)
-	g.text(screen, label, g.scaled(g.face, 0.9), float64(cx), float64(cy), color.RGBA{20, 40, 50, 255})
+	vector.FillCircle(screen, cx, cy, unit*0.30, pacerRing, true)
+	vector.FillCircle(screen, cx, cy, unit*(0.10+0.18*float32(size)), pacerLung, true)
+	g.text(screen, label, g.scaled(g.face, 0.9), float64(cx), float64(cy), pacerText)
 }
+
+// Colours, boxed as color.Color once: passing a colour value where an
+// interface is expected would allocate on every frame.
+var (
+	dimmed      color.Color = color.RGBA{0, 0, 0, 150}
+	stageBg     color.Color = color.RGBA{12, 12, 14, 255}
+	captionBand color.Color = color.RGBA{0, 0, 0, 170}
+	pacerRing   color.Color = color.NRGBA{40, 90, 110, 90}
+	pacerLung   color.Color = color.NRGBA{150, 215, 225, 235}
+	pacerText   color.Color = color.RGBA{20, 40, 50, 255}
+	calmText    color.Color = color.RGBA{230, 240, 240, 255}
+	promptBg    color.Color = color.RGBA{0, 0, 0, 200}
+	scaleBar    color.Color = color.RGBA{200, 200, 200, 255}
+	markerIdle  color.Color = color.RGBA{120, 120, 120, 255}
+	markerSet   color.Color = color.RGBA{255, 170, 60, 255}
+	hintText    color.Color = color.RGBA{255, 220, 160, 255}
+	white       color.Color = color.White
+	black       color.Color = color.Black
+	calmStripes             = func() (out [32]color.Color) {
+		for i := range out {
+			t := float32(i) / 31
+			out[i] = color.RGBA{uint8(40 + 30*t), uint8(90 + 50*t), uint8(110 + 40*t), 255}
+		}
+		return out
+	}()
+)
 
 // drawCalm is the neutral scene the stop key and the panic button lead to:
 // drawn from code so it can never fail to load.
 func (g *Game) drawCalm(screen *ebiten.Image) {
 	h := float32(g.h)
-	for i := 0; i < 32; i++ {
-		t := float32(i) / 31
-		c := color.RGBA{uint8(40 + 30*t), uint8(90 + 50*t), uint8(110 + 40*t), 255}
+	for i, c := range calmStripes {
 		vector.FillRect(screen, 0, h*float32(i)/32, float32(g.w), h/32+1, c, false)
 	}
-	g.text(screen, "You are safe. The exposure has stopped.", g.scaled(g.face, 1), float64(g.w)/2, float64(g.h)*0.42, color.White)
-	g.text(screen, "Breathe slowly. Your therapist will be with you in a moment.", g.scaled(g.small, 1), float64(g.w)/2, float64(g.h)*0.52, color.RGBA{230, 240, 240, 255})
+	g.text(screen, "You are safe. The exposure has stopped.", g.scaled(g.face, 1), float64(g.w)/2, float64(g.h)*0.42, white)
+	g.text(screen, "Breathe slowly. Your therapist will be with you in a moment.", g.scaled(g.small, 1), float64(g.w)/2, float64(g.h)*0.52, calmText)
 }
 
 // drawPrompt draws the 0–100 visual analogue scale.
 func (g *Game) drawPrompt(screen *ebiten.Image, p *engine.Prompt) {
-	vector.FillRect(screen, 0, float32(g.h)*0.25, float32(g.w), float32(g.h)*0.5, color.RGBA{0, 0, 0, 200}, false)
+	vector.FillRect(screen, 0, float32(g.h)*0.25, float32(g.w), float32(g.h)*0.5, promptBg, false)
 	q := p.Question
 	if q == "" {
 		q = "How strong is your craving right now?"
 	}
-	g.text(screen, q, g.scaled(g.face, 0.9), float64(g.w)/2, float64(g.h)*0.34, color.White)
+	g.text(screen, q, g.scaled(g.face, 0.9), float64(g.w)/2, float64(g.h)*0.34, white)
 	x, y, w, h := g.vasRect()
-	vector.FillRect(screen, float32(x), float32(y), float32(w), float32(h), color.RGBA{200, 200, 200, 255}, false)
+	vector.FillRect(screen, float32(x), float32(y), float32(w), float32(h), scaleBar, false)
 	mx := x + w*float64(g.vas)/100
-	mc := color.RGBA{120, 120, 120, 255}
+	mc := markerIdle
 	if g.vasSet {
-		mc = color.RGBA{255, 170, 60, 255}
+		mc = markerSet
 	}
 	vector.FillRect(screen, float32(mx-4), float32(y-18), 8, float32(h+36), mc, false)
-	lo, hi := "no craving", "strongest craving"
+	lo, hi := "0 — no craving", "strongest craving — 100"
 	if p.Scale == "suds" {
-		lo, hi = "no distress", "worst distress"
+		lo, hi = "0 — no distress", "worst distress — 100"
 	}
 	f := g.scaled(g.small, 0.9)
-	g.text(screen, "0 — "+lo, f, x+w*0.1, y+h+45, color.White)
-	g.text(screen, hi+" — 100", f, x+w*0.9, y+h+45, color.White)
+	g.text(screen, lo, f, x+w*0.1, y+h+45, white)
+	g.text(screen, hi, f, x+w*0.9, y+h+45, white)
 	hint := "Use ← → or the mouse, then press Enter"
 	if g.vasSet {
-		hint = "Your rating: " + strconv.Itoa(g.vas) + " — press Enter to confirm"
+		if g.hints[g.vas] == "" {
+			g.hints[g.vas] = "Your rating: " + strconv.Itoa(g.vas) + " — press Enter to confirm"
+		}
+		hint = g.hints[g.vas]
 	}
-	g.text(screen, hint, f, float64(g.w)/2, y+h+95, color.RGBA{255, 220, 160, 255})
+	g.text(screen, hint, f, float64(g.w)/2, y+h+95, hintText)
 }
 
 func (g *Game) vasRect() (x, y, w, h float64) {
@@ -561,14 +604,70 @@ type faceKey struct {
 	size float64
 }
 
+// text draws s centred on (cx, cy). Each string is laid out and rasterised
+// once into an image of its own and then only copied: shaping text every
+// frame would allocate on the render thread.
 func (g *Game) text(dst *ebiten.Image, s string, f *text.GoTextFace, cx, cy float64, clr color.Color) {
-	op := &g.textOp
-	*op = text.DrawOptions{}
+	sp := g.sprite(s, f)
+	if sp == nil {
+		return
+	}
+	op := &g.spriteOp
+	op.GeoM.Reset()
+	op.ColorScale.Reset()
+	op.Filter = ebiten.FilterNearest
+	op.GeoM.Translate(math.Round(cx-sp.w/2), math.Round(cy-sp.h/2))
+	op.ColorScale.ScaleWithColor(clr)
+	dst.DrawImage(sp.img, op)
+}
+
+type textKey struct {
+	s string
+	f *text.GoTextFace
+}
+
+type textSprite struct {
+	img  *ebiten.Image
+	w, h float64
+	used uint64 // frame last drawn
+}
+
+// maxSprites bounds the text cache; the least recently drawn go first.
+const maxSprites = 256
+
+func (g *Game) sprite(s string, f *text.GoTextFace) *textSprite {
+	k := textKey{s, f}
+	if sp, ok := g.sprites[k]; ok {
+		sp.used = g.frame
+		return sp
+	}
+	w, h := text.Measure(s, f, f.Size*1.4)
+	if w < 1 || h < 1 {
+		return nil
+	}
+	if g.sprites == nil {
+		g.sprites = map[textKey]*textSprite{}
+	}
+	if len(g.sprites) >= maxSprites {
+		var oldest textKey
+		var at uint64 = math.MaxUint64
+		for key, sp := range g.sprites {
+			if sp.used < at {
+				oldest, at = key, sp.used
+			}
+		}
+		g.sprites[oldest].img.Deallocate()
+		delete(g.sprites, oldest)
+	}
+	img := ebiten.NewImage(int(math.Ceil(w))+2, int(math.Ceil(h))+2)
+	op := &text.DrawOptions{}
 	op.PrimaryAlign, op.SecondaryAlign = text.AlignCenter, text.AlignCenter
 	op.LineSpacing = f.Size * 1.4
-	op.GeoM.Translate(cx, cy)
-	op.ColorScale.ScaleWithColor(clr)
-	text.Draw(dst, s, f, op)
+	op.GeoM.Translate(float64(img.Bounds().Dx())/2, float64(img.Bounds().Dy())/2)
+	text.Draw(img, s, f, op)
+	sp := &textSprite{img: img, w: float64(img.Bounds().Dx()), h: float64(img.Bounds().Dy()), used: g.frame}
+	g.sprites[k] = sp
+	return sp
 }
 
 // wrap breaks s into lines no wider than width.
