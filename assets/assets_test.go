@@ -174,7 +174,7 @@ func TestDemoProtocolsLoadAndCheck(t *testing.T) {
 		ratings         int
 		wantIntensities []int
 	}{
-		{"protocol.yaml", 5, 130 * time.Second, 2, []int{2, 4, 5, 6, 8}},
+		{"protocol.yaml", 6, 150 * time.Second, 2, []int{2, 4, 5, 6, 8}},
 		{"short.yaml", 2, 9 * time.Second, 0, []int{2, 4}},
 	}
 	for _, tt := range tests {

@@ -25,7 +25,7 @@ func cmdCheck(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("%s: ok — %q, %d exposure steps, %v in all\n", p.File, p.Title, len(p.Steps), total(p))
+	fmt.Printf("%s: ok — %q, %d steps after the baseline, %v in all\n", p.File, p.Title, len(p.Steps), total(p))
 	return nil
 }
 
