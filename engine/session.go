@@ -92,6 +92,9 @@ type Session struct {
 	done      chan struct{}
 	endReason string
 	exposed   time.Duration // time spent in exposure steps before this one
+	hold      bool          // Run waits for Start
+	started   chan struct{}
+	startedBy string
 	arousal   Arousal
 	craving   float64       // the last craving rating in this step, -1: none yet
 	nextEvery time.Duration // step time of the next periodic rating
@@ -102,8 +105,28 @@ func New(p *scenes.Protocol, b *bus.Bus, c *Clock, player CuePlayer) *Session {
 	return &Session{
 		p: p, steps: p.All(), bus: b, clock: c, player: player,
 		state: Ready, idx: -1,
-		wake: make(chan struct{}, 1), done: make(chan struct{}),
+		wake: make(chan struct{}, 1), done: make(chan struct{}), started: make(chan struct{}),
 	}
+}
+
+// HoldForStart makes Run wait for Start (the therapist's button) before the
+// baseline begins. Call it before Run.
+func (s *Session) HoldForStart() {
+	s.mu.Lock()
+	s.hold = true
+	s.mu.Unlock()
+}
+
+// Start lets a held session begin.
+func (s *Session) Start(by string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.hold || s.state != Ready || s.startedBy != "" {
+		return fmt.Errorf("start: session is %s: %w", s.state, ErrState)
+	}
+	s.startedBy = by
+	close(s.started)
+	return nil
 }
 
 // Done is closed when the session has ended.
@@ -112,8 +135,23 @@ func (s *Session) Done() <-chan struct{} { return s.done }
 // Run plays the steps in order until the last ends, End is called or ctx is
 // cancelled.
 func (s *Session) Run(ctx context.Context) {
+	if s.hold {
+		// Wait for the therapist's Start (or the end).
+		select {
+		case <-s.started:
+		case <-ctx.Done():
+			s.End("interrupted")
+			return
+		case <-s.done:
+			return
+		}
+	}
 	s.mu.Lock()
-	s.emit(bus.SessionStart, -1, map[string]any{"title": s.p.Title, "substance": s.p.Substance, "steps": len(s.steps)})
+	if s.state == Ended {
+		s.mu.Unlock()
+		return
+	}
+	s.emit(bus.SessionStart, -1, map[string]any{"title": s.p.Title, "substance": s.p.Substance, "steps": len(s.steps), "by": s.startedBy})
 	s.startStepLocked(0)
 	s.mu.Unlock()
 

@@ -321,3 +321,21 @@ func TestStepEndsWhenHabituated(t *testing.T) {
 		assert.Equal(t, "habituated", h.next(t, bus.StepEnd).Data["reason"])
 	})
 }
+
+func TestHeldSessionWaitsForStart(t *testing.T) {
+	b := bus.New()
+	sub := b.Subscribe(64, true)
+	s := New(protocol(t, src("1h", "1h", "1h")), b, NewClock(), nil)
+	s.HoldForStart()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done; b.Close() })
+	assert.Equal(t, Ready, s.Snapshot().State, "nothing plays before Start")
+	require.NoError(t, s.Start("therapist"))
+	require.ErrorIs(t, s.Start("therapist"), ErrState, "once")
+	h := &harness{s: s, sub: sub}
+	st := h.next(t, bus.SessionStart)
+	assert.Equal(t, "therapist", st.Data["by"])
+	assert.Equal(t, "baseline", h.next(t, bus.StepStart).Data["id"])
+}

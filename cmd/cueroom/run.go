@@ -36,7 +36,7 @@ type runOptions struct {
 	tlsCert, tlsKey         string
 	sensors                 multiFlag
 	fullscreen, noSound     bool
-	stereo                  bool
+	stereo, hold            bool
 	width, height           int
 	protocol                string
 }
@@ -54,6 +54,7 @@ func cmdRun(args []string) error {
 	fs.Var(&o.sensors, "sensor", "sensor KIND:PORT or sim:KIND, repeatable (default sim:bitalino)")
 	fs.BoolVar(&o.fullscreen, "fullscreen", false, "patient window fullscreen")
 	fs.BoolVar(&o.stereo, "stereo", false, "side-by-side stereo, for a headset used as a display (combine with --fullscreen)")
+	fs.BoolVar(&o.hold, "hold", false, "wait for Start on the dashboard before the baseline begins")
 	fs.BoolVar(&o.noSound, "no-sound", false, "play sound to a silent null sink")
 	fs.IntVar(&o.width, "width", 1280, "window width")
 	fs.IntVar(&o.height, "height", 720, "window height")
@@ -186,6 +187,9 @@ func runSession(o runOptions) error {
 	sessMu.Lock()
 	sess = engine.New(p, b, clock, engine.NewSoundPlayer(out, media, clock, b))
 	sess.SetArousal(phys)
+	if o.hold {
+		sess.HoldForStart()
+	}
 	sessMu.Unlock()
 
 	fmt.Printf("cueroom %s — %s\n", version, p.Title)
@@ -259,6 +263,8 @@ func publishState(ctx context.Context, s *engine.Session, srv *feed.Server) {
 func applyCommand(s *engine.Session, c feed.Command) feed.Ack {
 	var err error
 	switch c.Cmd {
+	case feed.CmdStart:
+		err = s.Start(c.From)
 	case feed.CmdPause:
 		err = s.Pause(c.From)
 	case feed.CmdResume:

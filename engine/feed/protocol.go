@@ -90,6 +90,7 @@ const (
 	CmdEnd    = "end"
 	CmdPanic  = "panic"
 	CmdMarker = "marker"
+	CmdStart  = "start"  // begin a session held for the therapist (cueroom run --hold)
 	CmdRepeat = "repeat" // play the current step again
 	CmdBack   = "back"   // back off to the previous step
 	CmdRate   = "rate"   // ask the patient for a rating now (args.scale: craving | suds)
@@ -97,7 +98,7 @@ const (
 
 var validCmds = map[string]bool{
 	CmdPause: true, CmdResume: true, CmdNext: true, CmdEnd: true, CmdPanic: true, CmdMarker: true,
-	CmdRepeat: true, CmdBack: true, CmdRate: true,
+	CmdRepeat: true, CmdBack: true, CmdRate: true, CmdStart: true,
 }
 
 // Error codes sent in "error" messages.
@@ -173,7 +174,7 @@ func parseClientMessage(b []byte) (Command, *protoError) {
 		return Command{}, &protoError{Code: codeMissingID, Msg: "a command needs a non-empty string \"id\" to acknowledge"}
 	}
 	if !validCmds[m.Cmd] {
-		return Command{}, &protoError{Code: codeUnknownCmd, ID: id, Msg: fmt.Sprintf("unknown command %q; valid: pause, resume, next, repeat, back, rate, end, panic, marker", clip(m.Cmd))}
+		return Command{}, &protoError{Code: codeUnknownCmd, ID: id, Msg: fmt.Sprintf("unknown command %q; valid: start, pause, resume, next, repeat, back, rate, end, panic, marker", clip(m.Cmd))}
 	}
 	if m.Cmd == CmdMarker {
 		text, ok := m.Args["text"].(string)

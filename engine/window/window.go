@@ -270,6 +270,8 @@ func (g *Game) Draw(screen *ebiten.Image) {
 func (g *Game) drawScene(screen *ebiten.Image, snap engine.Snapshot) []scenes.Cue {
 	var visible []scenes.Cue
 	switch snap.State {
+	case engine.Ready:
+		g.drawWaiting(screen)
 	case engine.Calm:
 		g.drawCalm(screen)
 	case engine.Running, engine.Paused:
@@ -532,6 +534,15 @@ var (
 		return out
 	}()
 )
+
+// drawWaiting is shown before the therapist starts a held session.
+func (g *Game) drawWaiting(screen *ebiten.Image) {
+	h := float32(g.h)
+	for i, c := range calmStripes {
+		vector.FillRect(screen, 0, h*float32(i)/32, float32(g.w), h/32+1, c, false)
+	}
+	g.text(screen, "Welcome. The session will begin when your therapist starts it.", g.scaled(g.small, 1.1), float64(g.w)/2, float64(g.h)*0.45, white)
+}
 
 // drawCalm is the neutral scene the stop key and the panic button lead to:
 // drawn from code so it can never fail to load.
