@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,26 +33,26 @@ type Physiology struct {
 	bus   *bus.Bus
 	clock *Clock
 
-	mu        sync.Mutex
-	procs     map[string]*physio.Processor // by device
-	announced bool
-	out       []physio.Derived
-	above     bool          // arousal is above the ceiling
-	baseFrom  time.Duration // baseline step start
+	mu       sync.Mutex
+	procs    map[string]*physio.Processor // by device
+	names    map[string]string            // derived stream name by device
+	out      []physio.Derived
+	above    bool          // arousal is above the ceiling
+	baseFrom time.Duration // baseline step start
 }
 
 // NewPhysiology publishes derived signals on b.
 func NewPhysiology(b *bus.Bus, c *Clock) *Physiology {
-	return &Physiology{bus: b, clock: c, procs: map[string]*physio.Processor{}}
+	return &Physiology{bus: b, clock: c, procs: map[string]*physio.Processor{}, names: map[string]string{}}
 }
 
 // Run consumes a lossless subscription until it closes.
 func (ph *Physiology) Run(sub *bus.Sub) {
 	for m := range sub.C {
 		switch {
-		case m.Stream != nil && m.Stream.Device != PhysioDevice:
+		case m.Stream != nil && m.Stream.Kind != "derived":
 			ph.addStream(*m.Stream)
-		case m.Sample != nil && m.Sample.Device != PhysioDevice:
+		case m.Sample != nil && !strings.HasPrefix(m.Sample.Device, PhysioDevice):
 			ph.push(m.Sample)
 		case m.Event != nil:
 			ph.follow(m.Event)
@@ -65,19 +66,28 @@ func (ph *Physiology) addStream(st sensors.Stream) {
 		return // nothing physiological on this device
 	}
 	ph.mu.Lock()
-	ph.procs[st.Device] = p
-	announce := !ph.announced
-	ph.announced = true
-	ph.mu.Unlock()
-	if announce {
-		s := physioStream
-		ph.bus.Publish(bus.Msg{Stream: &s})
+	// One derived stream per sensor: "physio" for the first, then
+	// "physio-DEVICE", so two sensors' heart rates never interleave.
+	name := PhysioDevice
+	if len(ph.procs) > 0 {
+		name = PhysioDevice + "-" + st.Device
 	}
+	if _, known := ph.procs[st.Device]; known {
+		name = ph.names[st.Device] // a device announcing itself again
+	}
+	ph.procs[st.Device] = p
+	ph.names[st.Device] = name
+	ph.mu.Unlock()
+	ds := physioStream
+	ds.Device = name
+	ds.Settings = map[string]string{"source": st.Device}
+	ph.bus.Publish(bus.Msg{Stream: &ds})
 }
 
 func (ph *Physiology) push(s *sensors.Sample) {
 	ph.mu.Lock()
 	p := ph.procs[s.Device]
+	name := ph.names[s.Device]
 	if p == nil {
 		ph.mu.Unlock()
 		return
@@ -89,7 +99,7 @@ func (ph *Physiology) push(s *sensors.Sample) {
 		switch d.Kind {
 		case physio.KindLevels:
 			l := d.Levels
-			v := sensors.Sample{Device: PhysioDevice, T: d.T, N: 3}
+			v := sensors.Sample{Device: name, T: d.T, N: 3}
 			v.Values[0], v.Values[1], v.Values[2] = nan(float64(l.HR), l.HasHR), nan(float64(l.SC), l.HasSC), nan(l.Arousal, l.HasArousal)
 			ph.bus.Publish(bus.Msg{Sample: &v})
 			ph.ceiling(d.T, l)

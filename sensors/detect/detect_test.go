@@ -24,12 +24,12 @@ func TestRecognise(t *testing.T) {
 		likely string
 		kinds  []string
 	}{
-		{Port{Name: "/dev/ttyUSB0", IsUSB: true, VID: "10c4", PID: "ea60"}, "likely a Contec CMS50D+", nil}, // no contec driver registered yet
-		{Port{Name: "/dev/ttyACM0", IsUSB: true, VID: "2341", PID: "0043"}, "Arduino board", []string{"arduino"}},
-		{Port{Name: "/dev/ttyUSB1", IsUSB: true, VID: "1A86", PID: "7523"}, "CH340", []string{"arduino"}},
-		{Port{Name: "/dev/ttyUSB2", IsUSB: true, VID: "0403", PID: "6001"}, "FTDI FT232R", []string{"arduino"}},
+		{Port{Name: "/dev/ttyUSB0", IsUSB: true, VID: "10c4", PID: "ea60"}, "likely a Contec CMS50D+", []string{"contec"}},
+		{Port{Name: "/dev/ttyACM0", IsUSB: true, VID: "2341", PID: "0043"}, "Arduino board", []string{"pulsesensor", "arduino"}},
+		{Port{Name: "/dev/ttyUSB1", IsUSB: true, VID: "1A86", PID: "7523"}, "CH340", []string{"pulsesensor", "arduino"}},
+		{Port{Name: "/dev/ttyUSB2", IsUSB: true, VID: "0403", PID: "6001"}, "FTDI FT232R", []string{"pulsesensor", "arduino"}},
 		{Port{Name: "/dev/ttyUSB3", IsUSB: true, VID: "067B", PID: "2303"}, "USB serial device 067B:2303, not one we know", []string{"arduino"}},
-		{Port{Name: "/dev/rfcomm0"}, "likely a BITalino or a Shimmer", []string{"bitalino"}},
+		{Port{Name: "/dev/rfcomm0"}, "likely a BITalino or a Shimmer", []string{"bitalino", "shimmer"}},
 		{Port{Name: "/dev/ttyS0"}, "", nil},
 	}
 	for _, tc := range tests {

@@ -33,6 +33,12 @@ type Config struct {
 	SpontaneousPerMin float64 // non-specific SCRs per minute at rest [2]; <0 none
 	Response          float64 // SCR amplitude to a first stimulus, µS [0.8]
 	Habituation       float64 // amplitude ratio from one stimulus to the next [0.7]
+	EDANoise          float64 // s.d. of EDA measurement noise, µS [0.003]; <0 none
+
+	// Optical signals (ppg.go).
+	PPGNoise     float64 // s.d. of PPG noise, in pulse amplitudes [0.02]; <0 none
+	SpO2         float64 // resting oxygen saturation, % [97.5]
+	MotionPerMin float64 // random motion artefacts per minute [0: none]
 }
 
 func (c *Config) defaults() {
@@ -53,6 +59,10 @@ func (c *Config) defaults() {
 	def(&c.SpontaneousPerMin, 2)
 	def(&c.Response, 0.8)
 	def(&c.Habituation, 0.7)
+	def(&c.EDANoise, 0.003)
+	def(&c.PPGNoise, 0.02)
+	def(&c.SpO2, 97.5)
+	def(&c.MotionPerMin, 0)
 }
 
 // Point is one output sample with its ground-truth components.
@@ -62,6 +72,12 @@ type Point struct {
 	EDA sensors.Microsiemens // skin conductance: tonic + phasic + noise
 	HR  sensors.BPM          // true instantaneous heart rate of the current beat
 	SCL sensors.Microsiemens // true tonic level
+
+	PPG       float64         // pulse wave, normalised: ≈0 at a pulse's foot, ≈1 at its systolic peak
+	Pulse     bool            // a pulse wave's foot reached the finger during this step
+	SpO2      sensors.Percent // true oxygen saturation
+	FingerOut bool            // the finger is out of the probe: PPG is flat
+	Motion    bool            // a motion artefact is under way (ground truth)
 }
 
 // SCR is one skin conductance response (ground truth).
@@ -92,6 +108,8 @@ type Generator struct {
 	active  []scr
 	stimuli int
 	spont   float64 // time of the next spontaneous SCR
+
+	opt optical // PPG, SpO2 and their faults (ppg.go)
 }
 
 type beat struct{ t, amp, rr float64 }
@@ -203,9 +221,11 @@ func (g *Generator) Next(dt time.Duration) Point {
 	}
 	ecg, hr := g.ecg(t)
 	scl := g.tonic(t, step)
-	eda := scl + g.phasic(t) + 0.003*g.rng.NormFloat64()
-	return Point{T: dur(t), ECG: sensors.Millivolts(ecg), EDA: sensors.Microsiemens(max(eda, 0)),
-		HR: sensors.BPM(hr), SCL: sensors.Microsiemens(scl)}
+	eda := scl + g.phasic(t) + g.cfg.EDANoise*g.rng.NormFloat64()
+	p := Point{T: dur(t), ECG: sensors.Millivolts(ecg), HR: sensors.BPM(hr), SCL: sensors.Microsiemens(scl)}
+	eda += g.optics(&p, t, step)
+	p.EDA = sensors.Microsiemens(max(eda, 0))
+	return p
 }
 
 func (g *Generator) breath(t float64) float64 {
