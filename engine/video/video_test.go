@@ -195,7 +195,8 @@ func TestCloseEndsGoroutines(t *testing.T) {
 	before := runtime.NumGoroutine()
 	v := openClip(t, "silent.mpg")
 	v.Start()
-	require.Equal(t, 1, decoders(), "the check below can see a decoder")
+	// The decode goroutine may not have entered run yet.
+	require.Eventually(t, func() bool { return decoders() == 1 }, 5*time.Second, time.Millisecond, "the check below can see a decoder")
 	require.NoError(t, v.Close())
 	before = runtime.NumGoroutine()
 	for _, file := range []string{"clip.mpg", "silent.mpg", "hd.mpg"} {
