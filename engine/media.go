@@ -189,7 +189,9 @@ func (sp *SoundPlayer) StartStep(step int, cues []scenes.Cue) {
 }
 
 func (sp *SoundPlayer) log(kind string, step int, c scenes.Cue) {
-	t := sp.clock.Now()
+	// The sample left the mixer now and reaches the speaker after the
+	// output's buffers.
+	t := sp.clock.Now() + sp.out.Latency()
 	sp.bus.Publish(bus.Msg{Event: &bus.Event{T: t, Wall: sp.clock.Wall(t), Kind: kind, Step: step,
 		Data: map[string]any{"cue": c.ID, "modality": string(c.Kind), "file": c.Path, "channel": "audio", "sink": sp.out.Sink()}}})
 }

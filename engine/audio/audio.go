@@ -92,7 +92,7 @@ func (o *Output) openDevice() (err error) {
 		SampleRate:   int(Rate),
 		ChannelCount: 2,
 		Format:       oto.FormatFloat32LE,
-		BufferSize:   40 * time.Millisecond,
+		BufferSize:   deviceBuffer,
 	})
 	if err != nil {
 		return err
@@ -107,10 +107,27 @@ func (o *Output) openDevice() (err error) {
 	}
 	o.ctx = ctx
 	o.player = ctx.NewPlayer(deviceReader{o})
-	o.player.SetBufferSize(int(Rate) / 25 * 8) // 40 ms of float32 stereo
+	o.player.SetBufferSize(Rate.N(playerBuffer) * 8) // float32 stereo frames
 	o.player.Play()
 	return nil
 }
+
+// Latency is how long after leaving the mixer a sample reaches the
+// speaker: the player's and the device's buffers (their configured sizes;
+// the sound server may add a little). The null sink has none.
+func (o *Output) Latency() time.Duration {
+	if o.isNull.Load() {
+		return 0
+	}
+	return deviceBuffer + playerBuffer
+}
+
+// Buffer sizes asked of oto: small, so that onsets are accurate and the
+// stop key silences the room quickly, yet safe from underruns.
+const (
+	deviceBuffer = 40 * time.Millisecond
+	playerBuffer = 40 * time.Millisecond
+)
 
 // Sink says where sound goes: "device" or "null".
 // It is safe to call from OnStart and OnEnd.

@@ -3,7 +3,6 @@ package window
 import (
 	"runtime"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/hajimehoshi/ebiten/v2"
@@ -20,7 +19,7 @@ func BenchmarkDrawAllocs(b *testing.B) {
 	done := make(chan struct{})
 	var ms runtime.MemStats
 	frames := 0
-	r := newDetachedRig(t, benchProtocol, fstest.MapFS{"pano.png": {Data: bandsPNG()}}, Options{})
+	r := newDetachedRig(t, benchProtocol, benchFS(t), Options{})
 	require.Eventually(t, func() bool { return r.s.Snapshot().Prompt != nil }, 10*time.Second, time.Millisecond)
 	g := r.g
 	g.opt.OnFrame = nil // the rig's pixel probe is test code: leave it out

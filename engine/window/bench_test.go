@@ -2,6 +2,7 @@ package window
 
 import (
 	"image/color"
+	"os"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -23,6 +24,8 @@ baseline:
   duration: 1h
   cues:
     - panorama: pano.png
+    - video: clip.mpg
+      loop: true
     - text: "Look around the bar. Notice the urge, and let it be there."
   rating:
     scale: craving
@@ -60,11 +63,17 @@ func BenchmarkFrameEmpty(b *testing.B) {
 	benchFrame(b, func(dst *ebiten.Image) { dst.Fill(color.Black) })
 }
 
-// BenchmarkFramePanoramaWithOverlay: the 360° shader, an instruction band
-// and the craving scale over it.
+// BenchmarkFramePanoramaWithOverlay: the 360° shader, a playing video, an
+// instruction band and the craving scale over them.
 func BenchmarkFramePanoramaWithOverlay(b *testing.B) {
-	r := newDetachedRig(b, benchProtocol, fstest.MapFS{"pano.png": {Data: bandsPNG()}}, Options{})
+	r := newDetachedRig(b, benchProtocol, benchFS(b), Options{})
 	require.Eventually(b, func() bool { return r.s.Snapshot().Prompt != nil }, 10*time.Second, time.Millisecond)
 	r.g.w, r.g.h = 1920, 1080
 	benchFrame(b, func(dst *ebiten.Image) { r.g.drawScene(dst, r.s.Snapshot()) })
+}
+
+func benchFS(b testing.TB) fstest.MapFS {
+	clip, err := os.ReadFile("../video/testdata/hd.mpg")
+	require.NoError(b, err)
+	return fstest.MapFS{"pano.png": {Data: bandsPNG()}, "clip.mpg": {Data: clip}}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cueroom/cueroom/engine"
+	"github.com/cueroom/cueroom/engine/audio"
 	"github.com/cueroom/cueroom/engine/bus"
 	"github.com/cueroom/cueroom/scenes"
 )
@@ -176,7 +177,10 @@ func newDetachedRig(t testing.TB, src string, fsys fstest.MapFS, opt Options) *r
 	b := bus.New()
 	r := &rig{events: b.Subscribe(1024, true), frames: make(chan frame, 4096)}
 	clock := engine.NewClock()
-	r.s = engine.New(p, b, clock, nil)
+	// Sound and video play as in a session, to a silent paced sink.
+	out := audio.Open(audio.Options{NoDevice: true})
+	t.Cleanup(func() { out.Close() })
+	r.s = engine.New(p, b, clock, engine.NewSoundPlayer(out, media, clock, b))
 	also := opt.OnFrame
 	opt.OnFrame = func(screen *ebiten.Image, ft time.Duration) {
 		if also != nil {
