@@ -393,6 +393,7 @@ func TestHundredsOfOnsetsMatchTheFramesThatDrewThem(t *testing.T) {
 	}
 	// A step shorter than a frame may never be drawn; nearly all are.
 	require.Greater(t, len(onsets), 2*n*8/10, "onsets logged")
+	prevStep := -2
 	for _, on := range onsets {
 		i, ok := byTime[on.T]
 		require.True(t, ok, "onset of %v at %v is not the time of any drawn frame", on.Data["cue"], on.T)
@@ -404,9 +405,13 @@ func TestHundredsOfOnsetsMatchTheFramesThatDrewThem(t *testing.T) {
 			want = isGreen
 		}
 		assert.True(t, want(frames[i].center), "frame at %v shows %v for %v", on.T, frames[i].center, on.Data["file"])
-		if i > 0 {
+		// The frame before showed the other picture, unless the step in
+		// between was too short to be drawn at all (then both show the same
+		// picture, and the onset still names the right frame).
+		if i > 0 && on.Step == prevStep+1 {
 			assert.False(t, want(frames[i-1].center), "the frame before the onset of %v already showed it", on.Data["cue"])
 		}
+		prevStep = on.Step
 	}
 	t.Logf("%d onsets checked against %d frames", len(onsets), len(frames))
 }
