@@ -368,9 +368,10 @@ func TestTwoSensorsAtOnce(t *testing.T) {
 	p.wait(t, 60*time.Second)
 	s, err := record.Open(p.dir)
 	require.NoError(t, err)
-	require.Len(t, s.Streams, 3, "two sensors and the derived physiology")
+	require.Len(t, s.Streams, 4, "two sensors and the physiology derived from each")
 	for _, st := range s.Streams {
-		if st.Device == engine.PhysioDevice {
+		if st.Kind == "derived" {
+			assert.NotEmpty(t, s.Samples[st.Device], "derived %s", st.Device)
 			continue
 		}
 		got := s.Samples[st.Device]
