@@ -205,7 +205,8 @@ func runSession(o runOptions) error {
 
 	var wg sync.WaitGroup
 	feedCtx, stopFeed := context.WithCancel(context.Background())
-	wg.Add(4)
+	wg.Add(5)
+	go func() { defer wg.Done(); watchRecording(feedCtx, rec, b, clock) }()
 	go func() { defer wg.Done(); phys.Run(physSub) }()
 	go func() { defer wg.Done(); srv.Run(feedCtx, feedSub) }()
 	go func() { defer wg.Done(); rig.FollowCues(stimSub) }()
@@ -379,4 +380,25 @@ func (b *auditBuffer) attach(a *record.Audit) {
 		b.write(e)
 	}
 	b.pending = nil
+}
+
+// watchRecording alerts the therapist once if the recording fails (a full
+// disk): the session goes on on screen, and what was written stays intact.
+func watchRecording(ctx context.Context, rec *record.Writer, b *bus.Bus, clock *engine.Clock) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := rec.Err(); err != nil {
+				logf("recording stopped: %v", err)
+				now := clock.Now()
+				b.Publish(bus.Msg{Event: &bus.Event{T: now, Wall: clock.Wall(now), Kind: bus.Alert, Step: -1,
+					Data: map[string]any{"source": "recording", "message": "the recording has stopped: " + err.Error() + " — free disk space; the session goes on, what was recorded is kept"}}})
+				return
+			}
+		}
+	}
 }
