@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cueroom/cueroom/sensors/internal/simrun"
 	"github.com/cueroom/cueroom/sensors/synth"
 )
 
@@ -107,11 +108,6 @@ func (s *Sim) Close() error {
 	return nil
 }
 
-type (
-	readDeadlineSetter  interface{ SetReadDeadline(time.Time) error }
-	writeDeadlineSetter interface{ SetWriteDeadline(time.Time) error }
-)
-
 // simState is what the device remembers between commands.
 type simState struct {
 	live     bool
@@ -131,69 +127,9 @@ type simState struct {
 // them again before returning; without them, a read blocked in rw ends
 // only when rw's owner closes it.
 func (s *Sim) Run(ctx context.Context, rw io.ReadWriter) error {
-	exit := make(chan struct{}) // closed when serve has returned
-	quit := make(chan struct{}) // closed when a stop was requested
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		select {
-		case <-ctx.Done():
-		case <-s.done:
-		case <-exit:
-			return
-		}
-		close(quit)
-		setDeadlines(rw, time.Now())
-	}()
-
-	cmds := make(chan byte, 64)
-	rerr := make(chan error, 1)
-	var rwg sync.WaitGroup
-	rwg.Add(1)
-	go func() {
-		defer rwg.Done()
-		var b [64]byte
-		for {
-			n, err := rw.Read(b[:])
-			for _, c := range b[:n] {
-				select {
-				case cmds <- c:
-				case <-exit:
-					return
-				}
-			}
-			if err != nil {
-				rerr <- err
-				return
-			}
-		}
-	}()
-
-	err := s.serve(quit, rw, cmds, rerr)
-	close(exit)
-	wg.Wait()
-	select {
-	case <-ctx.Done():
-		err = nil // errors caused by the interruption of a stop are not failures
-	case <-s.done:
-		err = nil
-	default:
-	}
-	if d, ok := rw.(readDeadlineSetter); ok && d.SetReadDeadline(time.Now()) == nil {
-		rwg.Wait()
-	}
-	setDeadlines(rw, time.Time{})
-	return err
-}
-
-func setDeadlines(rw any, t time.Time) {
-	if d, ok := rw.(readDeadlineSetter); ok {
-		_ = d.SetReadDeadline(t)
-	}
-	if d, ok := rw.(writeDeadlineSetter); ok {
-		_ = d.SetWriteDeadline(t)
-	}
+	return simrun.Run(ctx, s.done, rw, true, func(quit <-chan struct{}, cmds <-chan byte, rerr <-chan error) error {
+		return s.serve(quit, rw, cmds, rerr)
+	})
 }
 
 func (s *Sim) serve(quit <-chan struct{}, w io.Writer, cmds <-chan byte, rerr <-chan error) error {
@@ -302,12 +238,7 @@ func (s *Sim) frames(st *simState, now time.Time, out []byte) []byte {
 		}
 		st.count++
 		sf := SimFrame{Frame: f}
-		if fl.GarbageEvery > 0 && st.count%fl.GarbageEvery == 0 {
-			sf.Garbage = fl.GarbageLen
-			for range fl.GarbageLen {
-				out = append(out, byte(s.rng.UintN(256)))
-			}
-		}
+		out, sf.Garbage = simrun.Garbage(out, s.rng, st.count, fl.GarbageEvery, fl.GarbageLen)
 		out, _ = AppendFrame(out, f) // st.n is 1..6 here
 		if fl.CorruptEvery > 0 && st.count%fl.CorruptEvery == 0 {
 			sf.Corrupt = true

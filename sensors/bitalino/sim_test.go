@@ -2,75 +2,38 @@ package bitalino
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"net"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/cueroom/cueroom/sensors"
+	"github.com/cueroom/cueroom/sensors/internal/simtest"
 	"github.com/cueroom/cueroom/sensors/synth"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 // recorder keeps what the simulator sent.
-type recorder struct {
-	mu     sync.Mutex
-	frames []SimFrame
-}
-
-func (r *recorder) add(f SimFrame) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.frames = append(r.frames, f)
-}
-
-func (r *recorder) get() []SimFrame {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]SimFrame(nil), r.frames...)
-}
+type recorder = simtest.Recorder[SimFrame]
 
 // runSim serves a simulator on one end of a pipe and returns the other.
 // Cleanup stops it and checks that Run returned nil.
 func runSim(t *testing.T, cfg SimConfig) (*Sim, *recorder, net.Conn) {
 	t.Helper()
 	rec := &recorder{}
-	cfg.OnFrame = rec.add
+	cfg.OnFrame = rec.Add
 	if cfg.MaxBacklog == 0 {
 		cfg.MaxBacklog = time.Hour // a loaded test machine must not make the sim skip frames
 	}
 	sim, err := NewSim(cfg)
 	require.NoError(t, err)
-	a, b := net.Pipe()
-	errc := make(chan error, 1)
-	go func() { errc <- sim.Run(context.Background(), b) }()
-	t.Cleanup(func() {
-		require.NoError(t, sim.Close())
-		select {
-		case err := <-errc:
-			assert.NoError(t, err)
-		case <-time.After(5 * time.Second):
-			t.Error("Sim.Run did not return after Close")
-		}
-		a.Close()
-		b.Close()
-	})
-	return sim, rec, a
+	return sim, rec, simtest.Serve(t, sim)
 }
 
 func next(t *testing.T, dec sensors.Decoder, count int) []sensors.Sample {
-	t.Helper()
-	out := make([]sensors.Sample, 0, count)
-	for range count {
-		s, err := dec.Next()
-		require.NoError(t, err)
-		out = append(out, s)
-	}
-	return out
+	return simtest.Next(t, dec, count)
 }
 
 // expect checks decoded samples against the frames the simulator sent.
@@ -117,7 +80,7 @@ func TestSimRoundTrip(t *testing.T) {
 			for i, s := range got {
 				require.Equal(t, uint32(i), s.Seq, "no gaps, counter from 0")
 			}
-			expect(t, d, got, rec.get())
+			expect(t, d, got, rec.Get())
 			assert.Zero(t, dec.Dropped())
 		})
 	}
@@ -150,7 +113,7 @@ func TestSimFaults(t *testing.T) {
 	dec := d.NewDecoder(conn)
 	got := next(t, dec, 400)
 
-	sent := rec.get()
+	sent := rec.Get()
 	var good []SimFrame
 	var dropped uint64
 	corrupt := 0
@@ -227,55 +190,22 @@ func TestSimStopAndRestart(t *testing.T) {
 // Run returns nil promptly on Close or cancel even when nobody reads the
 // frames (its write is blocked).
 func TestSimStops(t *testing.T) {
-	for _, how := range []string{"close", "cancel"} {
-		t.Run(how, func(t *testing.T) {
-			sim, err := NewSim(SimConfig{})
-			require.NoError(t, err)
-			a, b := net.Pipe()
-			t.Cleanup(func() { a.Close(); b.Close() })
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			errc := make(chan error, 1)
-			go func() { errc <- sim.Run(ctx, b) }()
-			d := quickDevice(t, Config{})
-			require.NoError(t, d.Start(a))
-			_, err = d.NewDecoder(a).Next() // streaming has begun; now stop reading
-			require.NoError(t, err)
-			if how == "close" {
-				require.NoError(t, sim.Close())
-			} else {
-				cancel()
-			}
-			select {
-			case err := <-errc:
-				require.NoError(t, err)
-			case <-time.After(3 * time.Second):
-				t.Fatal("Run did not return")
-			}
-			// The deadlines Run used are cleared: the pipe still works.
-			go func() { _, _ = b.Write([]byte{1}) }()
-			var one [1]byte
-			_, err = a.Read(one[:])
-			require.NoError(t, err)
-		})
-	}
+	simtest.CheckStops(t, func(t *testing.T) simtest.Sim {
+		sim, err := NewSim(SimConfig{})
+		require.NoError(t, err)
+		return sim
+	}, func(t *testing.T, a io.ReadWriter) {
+		d := quickDevice(t, Config{})
+		require.NoError(t, d.Start(a))
+		_, err := d.NewDecoder(a).Next() // streaming has begun; now stop reading
+		require.NoError(t, err)
+	})
 }
 
 func TestSimPeerHangsUp(t *testing.T) {
 	sim, err := NewSim(SimConfig{})
 	require.NoError(t, err)
-	a, b := net.Pipe()
-	errc := make(chan error, 1)
-	go func() { errc <- sim.Run(context.Background(), b) }()
-	require.NoError(t, a.Close())
-	select {
-	case err := <-errc:
-		require.Error(t, err)
-		assert.Contains(t, err.Error(), "the port was closed")
-	case <-time.After(3 * time.Second):
-		t.Fatal("Run did not return")
-	}
-	b.Close()
+	simtest.CheckHangUp(t, sim)
 }
 
 func TestSimCommands(t *testing.T) {

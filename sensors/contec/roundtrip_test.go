@@ -2,41 +2,16 @@ package contec
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/cueroom/cueroom/sensors"
 	"github.com/cueroom/cueroom/sensors/bridge"
+	"github.com/cueroom/cueroom/sensors/internal/simtest"
 	"github.com/cueroom/cueroom/sensors/simport"
 	"github.com/cueroom/cueroom/sensors/synth"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-type collector struct {
-	mu      sync.Mutex
-	samples []sensors.Sample
-	stream  *sensors.Stream
-}
-
-func (c *collector) sink(s sensors.Sample) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.samples = append(c.samples, s)
-}
-
-func (c *collector) onStream(s sensors.Stream) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.stream = &s
-}
-
-func (c *collector) count() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.samples)
-}
 
 // simulator → real pty (at the protocol's line setting) → serialport →
 // bridge.Run → samples equal to the packets sent, in order, none lost;
@@ -57,7 +32,7 @@ func TestRoundTripThroughPty(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := &recorder{}
 			tc.sim.Synth = synth.Config{Seed: 31}
-			tc.sim.OnPacket, tc.sim.MaxBacklog = rec.add, time.Hour
+			tc.sim.OnPacket, tc.sim.MaxBacklog = rec.Add, time.Hour
 			sim, err := NewSim(tc.sim)
 			require.NoError(t, err)
 			p, err := simport.Start(context.Background(), sim)
@@ -66,14 +41,14 @@ func TestRoundTripThroughPty(t *testing.T) {
 
 			tc.cfg.Name = "ox"
 			dev := device(t, tc.cfg)
-			c := &collector{}
+			c := &simtest.Collector{}
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			errc := make(chan error, 1)
 			go func() {
-				errc <- bridge.Run(ctx, bridge.Config{Port: p.Path, Device: dev, Sink: c.sink, OnStream: c.onStream})
+				errc <- bridge.Run(ctx, bridge.Config{Port: p.Path, Device: dev, Sink: c.Sink, OnStream: c.OnStream})
 			}()
-			require.Eventually(t, func() bool { return c.count() >= tc.count }, 20*time.Second, 5*time.Millisecond)
+			require.Eventually(t, func() bool { return c.Count() >= tc.count }, 20*time.Second, 5*time.Millisecond)
 			cancel()
 			select {
 			case err := <-errc:
@@ -81,9 +56,7 @@ func TestRoundTripThroughPty(t *testing.T) {
 			case <-time.After(5 * time.Second):
 				t.Fatal("bridge.Run did not return")
 			}
-			c.mu.Lock()
-			samples, stream := append([]sensors.Sample(nil), c.samples...), c.stream
-			c.mu.Unlock()
+			samples, stream := c.Got()
 			require.NotNil(t, stream)
 			assert.Equal(t, string(dev.cfg.Protocol), stream.Settings["protocol"])
 			for i, s := range samples {
@@ -93,7 +66,7 @@ func TestRoundTripThroughPty(t *testing.T) {
 					require.GreaterOrEqual(t, s.T, samples[i-1].T, "arrival times are monotonic")
 				}
 			}
-			expect(t, dev.cfg.Protocol, samples, rec.get())
+			expect(t, dev.cfg.Protocol, samples, rec.Get())
 			if tc.sim.StopAfter > 0 {
 				assert.GreaterOrEqual(t, sim.Starts(), 3, "the decoder restarted the stream")
 			}

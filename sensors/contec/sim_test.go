@@ -2,7 +2,6 @@ package contec
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"net"
 	"sync"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cueroom/cueroom/sensors"
+	"github.com/cueroom/cueroom/sensors/internal/simtest"
 	"github.com/cueroom/cueroom/sensors/serialport"
 	"github.com/cueroom/cueroom/sensors/synth"
 	"github.com/stretchr/testify/assert"
@@ -17,60 +17,24 @@ import (
 )
 
 // recorder keeps what the simulator sent.
-type recorder struct {
-	mu      sync.Mutex
-	packets []SimPacket
-}
-
-func (r *recorder) add(p SimPacket) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.packets = append(r.packets, p)
-}
-
-func (r *recorder) get() []SimPacket {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]SimPacket(nil), r.packets...)
-}
+type recorder = simtest.Recorder[SimPacket]
 
 // runSim serves a simulator on one end of a pipe and returns the other.
 // Cleanup stops it and checks that Run returned nil.
 func runSim(t *testing.T, cfg SimConfig) (*Sim, *recorder, net.Conn) {
 	t.Helper()
 	rec := &recorder{}
-	cfg.OnPacket = rec.add
+	cfg.OnPacket = rec.Add
 	if cfg.MaxBacklog == 0 {
 		cfg.MaxBacklog = time.Hour // a loaded test machine must not make the sim skip packets
 	}
 	sim, err := NewSim(cfg)
 	require.NoError(t, err)
-	a, b := net.Pipe()
-	errc := make(chan error, 1)
-	go func() { errc <- sim.Run(context.Background(), b) }()
-	t.Cleanup(func() {
-		require.NoError(t, sim.Close())
-		select {
-		case err := <-errc:
-			assert.NoError(t, err)
-		case <-time.After(5 * time.Second):
-			t.Error("Sim.Run did not return after Close")
-		}
-		a.Close()
-		b.Close()
-	})
-	return sim, rec, a
+	return sim, rec, simtest.Serve(t, sim)
 }
 
 func next(t *testing.T, dec sensors.Decoder, count int) []sensors.Sample {
-	t.Helper()
-	out := make([]sensors.Sample, 0, count)
-	for range count {
-		s, err := dec.Next()
-		require.NoError(t, err)
-		out = append(out, s)
-	}
-	return out
+	return simtest.Next(t, dec, count)
 }
 
 // align finds where the decoded samples start among the packets sent
@@ -119,9 +83,9 @@ func TestSimRoundTrip(t *testing.T) {
 			dec := d.NewDecoder(conn)
 			got := next(t, dec, 120)
 			assert.Equal(t, uint32(0), got[0].Seq)
-			expect(t, proto, got, rec.get())
+			expect(t, proto, got, rec.Get())
 			if proto == ProtocolNew {
-				assert.Equal(t, wire(proto, rec.get()[0].Packet), vals(got[0]), "the first packet is not lost")
+				assert.Equal(t, wire(proto, rec.Get()[0].Packet), vals(got[0]), "the first packet is not lost")
 			}
 			assert.Zero(t, dec.Dropped())
 		})
@@ -205,7 +169,7 @@ func TestSimFaults(t *testing.T) {
 			require.NoError(t, d.Start(conn))
 			dec := d.NewDecoder(conn)
 			got := next(t, dec, 200)
-			sent := rec.get()
+			sent := rec.Get()
 			if proto == ProtocolNew {
 				expect(t, proto, got, sent)
 			} else {
@@ -263,7 +227,7 @@ func TestRestartAfterStop(t *testing.T) {
 			dec := d.NewDecoder(r)
 			got := next(t, dec, 2*Rate) // 2 s of data across several 300 ms runs
 			assert.GreaterOrEqual(t, sim.Starts(), 4)
-			expect(t, ProtocolNew, got, rec.get())
+			expect(t, ProtocolNew, got, rec.Get())
 			assert.Zero(t, dec.Dropped())
 		})
 	}
@@ -349,47 +313,20 @@ func TestSimStopAfterAndOverrun(t *testing.T) {
 
 // Run returns nil promptly on Close or cancel even when nobody reads.
 func TestSimStops(t *testing.T) {
-	for _, how := range []string{"close", "cancel"} {
-		t.Run(how, func(t *testing.T) {
-			sim, err := NewSim(SimConfig{Protocol: ProtocolOld})
-			require.NoError(t, err)
-			a, b := net.Pipe()
-			t.Cleanup(func() { a.Close(); b.Close() })
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			errc := make(chan error, 1)
-			go func() { errc <- sim.Run(ctx, b) }()
-			_, err = device(t, Config{Protocol: ProtocolOld}).NewDecoder(a).Next()
-			require.NoError(t, err)
-			if how == "close" {
-				require.NoError(t, sim.Close())
-			} else {
-				cancel()
-			}
-			select {
-			case err := <-errc:
-				require.NoError(t, err)
-			case <-time.After(3 * time.Second):
-				t.Fatal("Run did not return")
-			}
-		})
-	}
+	simtest.CheckStops(t, func(t *testing.T) simtest.Sim {
+		sim, err := NewSim(SimConfig{Protocol: ProtocolOld})
+		require.NoError(t, err)
+		return sim
+	}, func(t *testing.T, a io.ReadWriter) {
+		_, err := device(t, Config{Protocol: ProtocolOld}).NewDecoder(a).Next()
+		require.NoError(t, err)
+	})
 }
 
 func TestSimPeerHangsUp(t *testing.T) {
 	sim, err := NewSim(SimConfig{})
 	require.NoError(t, err)
-	a, b := net.Pipe()
-	errc := make(chan error, 1)
-	go func() { errc <- sim.Run(context.Background(), b) }()
-	require.NoError(t, a.Close())
-	select {
-	case err := <-errc:
-		require.ErrorContains(t, err, "the port was closed")
-	case <-time.After(3 * time.Second):
-		t.Fatal("Run did not return")
-	}
-	b.Close()
+	simtest.CheckHangUp(t, sim)
 }
 
 func TestNewSimChecks(t *testing.T) {

@@ -55,7 +55,7 @@ func TestStart(t *testing.T) {
 				assert.Empty(t, tp.sent(), "the old protocol needs no command")
 			}
 			got := next(t, d.NewDecoder(conn), 3)
-			expect(t, proto, got, rec.get())
+			expect(t, proto, got, rec.Get())
 		})
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cueroom/cueroom/sensors"
 	"github.com/cueroom/cueroom/sensors/bridge"
+	"github.com/cueroom/cueroom/sensors/internal/simtest"
 	"github.com/cueroom/cueroom/sensors/simport"
 	"github.com/cueroom/cueroom/sensors/synth"
 )
@@ -40,36 +41,6 @@ func (l *lineLog) samples() []SimLine {
 		}
 	}
 	return out
-}
-
-type sampleLog struct {
-	mu      sync.Mutex
-	samples []sensors.Sample
-	stream  sensors.Stream
-}
-
-func (l *sampleLog) sink(s sensors.Sample) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.samples = append(l.samples, s)
-}
-
-func (l *sampleLog) onStream(s sensors.Stream) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.stream = s
-}
-
-func (l *sampleLog) count() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.samples)
-}
-
-func (l *sampleLog) get() ([]sensors.Sample, sensors.Stream) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]sensors.Sample(nil), l.samples...), l.stream
 }
 
 // simulator → real pty → serialport → bridge → samples, for every format,
@@ -109,14 +80,14 @@ func TestSimThroughBridge(t *testing.T) {
 
 			dev, err := New(tc.dev)
 			require.NoError(t, err)
-			got := &sampleLog{}
+			got := &simtest.Collector{}
 			var mu sync.Mutex
 			var statuses []bridge.Status
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			errc := make(chan error, 1)
 			go func() {
-				errc <- bridge.Run(ctx, bridge.Config{Port: p.Path, Device: dev, Sink: got.sink, OnStream: got.onStream,
+				errc <- bridge.Run(ctx, bridge.Config{Port: p.Path, Device: dev, Sink: got.Sink, OnStream: got.OnStream,
 					StatusEvery: time.Millisecond, OnStatus: func(s bridge.Status) {
 						mu.Lock()
 						defer mu.Unlock()
@@ -129,7 +100,7 @@ func TestSimThroughBridge(t *testing.T) {
 				case early = <-errc:
 					return true
 				default:
-					return got.count() >= 150
+					return got.Count() >= 150
 				}
 			}, 20*time.Second, 5*time.Millisecond)
 			require.NoError(t, early, "the bridge stopped early")
@@ -141,7 +112,8 @@ func TestSimThroughBridge(t *testing.T) {
 				t.Fatal("bridge did not stop")
 			}
 
-			samples, stream := got.get()
+			samples, stream := got.Got()
+			require.NotNil(t, stream, "the bridge announced no stream")
 			var chans []string
 			for _, c := range stream.Channels {
 				chans = append(chans, c.Label+"/"+c.Unit)

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cueroom/cueroom/sensors/internal/simrun"
 	"github.com/cueroom/cueroom/sensors/synth"
 )
 
@@ -115,11 +116,6 @@ func (s *Sim) Close() error {
 	return nil
 }
 
-type (
-	readDeadlineSetter  interface{ SetReadDeadline(time.Time) error }
-	writeDeadlineSetter interface{ SetWriteDeadline(time.Time) error }
-)
-
 // simState is the sketch's state.
 type simState struct {
 	t0       time.Time
@@ -143,63 +139,10 @@ const period = time.Second / Rate
 // nil on a requested stop. To interrupt blocked I/O on stop it sets rw's
 // deadlines (if rw has them) and clears them again before returning.
 func (s *Sim) Run(ctx context.Context, rw io.ReadWriter) error {
-	exit := make(chan struct{}) // closed when serve has returned
-	quit := make(chan struct{}) // closed when a stop was requested
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		select {
-		case <-ctx.Done():
-		case <-s.done:
-		case <-exit:
-			return
-		}
-		close(quit)
-		setDeadlines(rw, time.Now())
-	}()
-
-	rerr := make(chan error, 1)
-	var rwg sync.WaitGroup
-	rwg.Add(1)
-	go func() { // the sketch reads nothing, but a hang-up must be seen
-		defer rwg.Done()
-		var b [64]byte
-		for {
-			if _, err := rw.Read(b[:]); err != nil {
-				select {
-				case rerr <- err:
-				case <-exit:
-				}
-				return
-			}
-		}
-	}()
-
-	err := s.serve(quit, rw, rerr)
-	close(exit)
-	wg.Wait()
-	select {
-	case <-ctx.Done():
-		err = nil // errors caused by the interruption of a stop are not failures
-	case <-s.done:
-		err = nil
-	default:
-	}
-	if d, ok := rw.(readDeadlineSetter); ok && d.SetReadDeadline(time.Now()) == nil {
-		rwg.Wait()
-	}
-	setDeadlines(rw, time.Time{})
-	return err
-}
-
-func setDeadlines(rw any, t time.Time) {
-	if d, ok := rw.(readDeadlineSetter); ok {
-		_ = d.SetReadDeadline(t)
-	}
-	if d, ok := rw.(writeDeadlineSetter); ok {
-		_ = d.SetWriteDeadline(t)
-	}
+	// the sketch reads nothing, but a hang-up must be seen
+	return simrun.Run(ctx, s.done, rw, false, func(quit <-chan struct{}, _ <-chan byte, rerr <-chan error) error {
+		return s.serve(quit, rw, rerr)
+	})
 }
 
 func (s *Sim) serve(quit <-chan struct{}, w io.Writer, rerr <-chan error) error {
@@ -331,12 +274,7 @@ func (s *Sim) detect(st *simState, p synth.Point) bool {
 func (s *Sim) emit(st *simState, out []byte, l SimLine) []byte {
 	st.count++
 	fl := s.cfg.Faults
-	if fl.GarbageEvery > 0 && st.count%fl.GarbageEvery == 0 {
-		l.Garbage = fl.GarbageLen
-		for range fl.GarbageLen {
-			out = append(out, byte(s.rng.UintN(256)))
-		}
-	}
+	out, l.Garbage = simrun.Garbage(out, s.rng, st.count, fl.GarbageEvery, fl.GarbageLen)
 	text := l.Text + "\r\n"
 	if fl.TruncateEvery > 0 && st.count%fl.TruncateEvery == 0 {
 		l.Truncated = true

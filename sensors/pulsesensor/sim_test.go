@@ -1,74 +1,38 @@
 package pulsesensor
 
 import (
-	"context"
+	"io"
 	"math"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/cueroom/cueroom/sensors"
+	"github.com/cueroom/cueroom/sensors/internal/simtest"
 	"github.com/cueroom/cueroom/sensors/synth"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// recorder keeps what the simulator printed.
-type recorder struct {
-	mu    sync.Mutex
-	lines []SimLine
-}
-
-func (r *recorder) add(l SimLine) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.lines = append(r.lines, l)
-}
-
-func (r *recorder) get() []SimLine {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]SimLine(nil), r.lines...)
-}
+// recorder keeps what the simulator sent.
+type recorder = simtest.Recorder[SimLine]
 
 // runSim serves a simulator on one end of a pipe and returns the other.
 func runSim(t *testing.T, cfg SimConfig) (*Sim, *recorder, net.Conn) {
 	t.Helper()
 	rec := &recorder{}
-	cfg.OnLine = rec.add
+	cfg.OnLine = rec.Add
 	if cfg.MaxBacklog == 0 {
 		cfg.MaxBacklog = time.Hour // a loaded test machine must not make the sim skip lines
 	}
 	sim, err := NewSim(cfg)
 	require.NoError(t, err)
-	a, b := net.Pipe()
-	errc := make(chan error, 1)
-	go func() { errc <- sim.Run(context.Background(), b) }()
-	t.Cleanup(func() {
-		require.NoError(t, sim.Close())
-		select {
-		case err := <-errc:
-			assert.NoError(t, err)
-		case <-time.After(5 * time.Second):
-			t.Error("Sim.Run did not return after Close")
-		}
-		a.Close()
-		b.Close()
-	})
-	return sim, rec, a
+	return sim, rec, simtest.Serve(t, sim)
 }
 
 func next(t *testing.T, dec sensors.Decoder, count int) []sensors.Sample {
-	t.Helper()
-	out := make([]sensors.Sample, 0, count)
-	for range count {
-		s, err := dec.Next()
-		require.NoError(t, err)
-		out = append(out, s)
-	}
-	return out
+	return simtest.Next(t, dec, count)
 }
 
 // truth lists what the decoder of cfg must make of the sample lines sent
@@ -140,7 +104,7 @@ func TestSimRoundTrip(t *testing.T) {
 			dec := d.NewDecoder(conn)
 			got := next(t, dec, 2*Rate)
 			assert.Equal(t, uint32(0), got[0].Seq)
-			expect(t, tc.cfg, got, rec.get())
+			expect(t, tc.cfg, got, rec.Get())
 			assert.Zero(t, dec.Dropped())
 		})
 	}
@@ -246,7 +210,7 @@ func TestSimFaults(t *testing.T) {
 			assert.Positive(t, dec.Dropped())
 			// every sample is a line sent whole, in order; garbage spoils
 			// the line it precedes, a cut line the one after it
-			lines := rec.get()
+			lines := rec.Get()
 			j := 0
 			for i, s := range got {
 				for j < len(lines) && (lines[j].Truncated || lines[j].Samples == nil || float64(lines[j].Samples[0]) != s.Values[0]) {
@@ -283,47 +247,20 @@ func TestSimOverrun(t *testing.T) {
 
 // Run returns nil promptly on Close or cancel even when nobody reads.
 func TestSimStops(t *testing.T) {
-	for _, how := range []string{"close", "cancel"} {
-		t.Run(how, func(t *testing.T) {
-			sim, err := NewSim(SimConfig{})
-			require.NoError(t, err)
-			a, b := net.Pipe()
-			t.Cleanup(func() { a.Close(); b.Close() })
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			errc := make(chan error, 1)
-			go func() { errc <- sim.Run(ctx, b) }()
-			_, err = device(t, Config{}).NewDecoder(a).Next()
-			require.NoError(t, err)
-			if how == "close" {
-				require.NoError(t, sim.Close())
-			} else {
-				cancel()
-			}
-			select {
-			case err := <-errc:
-				require.NoError(t, err)
-			case <-time.After(3 * time.Second):
-				t.Fatal("Run did not return")
-			}
-		})
-	}
+	simtest.CheckStops(t, func(t *testing.T) simtest.Sim {
+		sim, err := NewSim(SimConfig{})
+		require.NoError(t, err)
+		return sim
+	}, func(t *testing.T, a io.ReadWriter) {
+		_, err := device(t, Config{}).NewDecoder(a).Next()
+		require.NoError(t, err)
+	})
 }
 
 func TestSimPeerHangsUp(t *testing.T) {
 	sim, err := NewSim(SimConfig{})
 	require.NoError(t, err)
-	a, b := net.Pipe()
-	errc := make(chan error, 1)
-	go func() { errc <- sim.Run(context.Background(), b) }()
-	require.NoError(t, a.Close())
-	select {
-	case err := <-errc:
-		require.ErrorContains(t, err, "the port was closed")
-	case <-time.After(3 * time.Second):
-		t.Fatal("Run did not return")
-	}
-	b.Close()
+	simtest.CheckHangUp(t, sim)
 }
 
 func TestNewSimChecks(t *testing.T) {

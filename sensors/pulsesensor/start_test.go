@@ -27,7 +27,7 @@ func TestStart(t *testing.T) {
 	d := device(t, Config{Mode: Visualizer})
 	require.NoError(t, d.Start(conn))
 	got := next(t, d.NewDecoder(conn), 5)
-	expect(t, Config{Mode: Visualizer}, got, rec.get())
+	expect(t, Config{Mode: Visualizer}, got, rec.Get())
 }
 
 // The first line may have begun before the port was open: its tail can

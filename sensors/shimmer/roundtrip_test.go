@@ -7,38 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cueroom/cueroom/sensors"
 	"github.com/cueroom/cueroom/sensors/bridge"
+	"github.com/cueroom/cueroom/sensors/internal/simtest"
 	"github.com/cueroom/cueroom/sensors/simport"
 	"github.com/cueroom/cueroom/sensors/synth"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// collector is a bridge Sink.
-type collector struct {
-	mu      sync.Mutex
-	samples []sensors.Sample
-	stream  *sensors.Stream
-}
-
-func (c *collector) sink(s sensors.Sample) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.samples = append(c.samples, s)
-}
-
-func (c *collector) onStream(s sensors.Stream) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.stream = &s
-}
-
-func (c *collector) count() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.samples)
-}
 
 // simulator → real pty → serialport → bridge.Run → samples equal to the
 // packets the simulator sent, in order and without loss, in every mode.
@@ -57,7 +32,7 @@ func TestRoundTripThroughPty(t *testing.T) {
 		t.Run("crc"+strconv.Itoa(tc.cfg.CRC)+"_range_"+tc.cfg.GSRRange.String(), func(t *testing.T) {
 			rec := &recorder{}
 			sim, err := NewSim(SimConfig{Synth: synth.Config{Seed: 21}, Clock0: tc.clock,
-				OnPacket: rec.add, MaxBacklog: time.Hour})
+				OnPacket: rec.Add, MaxBacklog: time.Hour})
 			require.NoError(t, err)
 			p, err := simport.Start(context.Background(), sim)
 			require.NoError(t, err)
@@ -73,14 +48,14 @@ func TestRoundTripThroughPty(t *testing.T) {
 				ticks += time.Millisecond
 				return ticks
 			}
-			c := &collector{}
+			c := &simtest.Collector{}
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			errc := make(chan error, 1)
 			go func() {
-				errc <- bridge.Run(ctx, bridge.Config{Port: p.Path, Device: dev, Now: now, Sink: c.sink, OnStream: c.onStream})
+				errc <- bridge.Run(ctx, bridge.Config{Port: p.Path, Device: dev, Now: now, Sink: c.Sink, OnStream: c.OnStream})
 			}()
-			require.Eventually(t, func() bool { return c.count() >= tc.count }, 20*time.Second, 5*time.Millisecond)
+			require.Eventually(t, func() bool { return c.Count() >= tc.count }, 20*time.Second, 5*time.Millisecond)
 			cancel()
 			select {
 			case err := <-errc:
@@ -89,13 +64,11 @@ func TestRoundTripThroughPty(t *testing.T) {
 				t.Fatal("bridge.Run did not return")
 			}
 
-			c.mu.Lock()
-			samples, stream := append([]sensors.Sample(nil), c.samples...), c.stream
-			c.mu.Unlock()
+			samples, stream := c.Got()
 			require.NotNil(t, stream)
 			assert.Equal(t, "shimmer", stream.Kind)
 			assert.InDelta(t, dev.Rate(), stream.Rate, 1e-9)
-			sent := rec.get()
+			sent := rec.Get()
 			require.GreaterOrEqual(t, len(sent), len(samples))
 			div := uint32(32768/dev.Rate() + 0.5)
 			for i, s := range samples {

@@ -1,75 +1,39 @@
 package shimmer
 
 import (
-	"context"
+	"io"
 	"math"
 	"net"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/cueroom/cueroom/sensors"
+	"github.com/cueroom/cueroom/sensors/internal/simtest"
 	"github.com/cueroom/cueroom/sensors/synth"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 // recorder keeps what the simulator sent.
-type recorder struct {
-	mu      sync.Mutex
-	packets []SimPacket
-}
-
-func (r *recorder) add(p SimPacket) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.packets = append(r.packets, p)
-}
-
-func (r *recorder) get() []SimPacket {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]SimPacket(nil), r.packets...)
-}
+type recorder = simtest.Recorder[SimPacket]
 
 // runSim serves a simulator on one end of a pipe and returns the other.
 // Cleanup stops it and checks that Run returned nil.
 func runSim(t *testing.T, cfg SimConfig) (*Sim, *recorder, net.Conn) {
 	t.Helper()
 	rec := &recorder{}
-	cfg.OnPacket = rec.add
+	cfg.OnPacket = rec.Add
 	if cfg.MaxBacklog == 0 {
 		cfg.MaxBacklog = time.Hour // a loaded test machine must not make the sim skip packets
 	}
 	sim, err := NewSim(cfg)
 	require.NoError(t, err)
-	a, b := net.Pipe()
-	errc := make(chan error, 1)
-	go func() { errc <- sim.Run(context.Background(), b) }()
-	t.Cleanup(func() {
-		require.NoError(t, sim.Close())
-		select {
-		case err := <-errc:
-			assert.NoError(t, err)
-		case <-time.After(5 * time.Second):
-			t.Error("Sim.Run did not return after Close")
-		}
-		a.Close()
-		b.Close()
-	})
-	return sim, rec, a
+	return sim, rec, simtest.Serve(t, sim)
 }
 
 func next(t *testing.T, dec sensors.Decoder, count int) []sensors.Sample {
-	t.Helper()
-	out := make([]sensors.Sample, 0, count)
-	for range count {
-		s, err := dec.Next()
-		require.NoError(t, err)
-		out = append(out, s)
-	}
-	return out
+	return simtest.Next(t, dec, count)
 }
 
 // expect checks decoded samples against the packets the simulator sent,
@@ -147,7 +111,7 @@ func TestSimRoundTrip(t *testing.T) {
 			require.NoError(t, d.Start(conn))
 			dec := d.NewDecoder(conn)
 			got := next(t, dec, 100)
-			sent := rec.get()
+			sent := rec.Get()
 			require.GreaterOrEqual(t, len(sent), len(got))
 			div := uint32(math.Round(32768 / d.Rate()))
 			for i, s := range got {
@@ -225,7 +189,7 @@ func TestSimFaults(t *testing.T) {
 	require.NoError(t, d.Start(conn))
 	dec := d.NewDecoder(conn)
 	got := next(t, dec, 300)
-	sent := rec.get()
+	sent := rec.Get()
 	expect(t, GSRAuto, got, sent)
 	// every whole packet up to the last decoded one arrives; the bytes in
 	// between are exactly the garbage and the truncated halves
@@ -286,49 +250,22 @@ func TestSimStopAndRestart(t *testing.T) {
 
 // Run returns nil promptly on Close or cancel even when nobody reads.
 func TestSimStops(t *testing.T) {
-	for _, how := range []string{"close", "cancel"} {
-		t.Run(how, func(t *testing.T) {
-			sim, err := NewSim(SimConfig{})
-			require.NoError(t, err)
-			a, b := net.Pipe()
-			t.Cleanup(func() { a.Close(); b.Close() })
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			errc := make(chan error, 1)
-			go func() { errc <- sim.Run(ctx, b) }()
-			d := device(t, Config{})
-			require.NoError(t, d.Start(a))
-			_, err = d.NewDecoder(a).Next()
-			require.NoError(t, err)
-			if how == "close" {
-				require.NoError(t, sim.Close())
-			} else {
-				cancel()
-			}
-			select {
-			case err := <-errc:
-				require.NoError(t, err)
-			case <-time.After(3 * time.Second):
-				t.Fatal("Run did not return")
-			}
-		})
-	}
+	simtest.CheckStops(t, func(t *testing.T) simtest.Sim {
+		sim, err := NewSim(SimConfig{})
+		require.NoError(t, err)
+		return sim
+	}, func(t *testing.T, a io.ReadWriter) {
+		d := device(t, Config{})
+		require.NoError(t, d.Start(a))
+		_, err := d.NewDecoder(a).Next()
+		require.NoError(t, err)
+	})
 }
 
 func TestSimPeerHangsUp(t *testing.T) {
 	sim, err := NewSim(SimConfig{})
 	require.NoError(t, err)
-	a, b := net.Pipe()
-	errc := make(chan error, 1)
-	go func() { errc <- sim.Run(context.Background(), b) }()
-	require.NoError(t, a.Close())
-	select {
-	case err := <-errc:
-		require.ErrorContains(t, err, "the port was closed")
-	case <-time.After(3 * time.Second):
-		t.Fatal("Run did not return")
-	}
-	b.Close()
+	simtest.CheckHangUp(t, sim)
 }
 
 // A writer more than a second behind skips packets; the timestamps show it.

@@ -63,8 +63,8 @@ func TestStartSequence(t *testing.T) {
 			assert.Equal(t, unhex(t, tc.cmds), tp.sent())
 			s, err := d.NewDecoder(conn).Next()
 			require.NoError(t, err)
-			require.NotEmpty(t, rec.get())
-			assert.Equal(t, rec.get()[0].Timestamp, s.Seq, "the first packet is decoded")
+			require.NotEmpty(t, rec.Get())
+			assert.Equal(t, rec.Get()[0].Timestamp, s.Seq, "the first packet is decoded")
 		})
 	}
 }

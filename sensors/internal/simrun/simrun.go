@@ -1,0 +1,120 @@
+// Package simrun holds what the device simulators share: the lifetime of a
+// simulator on a port (stop on request, hang-ups seen, blocked I/O
+// interrupted by deadlines) and garbage-byte fault injection. The devices'
+// framing, pacing and commands stay in their own packages.
+package simrun
+
+import (
+	"context"
+	"io"
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+type (
+	readDeadlineSetter  interface{ SetReadDeadline(time.Time) error }
+	writeDeadlineSetter interface{ SetWriteDeadline(time.Time) error }
+)
+
+// Serve is a simulator's loop: it returns when quit is closed (a requested
+// stop), on an error from rerr (the port's read side failed) or when it
+// cannot write. cmds carries the bytes the host sent; it is nil when Run
+// was told to discard them.
+type Serve func(quit <-chan struct{}, cmds <-chan byte, rerr <-chan error) error
+
+// Run runs serve on rw until ctx is done, done is closed or serve returns.
+// It returns nil on a requested stop, serve's error otherwise. A goroutine
+// reads rw so that a hang-up is seen; it forwards what it reads to serve if
+// forward is set and discards it otherwise (a device that ignores its
+// input must not let the host's writes fill the port). To interrupt blocked
+// I/O on stop, Run sets rw's deadlines (if rw has them: *os.File of a pty
+// master, net.Conn) and clears them again before returning; without them,
+// a read blocked in rw ends only when rw's owner closes it.
+func Run(ctx context.Context, done <-chan struct{}, rw io.ReadWriter, forward bool, serve Serve) error {
+	exit := make(chan struct{}) // closed when serve has returned
+	quit := make(chan struct{}) // closed when a stop was requested
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		select {
+		case <-ctx.Done():
+		case <-done:
+		case <-exit:
+			return
+		}
+		close(quit)
+		setDeadlines(rw, time.Now())
+	}()
+
+	var cmds chan byte
+	if forward {
+		cmds = make(chan byte, 64)
+	}
+	rerr := make(chan error, 1) // one send at most: never blocks
+	var rwg sync.WaitGroup
+	rwg.Add(1)
+	go func() {
+		defer rwg.Done()
+		var b [64]byte
+		for {
+			n, err := rw.Read(b[:])
+			if cmds != nil {
+				for _, c := range b[:n] {
+					select {
+					case cmds <- c:
+					case <-exit:
+						return
+					}
+				}
+			}
+			if err != nil {
+				rerr <- err
+				return
+			}
+		}
+	}()
+
+	var in <-chan byte
+	if cmds != nil {
+		in = cmds
+	}
+	err := serve(quit, in, rerr)
+	close(exit)
+	wg.Wait()
+	select {
+	case <-ctx.Done():
+		err = nil // errors caused by the interruption of a stop are not failures
+	case <-done:
+		err = nil
+	default:
+	}
+	if d, ok := rw.(readDeadlineSetter); ok && d.SetReadDeadline(time.Now()) == nil {
+		rwg.Wait()
+	}
+	setDeadlines(rw, time.Time{})
+	return err
+}
+
+func setDeadlines(rw any, t time.Time) {
+	if d, ok := rw.(readDeadlineSetter); ok {
+		_ = d.SetReadDeadline(t)
+	}
+	if d, ok := rw.(writeDeadlineSetter); ok {
+		_ = d.SetWriteDeadline(t)
+	}
+}
+
+// Garbage is the garbage-bytes fault: when count is a multiple of every
+// (every > 0) it appends n random bytes to out. It returns out and how many
+// bytes it appended, for the simulator's record of what it sent.
+func Garbage(out []byte, rng *rand.Rand, count, every, n int) ([]byte, int) {
+	if every <= 0 || count%every != 0 {
+		return out, 0
+	}
+	for range n {
+		out = append(out, byte(rng.UintN(256)))
+	}
+	return out, n
+}
