@@ -16,7 +16,7 @@ import (
 	"github.com/cueroom/cueroom/sensors/physio/offline"
 )
 
-const analyzeUsage = "usage: cueroom analyze FILE.csv --rate HZ [--ecg COL] [--ppg COL] [--eda COL] [--events COL] [--scr-threshold US] [--json]"
+const analyzeUsage = "usage: cueroom analyze FILE.csv --rate HZ [--ecg COL] [--ppg COL] [--eda COL] [--events COL] [--scr-threshold US] [--json], or cueroom analyze SESSION... [--json]"
 
 // analyzeReport is what --json prints: the file and the offline report.
 type analyzeReport struct {
@@ -59,6 +59,16 @@ func analyze(args []string, stdout io.Writer) error {
 		}
 		files = append(files, fs.Arg(0))
 		rest = fs.Args()[1:]
+	}
+	if len(files) > 0 {
+		if st, err := os.Stat(files[0]); err == nil && st.IsDir() {
+			// Recorded sessions: their own events mark the cues and steps.
+			if !(*thr > 0) || !(*base > 0) || !(*resp > 0) {
+				return usagef("analyze: --scr-threshold, --baseline and --response must be positive numbers")
+			}
+			cfg := offline.Config{SCR: eda.Config{Threshold: *thr}, Baseline: *base, Response: *resp}
+			return analyzeSessions(files, cfg, *asJSON, stdout)
+		}
 	}
 	if len(files) != 1 {
 		return usagef("analyze: give one CSV file (%s)", analyzeUsage)
