@@ -41,13 +41,13 @@ type StepRatings struct {
 // AcrossSessions follows one step over the sessions of a participant, in
 // the order given: does the response habituate from session to session?
 type AcrossSessions struct {
-	Step     string    `json:"step"`
-	Sessions []string  `json:"sessions"`
+	Step     string     `json:"step"`
+	Sessions []string   `json:"sessions"`
 	SCRAmp   []float64  `json:"scr_max_amplitude_us"` // first presentation in each session
 	SCDelta  []*float64 `json:"sc_delta_us"`          // null where not measurable
 	HRDelta  []*float64 `json:"hr_delta_bpm"`
 	Craving  []*float64 `json:"craving"` // last craving rating of the step, null when none
-	SCRSlope float64   `json:"scr_amplitude_slope_per_session"`
+	SCRSlope float64    `json:"scr_amplitude_slope_per_session"`
 }
 
 // analyzeSessions runs the offline analysis on recorded session folders.
