@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/cueroom/cueroom/sensors"
+	"github.com/cueroom/cueroom/sensors/internal/readbuf"
 )
 
 // decoder turns a sketch's text output into samples without allocating.
@@ -43,27 +44,7 @@ func (dec *decoder) Dropped() uint64 { return dec.dropped }
 // fill reads more bytes, keeping buf[lo:hi]. It reports false when no more
 // will come (dec.err is then set).
 func (dec *decoder) fill() bool {
-	if dec.err != nil {
-		return false
-	}
-	if dec.lo > 0 {
-		dec.hi = copy(dec.buf[:], dec.buf[dec.lo:dec.hi])
-		dec.lo = 0
-	}
-	n, err := dec.r.Read(dec.buf[dec.hi:])
-	dec.hi += n
-	switch {
-	case err != nil:
-		dec.err = err
-	case n == 0:
-		// A reader that keeps returning (0, nil) would spin us forever.
-		if dec.zeros++; dec.zeros >= 100 {
-			dec.err = io.ErrNoProgress
-		}
-	default:
-		dec.zeros = 0
-	}
-	return n > 0 || dec.err == nil
+	return readbuf.Fill(dec.r, dec.buf[:], &dec.lo, &dec.hi, &dec.err, &dec.zeros)
 }
 
 // Next returns the sample of the next sample line, taking in the BPM and
