@@ -11,17 +11,12 @@ import (
 	"time"
 
 	"github.com/cueroom/cueroom/sensors"
+	"github.com/cueroom/cueroom/sensors/internal/simtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// namedConn gives a net.Pipe end a port name, as serialport.Port has.
-type namedConn struct {
-	net.Conn
-	name string
-}
-
-func (c namedConn) Name() string { return c.name }
+type namedConn = simtest.Named
 
 // peer plays the device: it records every byte it receives and writes what
 // reply returns for it.
@@ -53,7 +48,7 @@ func newPeer(t *testing.T, reply func(c byte, w io.Writer)) (*peer, namedConn) {
 		b.Close()
 		<-p.done
 	})
-	return p, namedConn{Conn: a, name: "/dev/fake0"}
+	return p, namedConn{Conn: a, Path: "/dev/fake0"}
 }
 
 func (p *peer) bytes() []byte {

@@ -258,7 +258,7 @@ func TestRestartGivesUp(t *testing.T) {
 		}
 	}()
 	t.Cleanup(func() { a.Close(); b.Close(); <-done })
-	dec := device(t, Config{Restart: 50 * time.Millisecond}).NewDecoder(namedConn{a, "/dev/ttyUSB3"})
+	dec := device(t, Config{Restart: 50 * time.Millisecond}).NewDecoder(namedConn{Conn: a, Path: "/dev/ttyUSB3"})
 	got := next(t, dec, 10)
 	assert.Equal(t, uint32(9), got[9].Seq)
 	start := time.Now()

@@ -5,42 +5,18 @@ import (
 	"io"
 	"net"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/cueroom/cueroom/sensors/internal/simtest"
 	"github.com/cueroom/cueroom/sensors/synth"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// namedConn gives a net.Pipe end a port name, as serialport.Port has.
-type namedConn struct {
-	net.Conn
-	name string
-}
+type namedConn = simtest.Named
 
-func (c namedConn) Name() string { return c.name }
-
-// tap records what the host wrote.
-type tap struct {
-	net.Conn
-	mu  sync.Mutex
-	out []byte
-}
-
-func (t *tap) Write(b []byte) (int, error) {
-	t.mu.Lock()
-	t.out = append(t.out, b...)
-	t.mu.Unlock()
-	return t.Conn.Write(b)
-}
-
-func (t *tap) sent() []byte {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return append([]byte(nil), t.out...)
-}
+type tap = simtest.Tap
 
 func TestStart(t *testing.T) {
 	for _, proto := range []Protocol{ProtocolNew, ProtocolOld} {
@@ -50,9 +26,9 @@ func TestStart(t *testing.T) {
 			d := device(t, Config{Protocol: proto})
 			require.NoError(t, d.Start(tp))
 			if proto == ProtocolNew {
-				assert.Equal(t, startCommand[:], tp.sent())
+				assert.Equal(t, startCommand[:], tp.Sent())
 			} else {
-				assert.Empty(t, tp.sent(), "the old protocol needs no command")
+				assert.Empty(t, tp.Sent(), "the old protocol needs no command")
 			}
 			got := next(t, d.NewDecoder(conn), 3)
 			expect(t, proto, got, rec.Get())
@@ -112,7 +88,7 @@ func TestStartFailures(t *testing.T) {
 			}
 			d := device(t, Config{Protocol: tc.proto, Timeout: 200 * time.Millisecond})
 			start := time.Now()
-			err := d.Start(namedConn{a, "/dev/ttyUSB9"})
+			err := d.Start(namedConn{Conn: a, Path: "/dev/ttyUSB9"})
 			require.ErrorIs(t, err, ErrNotContec)
 			assert.Less(t, time.Since(start), 2*time.Second)
 			for _, w := range tc.want {

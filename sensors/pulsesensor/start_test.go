@@ -9,18 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cueroom/cueroom/sensors/internal/simtest"
 	"github.com/cueroom/cueroom/sensors/synth"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// namedConn gives a net.Pipe end a port name, as serialport.Port has.
-type namedConn struct {
-	net.Conn
-	name string
-}
-
-func (c namedConn) Name() string { return c.name }
+type namedConn = simtest.Named
 
 func TestStart(t *testing.T) {
 	_, rec, conn := runSim(t, SimConfig{Mode: Visualizer, Synth: synth.Config{Seed: 2}})
@@ -98,7 +93,7 @@ func TestStartFailures(t *testing.T) {
 				tc.cfg.Baud = 9600
 			}
 			start := time.Now()
-			err := device(t, tc.cfg).Start(namedConn{a, "/dev/ttyACM0"})
+			err := device(t, tc.cfg).Start(namedConn{Conn: a, Path: "/dev/ttyACM0"})
 			require.ErrorIs(t, err, ErrNotPulseSensor)
 			assert.Less(t, time.Since(start), 2*time.Second)
 			for _, w := range tc.want {

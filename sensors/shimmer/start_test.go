@@ -5,42 +5,18 @@ import (
 	"io"
 	"net"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/cueroom/cueroom/sensors/internal/simtest"
 	"github.com/cueroom/cueroom/sensors/synth"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// namedConn gives a net.Pipe end a port name, as serialport.Port has.
-type namedConn struct {
-	net.Conn
-	name string
-}
+type namedConn = simtest.Named
 
-func (c namedConn) Name() string { return c.name }
-
-// tap records what the host wrote on its way to the simulator.
-type tap struct {
-	net.Conn
-	mu  sync.Mutex
-	out []byte
-}
-
-func (t *tap) Write(b []byte) (int, error) {
-	t.mu.Lock()
-	t.out = append(t.out, b...)
-	t.mu.Unlock()
-	return t.Conn.Write(b)
-}
-
-func (t *tap) sent() []byte {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return append([]byte(nil), t.out...)
-}
+type tap = simtest.Tap
 
 func TestStartSequence(t *testing.T) {
 	tests := []struct {
@@ -60,7 +36,7 @@ func TestStartSequence(t *testing.T) {
 			tp := &tap{Conn: conn}
 			d := device(t, tc.cfg)
 			require.NoError(t, d.Start(tp))
-			assert.Equal(t, unhex(t, tc.cmds), tp.sent())
+			assert.Equal(t, unhex(t, tc.cmds), tp.Sent())
 			s, err := d.NewDecoder(conn).Next()
 			require.NoError(t, err)
 			require.NotEmpty(t, rec.Get())
@@ -109,7 +85,7 @@ func peer(t *testing.T, reply func(c byte, w io.Writer)) namedConn {
 		b.Close()
 		<-done
 	})
-	return namedConn{Conn: a, name: "/dev/rfcomm7"}
+	return namedConn{Conn: a, Path: "/dev/rfcomm7"}
 }
 
 // queue is the peer's transmit buffer; Close hangs up after what is queued.

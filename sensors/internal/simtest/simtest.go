@@ -161,3 +161,33 @@ func CheckHangUp(t *testing.T, sim Sim) {
 		t.Fatal("Run did not return")
 	}
 }
+
+// Named gives a net.Pipe end a port name, as serialport.Port has.
+type Named struct {
+	net.Conn
+	Path string
+}
+
+// Name is the port's path.
+func (c Named) Name() string { return c.Path }
+
+// Tap records what the host wrote on its way to the simulator.
+type Tap struct {
+	net.Conn
+	mu  sync.Mutex
+	out []byte
+}
+
+func (t *Tap) Write(b []byte) (int, error) {
+	t.mu.Lock()
+	t.out = append(t.out, b...)
+	t.mu.Unlock()
+	return t.Conn.Write(b)
+}
+
+// Sent is a copy of everything written so far.
+func (t *Tap) Sent() []byte {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]byte(nil), t.out...)
+}
