@@ -156,6 +156,8 @@ type SoundPlayer struct {
 
 	mu     sync.Mutex
 	voices []*audio.Voice
+	gen    int  // bumped by StopAll: a video opened for an older step is dropped
+	paused bool // a video that opens while paused starts paused
 }
 
 // NewSoundPlayer ties the output to the session's media, clock and bus.
@@ -171,7 +173,9 @@ func (sp *SoundPlayer) StartStep(step int, cues []scenes.Cue) {
 	defer sp.mu.Unlock()
 	for _, c := range cues {
 		if c.Kind == scenes.KindVideo && sp.media.Videos[c.ID] {
-			sp.startVideo(step, c)
+			// Opening checks the whole file: not under the session's lock,
+			// which the render thread takes every frame.
+			go sp.startVideo(step, c, sp.gen)
 			continue
 		}
 		snd := sp.media.Sounds[c.ID]
@@ -198,13 +202,19 @@ func (sp *SoundPlayer) log(kind string, step int, c scenes.Cue) {
 
 // startVideo opens a video afresh and plays it with its sound track, which
 // the mixer pulls live (the video's clock follows it).
-func (sp *SoundPlayer) startVideo(step int, c scenes.Cue) {
+func (sp *SoundPlayer) startVideo(step int, c scenes.Cue, gen int) {
 	v, err := video.Open(sp.media.fs, c.Path)
 	if err != nil {
 		// It opened at load: report, never stop the session for it.
 		t := sp.clock.Now()
 		sp.bus.Publish(bus.Msg{Event: &bus.Event{T: t, Wall: sp.clock.Wall(t), Kind: bus.Alert, Step: step,
 			Data: map[string]any{"source": "video", "cue": c.ID, "message": err.Error()}}})
+		return
+	}
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if sp.gen != gen {
+		v.Close() // its step is over already
 		return
 	}
 	v.SetLoop(c.Loop)
@@ -216,6 +226,9 @@ func (sp *SoundPlayer) startVideo(step int, c scenes.Cue) {
 		sp.voices = append(sp.voices, voice)
 	}
 	v.Start()
+	if sp.paused {
+		v.Pause(true)
+	}
 	sp.media.Playing.set(c.ID, v)
 }
 
@@ -224,6 +237,7 @@ func (sp *SoundPlayer) StopAll(fade time.Duration) {
 	sp.mu.Lock()
 	vs := sp.voices
 	sp.voices = nil
+	sp.gen++
 	sp.mu.Unlock()
 	for _, v := range vs {
 		sp.out.Stop(v, fade)
@@ -235,6 +249,9 @@ func (sp *SoundPlayer) StopAll(fade time.Duration) {
 
 // SetPaused freezes or continues the sound and the videos.
 func (sp *SoundPlayer) SetPaused(p bool) {
+	sp.mu.Lock()
+	sp.paused = p
+	sp.mu.Unlock()
 	sp.out.SetPaused(p)
 	sp.media.Playing.each(func(v *video.Video) { v.Pause(p) })
 }
