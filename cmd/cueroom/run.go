@@ -231,6 +231,7 @@ func runSession(o runOptions) error {
 
 	// Shut down in data-flow order: producers, then the bus, then consumers.
 	rig.Stop()
+	out.Drain(time.Second) // let the last sounds fade rather than cut off
 	out.Close()
 	b.Close()
 	recErr := <-recDone

@@ -247,11 +247,44 @@ func (o *Output) Close() error {
 	}
 	close(o.done)
 	o.wg.Wait()
+	// Sound still playing stops here: say so, so that every logged onset
+	// has its offset (at the last frame that went out).
+	o.mu.Lock()
+	vs := o.voices
+	o.voices = nil
+	o.mu.Unlock()
+	end := o.Position()
+	for _, v := range vs {
+		if v.started && !v.ended && v.opt.OnEnd != nil {
+			v.ended = true
+			v.opt.OnEnd(end)
+		}
+	}
 	if o.player != nil {
 		o.player.Pause()
 		return o.player.Close()
 	}
 	return nil
+}
+
+// Drain waits until every voice has ended (their fades played out), or at
+// most max, and reports whether all ended. A session's last sounds fade
+// rather than being cut off when the program exits.
+func (o *Output) Drain(max time.Duration) bool {
+	deadline := o.now().Add(max)
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for o.Playing() > 0 {
+		if !o.now().Before(deadline) {
+			return false
+		}
+		select {
+		case <-o.done:
+			return o.Playing() == 0
+		case <-t.C:
+		}
+	}
+	return true
 }
 
 var _ io.Reader = deviceReader{}

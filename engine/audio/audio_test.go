@@ -69,6 +69,34 @@ func TestStopFadesOutAndEnds(t *testing.T) {
 	assert.Less(t, e-s, time.Second)
 }
 
+func TestCloseEndsPlayingVoices(t *testing.T) {
+	o := Open(Options{NoDevice: true})
+	started := make(chan struct{})
+	var ends []time.Duration
+	o.Play(tone(10*time.Second), PlayOptions{
+		OnStart: func(time.Duration) { close(started) },
+		OnEnd:   func(p time.Duration) { ends = append(ends, p) }})
+	<-started
+	// Queued but never mixed: it has no onset, so it gets no offset either.
+	o.SetPaused(true)
+	o.Play(tone(time.Second), PlayOptions{OnEnd: func(p time.Duration) { ends = append(ends, -1) }})
+	require.NoError(t, o.Close())
+	require.Len(t, ends, 1, "the started voice ends once, the unstarted one not at all")
+	assert.Equal(t, o.Position(), ends[0], "ended at the last frame that went out")
+	assert.Equal(t, 0, o.Playing())
+}
+
+func TestDrainWaitsForFades(t *testing.T) {
+	o := Open(Options{NoDevice: true})
+	defer o.Close()
+	v := o.Play(tone(10*time.Second), PlayOptions{})
+	require.Eventually(t, func() bool { o.mu.Lock(); defer o.mu.Unlock(); return v.started }, 5*time.Second, time.Millisecond)
+	assert.False(t, o.Drain(0), "a 10 s tone is still playing")
+	o.Stop(v, 50*time.Millisecond)
+	assert.True(t, o.Drain(5*time.Second))
+	assert.Equal(t, 0, o.Playing())
+}
+
 func TestLoopKeepsPlaying(t *testing.T) {
 	o := Open(Options{NoDevice: true})
 	defer o.Close()
