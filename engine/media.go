@@ -168,7 +168,11 @@ func NewSoundPlayer(out *audio.Output, m *Media, c *Clock, b *bus.Bus) *SoundPla
 // StartStep starts the step's sound cues and videos, each sound logged when
 // its first sample leaves the mixer (a video's frames are logged by the
 // window that draws them).
-func (sp *SoundPlayer) StartStep(step int, cues []scenes.Cue) {
+func (sp *SoundPlayer) StartStep(step int, cues []scenes.Cue) { sp.StartStepAt(step, cues, 0) }
+
+// StartStepAt starts the step's sound cues as they were at offset into the
+// step (a replay seeking into it). Videos always start from their beginning.
+func (sp *SoundPlayer) StartStepAt(step int, cues []scenes.Cue, offset time.Duration) {
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
 	for _, c := range cues {
@@ -184,11 +188,13 @@ func (sp *SoundPlayer) StartStep(step int, cues []scenes.Cue) {
 		}
 		c := c
 		v := sp.out.Play(snd, audio.PlayOptions{
-			Loop: c.Loop, GainDB: c.GainDB, FadeIn: c.FadeIn, FadeOut: c.FadeOut,
+			Loop: c.Loop, GainDB: c.GainDB, FadeIn: c.FadeIn, FadeOut: c.FadeOut, Offset: offset,
 			OnStart: func(time.Duration) { sp.log(bus.CueOnset, step, c) },
 			OnEnd:   func(time.Duration) { sp.log(bus.CueOffset, step, c) },
 		})
-		sp.voices = append(sp.voices, v)
+		if v != nil {
+			sp.voices = append(sp.voices, v)
+		}
 	}
 }
 

@@ -5,6 +5,7 @@
 //	cueroom check PROTOCOL.yaml           validate a protocol and every asset it uses
 //	cueroom sim KIND                      run a simulated sensor on a pseudo-terminal
 //	cueroom devices                       list serial ports and recognised sensors
+//	cueroom replay SESSION                play a recorded session back in sync
 //	cueroom version
 package main
 
@@ -35,6 +36,8 @@ Usage:
                                        beats, heart rate, SCRs and cue reactivity of a CSV recording
   cueroom export SESSION --format xdf|bids|csv --out PATH
                                        a recorded session for LabRecorder/pyxdf, BIDS tools or spreadsheets
+  cueroom replay [flags] SESSION       play a recorded session back: window, sound and dashboard in sync;
+                                       pause, 0.25–16× speed, seek to a time or step (keys or dashboard)
   cueroom version                      print the version
 
 Run 'cueroom COMMAND -h' for a command's flags.
@@ -63,6 +66,8 @@ func run(args []string) int {
 		err = cmdAnalyze(args[1:])
 	case "export":
 		err = cmdExport(args[1:])
+	case "replay":
+		err = cmdReplay(args[1:])
 	case "version", "--version":
 		fmt.Println("cueroom", version)
 	case "help", "-h", "--help":

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -163,7 +164,7 @@ func runSession(o runOptions) error {
 	rec, err := record.Create(o.sessions, record.Meta{
 		Title: p.Title, Substance: p.Substance, Software: "cueroom " + version,
 		Start: clock.Start(), Streams: rig.Streams(), Manifest: manifest,
-		Extra: map[string]any{"protocol_file": p.File, "sensors": []string(o.sensors)},
+		Extra: protocolOrigin(o.protocol, p, o.sensors),
 	}, p.Source)
 	if err != nil {
 		return err
@@ -294,6 +295,18 @@ func applyCommand(s *engine.Session, c feed.Command) feed.Ack {
 		return feed.Ack{ID: c.ID, Error: err.Error()}
 	}
 	return feed.Ack{ID: c.ID, OK: true, Data: s.Snapshot()}
+}
+
+// protocolOrigin says where the protocol (and so its media) came from, for
+// replay: the file's absolute path, or the bundled demo.
+func protocolOrigin(file string, p *scenes.Protocol, sensors multiFlag) map[string]any {
+	extra := map[string]any{"protocol_file": p.File, "sensors": []string(sensors)}
+	if file == "" {
+		extra["protocol_bundled"] = p.File
+	} else if abs, err := filepath.Abs(file); err == nil {
+		extra["protocol_file"] = abs
+	}
+	return extra
 }
 
 // stepList is the hierarchy as the dashboard shows it.

@@ -97,6 +97,28 @@ func TestDrainWaitsForFades(t *testing.T) {
 	assert.Equal(t, 0, o.Playing())
 }
 
+func TestPlayOffset(t *testing.T) {
+	o := Open(Options{NoDevice: true})
+	defer o.Close()
+	snd := tone(time.Second)
+	assert.Nil(t, o.Play(snd, PlayOptions{Offset: 2 * time.Second}), "a 1 s sound is over 2 s in")
+	// Looping, 2.5 s in is 0.5 s into the second pass; without the loop
+	// 0.8 s in leaves 0.2 s to play.
+	o.SetPaused(true) // the mixer leaves voices where they are
+	v := o.Play(snd, PlayOptions{Loop: true, Offset: 2500 * time.Millisecond})
+	require.NotNil(t, v)
+	o.mu.Lock()
+	assert.Equal(t, Rate.N(500*time.Millisecond), v.seek.Position())
+	o.mu.Unlock()
+	o.Stop(v, time.Millisecond)
+	o.SetPaused(false)
+	started, ended := make(chan time.Duration, 1), make(chan time.Duration, 1)
+	require.NotNil(t, o.Play(snd, PlayOptions{Offset: 800 * time.Millisecond,
+		OnStart: func(p time.Duration) { started <- p }, OnEnd: func(p time.Duration) { ended <- p }}))
+	s := <-started
+	assert.InDelta(t, 200, float64((<-ended - s).Milliseconds()), 15)
+}
+
 func TestLoopKeepsPlaying(t *testing.T) {
 	o := Open(Options{NoDevice: true})
 	defer o.Close()

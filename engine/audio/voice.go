@@ -33,6 +33,10 @@ type PlayOptions struct {
 	GainDB  float64
 	FadeIn  time.Duration
 	FadeOut time.Duration // used by Stop
+	// Offset starts the sound this far in (within the loop when looping):
+	// a replay that seeks into the middle of a step. Play returns nil when
+	// a sound that does not loop is over by then.
+	Offset time.Duration
 	// OnStart is called with the output position of the voice's first
 	// sample; OnEnd when its last sample (or the end of its fade) went out.
 	// They run inside the mixer: they must be quick and must not call the
@@ -59,6 +63,16 @@ type Voice struct {
 // Play starts a voice on the output's next pull.
 func (o *Output) Play(snd *Sound, opt PlayOptions) *Voice {
 	st := snd.buf.Streamer(0, snd.buf.Len())
+	if at := Rate.N(opt.Offset); at > 0 {
+		if n := snd.buf.Len(); opt.Loop && n > 0 {
+			at %= n
+		} else if at >= n {
+			return nil
+		}
+		if err := st.Seek(at); err != nil {
+			return nil
+		}
+	}
 	return o.play(&Voice{
 		s:       st,
 		seek:    st,

@@ -44,8 +44,10 @@ package feed
 //
 //	{"type":"command","v":1,"id":"42","cmd":"pause","args":{}}
 //	    cmd is one of pause, resume, next, repeat, back, rate, end, panic,
-//	    marker; rate takes args.scale (craving or suds, default craving); marker needs
-//	    args.text (a non-empty string of at most 1000 bytes). id is chosen by
+//	    marker, and in a replay seek and speed; rate takes args.scale (craving or
+//	    suds, default craving); marker needs args.text (a non-empty string of at
+//	    most 1000 bytes); seek takes args.t (seconds) or args.step (an index);
+//	    speed takes args.x (0.25..16). id is chosen by
 //	    the client (1..64 bytes) and echoed in the ack. "v" may be omitted;
 //	    when present it must be 1. Messages are at most 64 KiB, and at most
 //	    about 20 per second per client.
@@ -94,11 +96,13 @@ const (
 	CmdRepeat = "repeat" // play the current step again
 	CmdBack   = "back"   // back off to the previous step
 	CmdRate   = "rate"   // ask the patient for a rating now (args.scale: craving | suds)
+	CmdSeek   = "seek"   // replay only: jump to args.t (seconds) or args.step (index)
+	CmdSpeed  = "speed"  // replay only: play at args.x times real time (0.25..16)
 )
 
 var validCmds = map[string]bool{
 	CmdPause: true, CmdResume: true, CmdNext: true, CmdEnd: true, CmdPanic: true, CmdMarker: true,
-	CmdRepeat: true, CmdBack: true, CmdRate: true, CmdStart: true,
+	CmdRepeat: true, CmdBack: true, CmdRate: true, CmdStart: true, CmdSeek: true, CmdSpeed: true,
 }
 
 // Error codes sent in "error" messages.
@@ -174,7 +178,7 @@ func parseClientMessage(b []byte) (Command, *protoError) {
 		return Command{}, &protoError{Code: codeMissingID, Msg: "a command needs a non-empty string \"id\" to acknowledge"}
 	}
 	if !validCmds[m.Cmd] {
-		return Command{}, &protoError{Code: codeUnknownCmd, ID: id, Msg: fmt.Sprintf("unknown command %q; valid: start, pause, resume, next, repeat, back, rate, end, panic, marker", clip(m.Cmd))}
+		return Command{}, &protoError{Code: codeUnknownCmd, ID: id, Msg: fmt.Sprintf("unknown command %q; valid: start, pause, resume, next, repeat, back, rate, end, panic, marker, seek, speed", clip(m.Cmd))}
 	}
 	if m.Cmd == CmdMarker {
 		text, ok := m.Args["text"].(string)
@@ -187,8 +191,25 @@ func parseClientMessage(b []byte) (Command, *protoError) {
 			return Command{}, &protoError{Code: codeBadArgs, ID: id, Msg: "rate takes args.scale \"craving\" or \"suds\""}
 		}
 	}
+	if m.Cmd == CmdSeek {
+		t, hasT := m.Args["t"].(float64)
+		st, hasStep := m.Args["step"].(float64)
+		okT := hasT && t >= 0 && t <= maxSeek
+		okStep := hasStep && st >= 0 && st < 10000 && st == math.Trunc(st)
+		if hasT == hasStep || (hasT && !okT) || (hasStep && !okStep) {
+			return Command{}, &protoError{Code: codeBadArgs, ID: id, Msg: "seek takes either args.t, seconds from the session start (0 or more), or args.step, a step index (0, 1, ...)"}
+		}
+	}
+	if m.Cmd == CmdSpeed {
+		if x, ok := m.Args["x"].(float64); !ok || !(x >= 0.25 && x <= 16) {
+			return Command{}, &protoError{Code: codeBadArgs, ID: id, Msg: "speed takes args.x, a number from 0.25 to 16 (times real time)"}
+		}
+	}
 	return Command{ID: id, Cmd: m.Cmd, Args: m.Args}, nil
 }
+
+// maxSeek bounds a seek time (seconds): a week, far beyond any session.
+const maxSeek = 7 * 24 * 3600
 
 // jsonErrAt describes a decoding error with its byte offset when known.
 func jsonErrAt(b []byte, err error) string {

@@ -45,6 +45,16 @@ func TestParseClientMessage(t *testing.T) {
 		{name: "marker without text", in: `{"type":"command","id":"m","cmd":"marker"}`, code: codeBadArgs, errID: "m"},
 		{name: "marker text not string", in: `{"type":"command","id":"m","cmd":"marker","args":{"text":3}}`, code: codeBadArgs, errID: "m"},
 		{name: "marker text too long", in: `{"type":"command","id":"m","cmd":"marker","args":{"text":"` + strings.Repeat("a", 1001) + `"}}`, code: codeBadArgs, errID: "m"},
+		{name: "seek to a time", in: `{"type":"command","id":"s","cmd":"seek","args":{"t":12.5}}`, cmd: "seek"},
+		{name: "seek to a step", in: `{"type":"command","id":"s","cmd":"seek","args":{"step":2}}`, cmd: "seek"},
+		{name: "seek without args", in: `{"type":"command","id":"s","cmd":"seek"}`, code: codeBadArgs, errID: "s", contain: "args.t"},
+		{name: "seek both", in: `{"type":"command","id":"s","cmd":"seek","args":{"t":1,"step":1}}`, code: codeBadArgs, errID: "s"},
+		{name: "seek negative", in: `{"type":"command","id":"s","cmd":"seek","args":{"t":-1}}`, code: codeBadArgs, errID: "s"},
+		{name: "seek fractional step", in: `{"type":"command","id":"s","cmd":"seek","args":{"step":1.5}}`, code: codeBadArgs, errID: "s"},
+		{name: "seek t as string", in: `{"type":"command","id":"s","cmd":"seek","args":{"t":"10"}}`, code: codeBadArgs, errID: "s"},
+		{name: "speed", in: `{"type":"command","id":"x","cmd":"speed","args":{"x":0.25}}`, cmd: "speed"},
+		{name: "speed too fast", in: `{"type":"command","id":"x","cmd":"speed","args":{"x":32}}`, code: codeBadArgs, errID: "x", contain: "0.25 to 16"},
+		{name: "speed missing", in: `{"type":"command","id":"x","cmd":"speed"}`, code: codeBadArgs, errID: "x"},
 		{name: "too large", in: `{"type":"command","id":"1","cmd":"marker","args":{"text":"` + strings.Repeat("a", maxMessage) + `"}}`, code: codeTooLarge},
 	}
 	for _, tt := range tests {

@@ -21,7 +21,7 @@ type ViewSampler struct {
 	sink  func(t time.Duration, jpeg []byte)
 
 	small *ebiten.Image
-	last  time.Duration
+	last  time.Time
 	pix   []byte
 
 	mu      sync.Mutex
@@ -35,7 +35,7 @@ type ViewSampler struct {
 // NewViewSampler sends a w×h JPEG of the screen to sink at most once per
 // every. Close it when the window has closed.
 func NewViewSampler(every time.Duration, w, h int, sink func(t time.Duration, jpeg []byte)) *ViewSampler {
-	v := &ViewSampler{every: every, w: w, h: h, sink: sink, last: -every,
+	v := &ViewSampler{every: every, w: w, h: h, sink: sink,
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
 	v.wg.Add(1)
 	go v.encode()
@@ -44,10 +44,13 @@ func NewViewSampler(every time.Duration, w, h int, sink func(t time.Duration, jp
 
 // OnFrame is the window's per-frame hook (Options.OnFrame).
 func (v *ViewSampler) OnFrame(screen *ebiten.Image, t time.Duration) {
-	if t-v.last < v.every {
+	// Paced on the wall clock: a paused replay's clock stands still, yet
+	// its dashboard must see a seek.
+	now := time.Now()
+	if now.Sub(v.last) < v.every {
 		return
 	}
-	v.last = t
+	v.last = now
 	if v.small == nil {
 		v.small = ebiten.NewImage(v.w, v.h)
 		v.pix = make([]byte, 4*v.w*v.h)

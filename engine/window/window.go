@@ -36,13 +36,36 @@ type Options struct {
 	// OnFrame, when set, receives each drawn frame (for the dashboard's
 	// patient view); it is called on the render thread, so it must be quick.
 	OnFrame func(screen *ebiten.Image, t time.Duration)
+	// OnUpdate, when set, runs at the start of every tick on the main
+	// thread, before the patient's input is handled (replay's keys).
+	OnUpdate func()
+	// Caption, when set, is drawn small at the top left of every frame
+	// (replay's position and speed; never shown to a patient).
+	Caption func() string
 }
+
+// Source is what the window shows and where the patient's input goes: the
+// live *engine.Session, or a replay of a recorded one.
+type Source interface {
+	Snapshot() engine.Snapshot
+	Step(i int) (scenes.Step, bool)
+	// Done is closed when the window should close.
+	Done() <-chan struct{}
+	End(reason string)
+	Calm(reason, by string) error // the patient's stop key
+	Answer(value int, by string) error
+	Emit(e bus.Event) // cue onsets and offsets as drawn
+}
+
+// Clock is the time frames are stamped with: the session clock, or the
+// replay position.
+type Clock interface{ Now() time.Duration }
 
 // Game adapts a session to ebiten.
 type Game struct {
-	s     *engine.Session
+	s     Source
 	media *engine.Media
-	clock *engine.Clock
+	clock Clock
 	opt   Options
 
 	images map[string]*ebiten.Image // uploaded lazily on the render thread
@@ -85,7 +108,7 @@ type Game struct {
 }
 
 // New makes the Game for a session.
-func New(s *engine.Session, m *engine.Media, c *engine.Clock, opt Options) (*Game, error) {
+func New(s Source, m *engine.Media, c Clock, opt Options) (*Game, error) {
 	src, err := text.NewGoTextFaceSource(bytes.NewReader(goregular.TTF))
 	if err != nil {
 		return nil, err
@@ -115,8 +138,11 @@ func (g *Game) Run() error {
 
 // Update handles the patient's input; the session does the rest.
 func (g *Game) Update() error {
+	if g.opt.OnUpdate != nil {
+		g.opt.OnUpdate()
+	}
 	snap := g.s.Snapshot()
-	if snap.State == engine.Ended {
+	if g.done() {
 		// The last scene's cues went off with the last frame that drew them.
 		g.logScene(snap, nil, g.lastFrame)
 		return ebiten.Termination
@@ -144,6 +170,27 @@ func (g *Game) Update() error {
 		}
 	}
 	return nil
+}
+
+// corner draws a line of text on a dark band at the top left.
+func (g *Game) corner(screen *ebiten.Image, s string) {
+	f := g.scaled(g.small, 0.8)
+	w, h := text.Measure(s, f, 0)
+	pad := f.Size / 2
+	vector.FillRect(screen, 0, 0, float32(w+2*pad), float32(h+pad), dimmed, false)
+	op := &text.DrawOptions{}
+	op.GeoM.Translate(pad, pad/2)
+	op.ColorScale.ScaleWithColor(white)
+	text.Draw(screen, s, f, op)
+}
+
+func (g *Game) done() bool {
+	select {
+	case <-g.s.Done():
+		return true
+	default:
+		return false
+	}
 }
 
 // rate lets the patient place the marker with arrows or the mouse and
@@ -256,6 +303,9 @@ func (g *Game) Draw(screen *ebiten.Image) {
 	} else {
 		visible = g.drawScene(screen, snap)
 	}
+	if g.opt.Caption != nil {
+		g.corner(screen, g.opt.Caption())
+	}
 	if snap.Scene != g.lastScene {
 		g.logScene(snap, visible, now)
 		g.lastScene = snap.Scene
@@ -286,6 +336,10 @@ func (g *Game) drawScene(screen *ebiten.Image, snap engine.Snapshot) []scenes.Cu
 		}
 	default:
 		screen.Fill(black)
+		if snap.State == engine.Ended {
+			// Seen only in a replay that reached the recording's end.
+			g.text(screen, "The session has ended.", g.small, float64(g.w)/2, float64(g.h)/2, white)
+		}
 	}
 	return visible
 }

@@ -82,14 +82,10 @@
   const handlers = {
     hello(m) {
       // A reconnect replays the history: start from a clean slate.
-      devices.clear();
-      $("events").textContent = "";
-      for (const c of Object.values(charts)) { if (c.u) c.u.destroy(); }
-      for (const k of Object.keys(charts)) delete charts[k];
-      for (const k of Object.keys(chartDefs)) $(chartDefs[k].el).textContent = "";
-      marks.length = 0; scrs.length = 0; activeCues.clear(); baseline = null; ceiling = null;
-      ratings.xs = []; ratings.craving = []; ratings.suds = []; ratings.dirty = true;
+      clearData(true);
       session = m.session && typeof m.session === "object" ? m.session : {};
+      document.body.dataset.mode = session.replay === true ? "replay" : "live";
+      setupReplay();
       role = m.role === "observe" ? "observe" : m.role === "control" ? "control" : "";
       document.body.dataset.role = role;
       const badge = $("role");
@@ -158,6 +154,48 @@
     },
   };
 
+  // clearData forgets what the charts and lists hold: on (re)connect, and
+  // when a replay jumps (the history that follows is the new position's).
+  function clearData(all) {
+    if (all) devices.clear();
+    $("events").textContent = "";
+    for (const c of Object.values(charts)) { if (c.u) c.u.destroy(); }
+    for (const k of Object.keys(charts)) delete charts[k];
+    for (const k of Object.keys(chartDefs)) $(chartDefs[k].el).textContent = "";
+    marks.length = 0; scrs.length = 0; activeCues.clear(); baseline = null; ceiling = null;
+    if (ratings.u) { ratings.u.destroy(); ratings.u = null; $("chart-ratings").textContent = ""; }
+    ratings.xs = []; ratings.craving = []; ratings.suds = []; ratings.dirty = true;
+    tNow = 0;
+  }
+
+  // ---- replay: a recorded session played back (cueroom replay) ----
+
+  let seeking = false; // the slider is held: don't move it under the pointer
+
+  function setupReplay() {
+    const bar = $("replay");
+    bar.hidden = session.replay !== true;
+    if (bar.hidden) return;
+    const dur = num(session.duration_s) ? session.duration_s : 0;
+    $("replay-pos").max = String(dur);
+    $("replay-dur").textContent = fmtClock(dur);
+  }
+
+  function renderReplay(st) {
+    if (session.replay !== true) return;
+    const r = st && typeof st.replay === "object" && st.replay ? st.replay : {};
+    const since = (performance.now() - stateAt) / 1000;
+    let pos = num(r.position_s) ? r.position_s : 0;
+    if (r.playing && num(r.speed)) pos = Math.min(pos + since * r.speed, num(r.duration_s) ? r.duration_s : pos);
+    if (!seeking) $("replay-pos").value = String(pos);
+    $("replay-at").textContent = fmtClock(pos);
+    $("replay-play").textContent = r.playing ? "Pause" : "Play";
+    $("replay-play").dataset.playing = r.playing ? "1" : "";
+    const sp = $("replay-speed");
+    if (num(r.speed) && document.activeElement !== sp) sp.value = String(r.speed);
+    $("replay-note").textContent = num(r.speed) && r.speed !== 1 ? "sound and video at 1× only" : "";
+  }
+
   function newDevice(chans, rate) {
     return { channels: chans, latest: chans.map(() => null), rate: rate, arrivals: [], last: 0, nulls: 0, quality: null };
   }
@@ -169,6 +207,10 @@
     const d = m.data && typeof m.data === "object" ? m.data : {};
     tNow = Math.max(tNow, t);
     switch (m.kind) {
+      case "replay_seek":
+        clearData(false);
+        tNow = num(d.to) ? d.to : t;
+        break;
       case "step_start": {
         const steps = Array.isArray(session.steps) ? session.steps : [];
         const st = num(m.step) && steps[m.step] ? steps[m.step] : null;
@@ -612,6 +654,7 @@
     const cr = last(ratings.craving), su = last(ratings.suds);
     $("ratings").textContent = cr === null && su === null ? "—" : "craving " + (cr === null ? "—" : cr) + " · SUDS " + (su === null ? "—" : su);
 
+    renderReplay(st);
     if (!dirty) return;
     dirty = false;
     renderValues();
@@ -654,6 +697,20 @@
         send(cmd);
       });
     }
+    const ctl = () => { if (role !== "control") { showCmd("this dashboard is observe-only", false); return false; } return true; };
+    $("replay-play").addEventListener("click", () => { if (ctl()) send($("replay-play").dataset.playing ? "pause" : "resume"); });
+    $("replay-speed").addEventListener("change", () => { if (ctl()) send("speed", { x: Number($("replay-speed").value) }); });
+    const pos = $("replay-pos");
+    pos.addEventListener("input", () => { seeking = true; $("replay-at").textContent = fmtClock(Number(pos.value)); });
+    pos.addEventListener("change", () => { seeking = false; if (ctl()) send("seek", { t: Number(pos.value) }); });
+    // In a replay, a click on a step of the hierarchy jumps to it.
+    $("hierarchy").addEventListener("click", (e) => {
+      if (session.replay !== true || !ctl()) return;
+      const li = e.target.closest("li");
+      if (!li) return;
+      const i = Array.prototype.indexOf.call($("hierarchy").children, li);
+      if (i >= 0) send("seek", { step: i });
+    });
     connect();
     requestAnimationFrame(frame);
   });

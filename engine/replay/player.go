@@ -1,0 +1,423 @@
+package replay
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/cueroom/cueroom/engine"
+	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/engine/record"
+	"github.com/cueroom/cueroom/scenes"
+	"github.com/cueroom/cueroom/sensors"
+)
+
+// Speeds a replay may play at.
+const (
+	MinSpeed = 0.25
+	MaxSpeed = 16
+)
+
+// SeekKind is the event a replay publishes when it jumps: consumers (the
+// dashboard) drop what they hold and take the history that follows.
+const SeekKind = "replay_seek"
+
+// DefaultContext is how much signal before the new position a seek sends,
+// so the charts are not empty after a jump.
+const DefaultContext = time.Minute
+
+// CuePlayer plays a step's sound and video cues (engine.SoundPlayer does).
+type CuePlayer interface {
+	StartStepAt(step int, cues []scenes.Cue, offset time.Duration)
+	StopAll(fade time.Duration)
+	SetPaused(bool)
+}
+
+// Options configure a Player.
+type Options struct {
+	// Cues plays the recorded sound and video cues at 1× speed; nil: none.
+	Cues CuePlayer
+	// Context is the signal history sent after a seek; DefaultContext when 0.
+	Context time.Duration
+	// Speed to start at; 1 when 0.
+	Speed float64
+	// Paused starts the replay paused.
+	Paused bool
+	// Now is the wall clock (tests); time.Now when nil.
+	Now func() time.Time
+}
+
+// ErrReadOnly refuses what a replay cannot do: change what was recorded.
+var ErrReadOnly = errors.New("this is a replay of a recorded session: it cannot be changed")
+
+// Player plays one recorded session. All methods are safe for concurrent use.
+type Player struct {
+	tl   *Timeline
+	rec  *record.Session
+	bus  *bus.Bus
+	opt  Options
+	devs []string // devices in a fixed order
+
+	mu      sync.Mutex
+	base    time.Duration // position at anchor
+	anchor  time.Time
+	speed   float64
+	playing bool
+	gen     int // bumped by every seek
+	nextEv  int
+	nextSmp map[string]int
+	have    struct {
+		on, paused bool
+		epoch, gen int
+	}
+
+	done    chan struct{}
+	endOnce sync.Once
+	wake    chan struct{}
+}
+
+// New prepares a replay of rec, whose protocol's played order is steps;
+// recorded samples and events go to b as the replay reaches them.
+func New(rec *record.Session, steps []scenes.Step, b *bus.Bus, opt Options) *Player {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Context <= 0 {
+		opt.Context = DefaultContext
+	}
+	if opt.Speed == 0 {
+		opt.Speed = 1
+	}
+	p := &Player{
+		tl: NewTimeline(rec.Events, steps), rec: rec, bus: b, opt: opt,
+		speed: min(max(opt.Speed, MinSpeed), MaxSpeed), playing: !opt.Paused,
+		anchor: opt.Now(), nextSmp: map[string]int{},
+		done: make(chan struct{}), wake: make(chan struct{}, 1),
+	}
+	for d, ss := range rec.Samples {
+		p.devs = append(p.devs, d)
+		if n := len(ss); n > 0 && ss[n-1].T > p.tl.end {
+			p.tl.end = ss[n-1].T
+		}
+	}
+	sort.Strings(p.devs)
+	return p
+}
+
+// Timeline is the scene over the session.
+func (p *Player) Timeline() *Timeline { return p.tl }
+
+// Duration is the length of the recording.
+func (p *Player) Duration() time.Duration { return p.tl.end }
+
+// Now is the replay position on the session clock (the window's clock).
+func (p *Player) Now() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.posLocked()
+}
+
+func (p *Player) posLocked() time.Duration {
+	pos := p.base
+	if p.playing {
+		pos += time.Duration(float64(p.opt.Now().Sub(p.anchor)) * p.speed)
+	}
+	return min(max(pos, 0), p.tl.end)
+}
+
+// rebaseLocked fixes the position now, before the speed or the play state
+// changes.
+func (p *Player) rebaseLocked() {
+	p.base = p.posLocked()
+	p.anchor = p.opt.Now()
+}
+
+// Snapshot is the scene at the replay position, as the window reads it.
+func (p *Player) Snapshot() engine.Snapshot {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	snap := p.tl.At(p.posLocked())
+	snap.Scene += uint64(p.gen) << 32
+	return snap
+}
+
+// Step returns the step at index i of the played order.
+func (p *Player) Step(i int) (scenes.Step, bool) { return p.tl.Step(i) }
+
+// Done is closed by End.
+func (p *Player) Done() <-chan struct{} { return p.done }
+
+// End stops the replay (the window closes).
+func (p *Player) End(string) {
+	p.endOnce.Do(func() {
+		close(p.done)
+		p.poke()
+	})
+}
+
+// Calm is the patient's stop key in the live window; in a replay Esc pauses.
+func (p *Player) Calm(string, string) error { return p.Pause() }
+
+// Answer refuses: the ratings were given in the session.
+func (p *Player) Answer(int, string) error { return ErrReadOnly }
+
+// Emit drops the window's re-rendered onsets: the recorded ones are sent.
+func (p *Player) Emit(bus.Event) {}
+
+// Play continues from the current position (from the start at the end).
+func (p *Player) Play() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.playing {
+		return nil
+	}
+	if p.posLocked() >= p.tl.end {
+		p.seekLocked(0)
+	}
+	p.anchor = p.opt.Now()
+	p.playing = true
+	p.poke()
+	return nil
+}
+
+// Pause holds the position.
+func (p *Player) Pause() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.rebaseLocked()
+	p.playing = false
+	p.poke()
+	return nil
+}
+
+// SetSpeed plays at x times real time, MinSpeed..MaxSpeed. Sound and video
+// cues play only at 1×.
+func (p *Player) SetSpeed(x float64) error {
+	if !(x >= MinSpeed && x <= MaxSpeed) {
+		return fmt.Errorf("speed %g: give %g to %g (times real time)", x, float64(MinSpeed), float64(MaxSpeed))
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.rebaseLocked()
+	p.speed = x
+	p.poke()
+	return nil
+}
+
+// Seek jumps to session time t (clamped to the recording).
+func (p *Player) Seek(t time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.seekLocked(t)
+}
+
+// SeekStep jumps to the first presentation of the step at index i.
+func (p *Player) SeekStep(i int) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, s := range p.tl.starts {
+		if s.Step == i {
+			p.seekLocked(s.T)
+			return nil
+		}
+	}
+	return fmt.Errorf("step %d was not played in this session (%d steps were started)", i+1, len(p.tl.starts))
+}
+
+// NextStep jumps to the next step presentation after the position.
+func (p *Player) NextStep() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pos := p.posLocked()
+	for _, s := range p.tl.starts {
+		if s.T > pos {
+			p.seekLocked(s.T)
+			return nil
+		}
+	}
+	return errors.New("next: no later step in this recording")
+}
+
+// PrevStep jumps to the start of the current step presentation or, within
+// its first two seconds, of the one before (as media players do).
+func (p *Player) PrevStep() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pos := p.posLocked()
+	i := sort.Search(len(p.tl.starts), func(i int) bool { return p.tl.starts[i].T > pos }) - 1
+	if i >= 0 && pos-p.tl.starts[i].T < 2*time.Second {
+		i--
+	}
+	if i < 0 {
+		p.seekLocked(0)
+		return nil
+	}
+	p.seekLocked(p.tl.starts[i].T)
+	return nil
+}
+
+func (p *Player) seekLocked(t time.Duration) {
+	from := p.posLocked()
+	t = min(max(t, 0), p.tl.end)
+	p.base, p.anchor = t, p.opt.Now()
+	p.gen++
+	// Consumers drop what they show and take the context that follows.
+	p.publishLocked(bus.Msg{Event: &bus.Event{T: t, Wall: p.wall(t), Kind: SeekKind, Step: p.tl.At(t).Step,
+		Data: map[string]any{"from": from.Seconds(), "to": t.Seconds()}}})
+	ctxFrom := t - p.opt.Context
+	p.nextEv = sort.Search(len(p.rec.Events), func(i int) bool { return p.rec.Events[i].T > ctxFrom })
+	for _, d := range p.devs {
+		ss := p.rec.Samples[d]
+		p.nextSmp[d] = sort.Search(len(ss), func(i int) bool { return ss[i].T > ctxFrom })
+	}
+	p.poke()
+}
+
+func (p *Player) wall(t time.Duration) time.Time {
+	if p.rec.Meta.Start.IsZero() {
+		return time.Time{}
+	}
+	return p.rec.Meta.Start.Add(t)
+}
+
+func (p *Player) poke() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (p *Player) publishLocked(m bus.Msg) {
+	if p.bus != nil {
+		p.bus.Publish(m)
+	}
+}
+
+// Run announces the recorded streams and then sends samples and events as
+// the position reaches them, until ctx is done or End is called. It stops
+// the cues when it returns.
+func (p *Player) Run(ctx context.Context) {
+	streams := append([]sensors.Stream(nil), p.rec.Meta.Streams...)
+	seen := map[string]bool{}
+	for _, s := range streams {
+		seen[s.Device] = true
+	}
+	for _, s := range p.rec.Streams {
+		if !seen[s.Device] {
+			streams = append(streams, s)
+			seen[s.Device] = true
+		}
+	}
+	p.mu.Lock()
+	for i := range streams {
+		p.publishLocked(bus.Msg{Stream: &streams[i]})
+	}
+	p.mu.Unlock()
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	defer func() {
+		if p.opt.Cues != nil {
+			p.opt.Cues.StopAll(0)
+		}
+	}()
+	for {
+		p.step()
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.done:
+			return
+		case <-t.C:
+		case <-p.wake:
+		}
+	}
+}
+
+// step sends what the position has reached and keeps the cues in line.
+func (p *Player) step() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pos := p.posLocked()
+	if p.playing && pos >= p.tl.end {
+		p.base, p.playing = p.tl.end, false // hold the last picture
+	}
+	for _, d := range p.devs {
+		ss := p.rec.Samples[d]
+		i := p.nextSmp[d]
+		for ; i < len(ss) && ss[i].T <= pos; i++ {
+			p.publishLocked(bus.Msg{Sample: &ss[i]})
+		}
+		p.nextSmp[d] = i
+	}
+	for ; p.nextEv < len(p.rec.Events) && p.rec.Events[p.nextEv].T <= pos; p.nextEv++ {
+		p.publishLocked(bus.Msg{Event: &p.rec.Events[p.nextEv]})
+	}
+	p.cuesLocked(pos)
+}
+
+// cuesLocked plays the sound (and video) cues that were playing at pos,
+// from where they were, at 1× only.
+func (p *Player) cuesLocked(pos time.Duration) {
+	c := p.opt.Cues
+	if c == nil {
+		return
+	}
+	epoch, step, off, segPaused, ok := p.tl.sound(pos)
+	if !ok || p.speed != 1 {
+		if p.have.on {
+			c.StopAll(0)
+			p.have.on = false
+		}
+		return
+	}
+	paused := segPaused || !p.playing
+	if !p.have.on || p.have.epoch != epoch || p.have.gen != p.gen {
+		c.StopAll(0)
+		st, _ := p.tl.Step(step)
+		c.SetPaused(paused)
+		c.StartStepAt(step, st.Cues, off)
+		p.have.on, p.have.epoch, p.have.gen, p.have.paused = true, epoch, p.gen, paused
+		return
+	}
+	if p.have.paused != paused {
+		c.SetPaused(paused)
+		p.have.paused = paused
+	}
+}
+
+// Status is the replay's state for the dashboard: the scene as the live
+// session's state, plus where the replay is.
+type Status struct {
+	engine.Snapshot
+	Position time.Duration
+	Duration time.Duration
+	Speed    float64
+	Playing  bool
+}
+
+// Status reports the scene and the replay position.
+func (p *Player) Status() Status {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pos := p.posLocked()
+	return Status{Snapshot: p.tl.At(pos), Position: pos, Duration: p.tl.end, Speed: p.speed, Playing: p.playing}
+}
+
+// MarshalJSON writes the live state's fields plus "replay": {position_s,
+// duration_s, speed, playing}.
+func (s Status) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal(s.Snapshot)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	m["replay"] = map[string]any{"position_s": s.Position.Seconds(), "duration_s": s.Duration.Seconds(), "speed": s.Speed, "playing": s.Playing}
+	return json.Marshal(m)
+}

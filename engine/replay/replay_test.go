@@ -1,0 +1,306 @@
+package replay
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cueroom/cueroom/engine"
+	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/engine/record"
+	"github.com/cueroom/cueroom/scenes"
+	"github.com/cueroom/cueroom/sensors"
+)
+
+const s = time.Second
+
+var steps = []scenes.Step{
+	{ID: "baseline", Name: "Baseline", Duration: 10 * s, Neutral: true, Cues: []scenes.Cue{{ID: "b.c1", Kind: scenes.KindImage}}},
+	{ID: "bottle", Name: "Bottle", Intensity: 3, Duration: 20 * s, Cues: []scenes.Cue{{ID: "s1.c1", Kind: scenes.KindImage}, {ID: "s1.c2", Kind: scenes.KindSound}}},
+	{ID: "recovery", Name: "Recovery", Duration: 10 * s, Neutral: true},
+}
+
+func ev(t time.Duration, kind string, step int, data map[string]any) bus.Event {
+	return bus.Event{T: t, Kind: kind, Step: step, Data: data}
+}
+
+// session: baseline 0–10 s; bottle from 10 s, paused 14–16 s, a craving
+// prompt at 18 s answered at 19 s, patient stop at 20 s, resumed at 25 s,
+// back to baseline (repeat) at 30 s, bottle again 33 s, recovery 50 s,
+// end 60 s. One 10 Hz device.
+func session() *record.Session {
+	events := []bus.Event{
+		ev(0, bus.SessionStart, -1, nil),
+		ev(0, bus.StepStart, 0, map[string]any{"id": "baseline"}),
+		ev(10*s, bus.StepEnd, 0, nil),
+		ev(10*s, bus.StepStart, 1, map[string]any{"id": "bottle"}),
+		ev(14*s, bus.Command, 1, map[string]any{"cmd": "pause"}),
+		ev(16*s, bus.Command, 1, map[string]any{"cmd": "resume"}),
+		ev(18*s, bus.RatingPrompt, 1, map[string]any{"scale": "craving", "question": "How strong?"}),
+		ev(19*s, bus.Rating, 1, map[string]any{"scale": "craving", "value": 40.0}),
+		ev(20*s, bus.PatientStop, 1, map[string]any{"cmd": "patient_stop"}),
+		ev(25*s, bus.Command, 1, map[string]any{"cmd": "resume"}),
+		ev(30*s, bus.Command, 1, map[string]any{"cmd": "back"}),
+		ev(30*s, bus.StepStart, 0, map[string]any{"id": "baseline"}),
+		ev(33*s, bus.StepStart, 1, map[string]any{"id": "bottle"}),
+		ev(50*s, bus.StepStart, 2, map[string]any{"id": "recovery"}),
+		ev(60*s, bus.SessionEnd, 2, map[string]any{"reason": "completed"}),
+		ev(99*s, bus.StepStart, 7, nil), // a step the protocol does not have: ignored
+	}
+	var ss []sensors.Sample
+	for i := range 600 {
+		smp := sensors.Sample{Device: "dev", T: time.Duration(i) * 100 * time.Millisecond, Seq: uint32(i), N: 1}
+		smp.Values[0] = float64(i)
+		ss = append(ss, smp)
+	}
+	return &record.Session{Events: events, Samples: map[string][]sensors.Sample{"dev": ss},
+		Meta: record.Meta{Streams: []sensors.Stream{{Device: "dev", Rate: 10}}}}
+}
+
+func TestTimelineRebuildsTheScene(t *testing.T) {
+	tl := NewTimeline(session().Events, steps)
+	cases := []struct {
+		at      time.Duration
+		state   engine.State
+		step    int
+		elapsed time.Duration
+		prompt  bool
+	}{
+		{5 * s, engine.Running, 0, 5 * s, false},
+		{12 * s, engine.Running, 1, 2 * s, false},
+		{15 * s, engine.Paused, 1, 4 * s, false},  // frozen at the pause
+		{17 * s, engine.Running, 1, 5 * s, false}, // 4 s + 1 s after the resume
+		{18500 * time.Millisecond, engine.Running, 1, 6500 * time.Millisecond, true},
+		{22 * s, engine.Calm, 1, 8 * s, false},
+		{26 * s, engine.Running, 1, 9 * s, false},
+		{31 * s, engine.Running, 0, 1 * s, false},
+		{45 * s, engine.Running, 1, 12 * s, false},
+		{55 * s, engine.Running, 2, 5 * s, false},
+		{70 * s, engine.Ended, 2, 10 * s, false}, // clamped to the step's length
+	}
+	for _, c := range cases {
+		snap := tl.At(c.at)
+		assert.Equal(t, c.state, snap.State, "at %v", c.at)
+		assert.Equal(t, c.step, snap.Step, "at %v", c.at)
+		assert.Equal(t, c.elapsed, snap.Elapsed, "at %v", c.at)
+		assert.Equal(t, c.prompt, snap.Prompt != nil, "prompt at %v", c.at)
+		assert.Equal(t, steps[c.step].ID, snap.StepID)
+	}
+	assert.Equal(t, engine.Ready, tl.At(-s).State)
+	assert.Equal(t, []StepStart{{0, 0}, {10 * s, 1}, {30 * s, 0}, {33 * s, 1}, {50 * s, 2}}, tl.Starts())
+	assert.Equal(t, 99*s, tl.End())
+
+	// Sound restarts after the patient's stop, from the step time of the resume.
+	e1, st, off, paused, ok := tl.sound(12 * s)
+	require.True(t, ok)
+	assert.Equal(t, []any{1, 2 * s, false}, []any{st, off, paused})
+	_, _, _, paused, _ = tl.sound(15 * s)
+	assert.True(t, paused)
+	_, _, _, _, ok = tl.sound(22 * s)
+	assert.False(t, ok, "no sound on the calm scene")
+	e2, _, off, _, ok := tl.sound(26 * s)
+	require.True(t, ok)
+	assert.NotEqual(t, e1, e2)
+	assert.Equal(t, 1*s, off)
+}
+
+// fakeClock is a wall clock the test moves.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// cueLog records what the player asked of the cues.
+type cueLog struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (l *cueLog) add(s string) { l.mu.Lock(); l.calls = append(l.calls, s); l.mu.Unlock() }
+func (l *cueLog) StartStepAt(step int, _ []scenes.Cue, off time.Duration) {
+	l.add("start " + steps[step].ID + " " + off.String())
+}
+func (l *cueLog) StopAll(time.Duration) { l.add("stop") }
+func (l *cueLog) SetPaused(p bool) {
+	if p {
+		l.add("pause")
+	} else {
+		l.add("play")
+	}
+}
+func (l *cueLog) take() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := l.calls
+	l.calls = nil
+	return c
+}
+
+func TestPlayerPacesSeeksAndChangesSpeed(t *testing.T) {
+	clk := &fakeClock{now: time.Unix(1000, 0)}
+	b := bus.New()
+	sub := b.Subscribe(1<<16, true)
+	cues := &cueLog{}
+	p := New(session(), steps, b, Options{Now: clk.Now, Cues: cues, Context: 2 * s})
+	assert.Equal(t, 99*s, p.Duration())
+
+	p.step()
+	assert.Equal(t, time.Duration(0), p.Now())
+	clk.Add(12 * s)
+	p.step()
+	assert.Equal(t, 12*s, p.Now())
+	// Everything up to 12 s went out, in order, nothing after.
+	b.Close()
+	var last time.Duration
+	n := 0
+	for m := range sub.C {
+		if m.Sample != nil {
+			assert.LessOrEqual(t, m.Sample.T, 12*s)
+			assert.GreaterOrEqual(t, m.Sample.T, last)
+			last = m.Sample.T
+			n++
+		}
+	}
+	assert.Equal(t, 121, n, "samples at 0.0..12.0 s")
+	assert.Equal(t, []string{"stop", "play", "start baseline 0s", "stop", "play", "start bottle 2s"}, cues.take()[:6], "the tick landed 2 s into the step")
+
+	// Double speed: 3 s of wall time is 6 s of session.
+	require.NoError(t, p.SetSpeed(2))
+	clk.Add(3 * s)
+	assert.Equal(t, 18*s, p.Now())
+	p.step()
+	assert.Equal(t, []string{"stop"}, cues.take(), "no sound away from 1×")
+	assert.Error(t, p.SetSpeed(0.1))
+	assert.Error(t, p.SetSpeed(17))
+	require.NoError(t, p.SetSpeed(1))
+
+	// Seek into the bottle step after the stop: sound from 1 s after the
+	// resume (the step's time 9 s, sounds restarted at 8 s).
+	p.Seek(26 * s)
+	p.step()
+	assert.Equal(t, []string{"stop", "play", "start bottle 1s"}, cues.take())
+	snap := p.Snapshot()
+	assert.Equal(t, engine.Running, snap.State)
+	assert.Equal(t, "bottle", snap.StepID)
+
+	// Pause holds the position and pauses the cues.
+	require.NoError(t, p.Pause())
+	clk.Add(10 * s)
+	p.step()
+	assert.Equal(t, 26*s, p.Now())
+	assert.Equal(t, []string{"pause"}, cues.take())
+	require.NoError(t, p.Play())
+	clk.Add(s)
+	assert.Equal(t, 27*s, p.Now())
+
+	// Steps: next goes to the next presentation, back to this one's start
+	// (or the one before within 2 s of it).
+	require.NoError(t, p.NextStep())
+	assert.Equal(t, 30*s, p.Now())
+	require.NoError(t, p.PrevStep())
+	assert.Equal(t, 10*s, p.Now(), "within 2 s of the start: the one before")
+	clk.Add(5 * s)
+	require.NoError(t, p.PrevStep())
+	assert.Equal(t, 10*s, p.Now())
+	require.NoError(t, p.SeekStep(2))
+	assert.Equal(t, 50*s, p.Now())
+	assert.Error(t, p.SeekStep(5))
+
+	// At the end it holds the last picture and stops.
+	clk.Add(time.Hour)
+	p.step()
+	assert.Equal(t, 99*s, p.Now())
+	assert.False(t, p.Status().Playing)
+	assert.ErrorIs(t, p.Answer(50, "x"), ErrReadOnly)
+}
+
+func TestSeekSendsContextAfterTheSeekEvent(t *testing.T) {
+	clk := &fakeClock{now: time.Unix(1000, 0)}
+	b := bus.New()
+	p := New(session(), steps, b, Options{Now: clk.Now, Context: 2 * s, Paused: true})
+	sub := b.Subscribe(1<<16, true)
+	p.Seek(40 * s)
+	p.step()
+	b.Close()
+	var msgs []bus.Msg
+	for m := range sub.C {
+		msgs = append(msgs, m)
+	}
+	require.NotEmpty(t, msgs)
+	require.NotNil(t, msgs[0].Event)
+	assert.Equal(t, SeekKind, msgs[0].Event.Kind)
+	assert.Equal(t, 40.0, msgs[0].Event.Data["to"])
+	var ts []time.Duration
+	for _, m := range msgs[1:] {
+		if m.Sample != nil {
+			ts = append(ts, m.Sample.T)
+		}
+	}
+	require.Len(t, ts, 20, "the 2 s of context before 40 s: 38.1..40.0")
+	assert.Equal(t, 38100*time.Millisecond, ts[0])
+	assert.Equal(t, 40*s, ts[len(ts)-1])
+}
+
+func TestRunStopsOnEndAndAnnouncesStreams(t *testing.T) {
+	b := bus.New()
+	sub := b.Subscribe(1<<16, true)
+	p := New(session(), steps, b, Options{Paused: true})
+	done := make(chan struct{})
+	go func() { p.Run(context.Background()); close(done) }()
+	m := <-sub.C
+	require.NotNil(t, m.Stream)
+	assert.Equal(t, "dev", m.Stream.Device)
+	p.End("test")
+	<-done
+	<-p.Done()
+}
+
+func TestStatusJSON(t *testing.T) {
+	clk := &fakeClock{now: time.Unix(1000, 0)}
+	p := New(session(), steps, nil, Options{Now: clk.Now, Speed: 4})
+	clk.Add(3 * s)
+	b, err := p.Status().MarshalJSON()
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"status":"running","step_index":1,"step_id":"bottle","step_name":"Bottle","intensity":3,"steps":3,
+		"step_elapsed":2,"step_remaining":18,"t":12,"replay":{"position_s":12,"duration_s":99,"speed":4,"playing":true}}`, string(b))
+}
+
+func BenchmarkSeek2h(b *testing.B) {
+	// Two hours: 100 Hz of one device and 1000 Hz of another (10 min
+	// chunks would not change the search), and an event every second.
+	rec := &record.Session{Samples: map[string][]sensors.Sample{}}
+	const dur = 2 * time.Hour
+	for _, d := range []struct {
+		name string
+		rate int
+	}{{"slow", 100}, {"fast", 1000}} {
+		n := int(dur.Seconds()) * d.rate
+		ss := make([]sensors.Sample, n)
+		for i := range ss {
+			ss[i].T = time.Duration(i) * time.Second / time.Duration(d.rate)
+		}
+		rec.Samples[d.name] = ss
+	}
+	for i := 0; i < int(dur.Seconds()); i++ {
+		rec.Events = append(rec.Events, ev(time.Duration(i)*s, bus.Marker, -1, nil))
+	}
+	rec.Events = append(rec.Events, ev(0, bus.StepStart, 0, nil))
+	p := New(rec, steps, nil, Options{Paused: true})
+	b.ResetTimer()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		p.Seek(time.Duration(i*7919%7200) * s)
+		_ = p.Snapshot()
+	}
+}
