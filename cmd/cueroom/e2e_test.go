@@ -129,6 +129,7 @@ type feedMsg struct {
 	Error   string            `json:"error"`
 	Session map[string]any    `json:"session"`
 	State   map[string]any    `json:"state"`
+	JPEG    []byte            `json:"jpeg"` // a patient view
 	Extra   map[string]string `json:"-"`
 }
 
