@@ -230,7 +230,7 @@ func runReplay(dir string, o replayOptions) error {
 		Hello: func() any {
 			return map[string]any{"title": rec.Meta.Title, "substance": rec.Meta.Substance, "steps": stepList(p),
 				"streams": rec.Meta.Streams, "replay": true, "dir": rec.Dir, "start": rec.Meta.Start,
-				"duration_s": player.Duration().Seconds(), "state": player.Status()}
+				"duration_s": player.Duration().Seconds(), "window": !o.noWindow, "state": player.Status()}
 		},
 		OnCommand: func(c feed.Command) feed.Ack {
 			cmdMu.Lock()

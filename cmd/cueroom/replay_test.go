@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"image/jpeg"
 	"io"
 	"os"
@@ -195,6 +196,41 @@ func trimAfterEnd(kinds []string) []string {
 		}
 	}
 	return kinds
+}
+
+// TestReplayDashboardInChromium replays a real session with no window and
+// drives the dashboard in Chromium (engine/feed/ui/test/replay.test.mjs).
+func TestReplayDashboardInChromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	ui := filepath.Join("..", "..", "engine", "feed", "ui")
+	if _, err := os.Stat(filepath.Join(ui, "node_modules", "playwright-core")); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("engine/feed/ui/node_modules is missing (CI is set, so this is an error): run npm ci --prefix engine/feed/ui")
+		}
+		t.Skip("engine/feed/ui/node_modules missing: run npm ci --prefix engine/feed/ui")
+	}
+	node, err := exec.LookPath("node")
+	require.NoError(t, err)
+	run := startRun(t, t.TempDir(), "../../assets/demo/short.yaml")
+	run.wait(t, 90*time.Second)
+	rec, err := record.Open(run.dir)
+	require.NoError(t, err)
+	var bottle time.Duration
+	for _, e := range rec.Events {
+		if e.Kind == bus.StepStart && e.Data["id"] == "bottle" {
+			bottle = e.T
+			break
+		}
+	}
+	p := startReplay(t, "--no-window", "--paused", run.dir)
+	cmd := exec.Command(node, "--test", "--test-reporter=spec", filepath.Join(ui, "test", "replay.test.mjs"))
+	cmd.Env = append(os.Environ(), "REPLAY_URL="+p.url, fmt.Sprintf("REPLAY_BOTTLE_AT=%.3f", bottle.Seconds()),
+		"CHROMIUM=/usr/bin/chromium", "FEED_SHOTS="+os.Getenv("FEED_SHOTS"))
+	out, err := cmd.CombinedOutput()
+	t.Logf("node --test:\n%s", out)
+	require.NoError(t, err, "the browser test failed (output above)")
 }
 
 func TestReplayBadInput(t *testing.T) {

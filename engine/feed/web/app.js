@@ -176,6 +176,7 @@
     const bar = $("replay");
     bar.hidden = session.replay !== true;
     if (bar.hidden) return;
+    if (session.window === false) { $("view").removeAttribute("src"); $("view").alt = "No patient window in this replay (--no-window)."; }
     const dur = num(session.duration_s) ? session.duration_s : 0;
     $("replay-pos").max = String(dur);
     $("replay-dur").textContent = fmtClock(dur);
