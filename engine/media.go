@@ -170,8 +170,8 @@ func NewSoundPlayer(out *audio.Output, m *Media, c *Clock, b *bus.Bus) *SoundPla
 // window that draws them).
 func (sp *SoundPlayer) StartStep(step int, cues []scenes.Cue) { sp.StartStepAt(step, cues, 0) }
 
-// StartStepAt starts the step's sound cues as they were at offset into the
-// step (a replay seeking into it). Videos always start from their beginning.
+// StartStepAt starts the step's sound and video cues as they were at offset
+// into the step (a replay seeking into it).
 func (sp *SoundPlayer) StartStepAt(step int, cues []scenes.Cue, offset time.Duration) {
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
@@ -179,7 +179,7 @@ func (sp *SoundPlayer) StartStepAt(step int, cues []scenes.Cue, offset time.Dura
 		if c.Kind == scenes.KindVideo && sp.media.Videos[c.ID] {
 			// Opening checks the whole file: not under the session's lock,
 			// which the render thread takes every frame.
-			go sp.startVideo(step, c, sp.gen)
+			go sp.startVideo(step, c, sp.gen, offset)
 			continue
 		}
 		snd := sp.media.Sounds[c.ID]
@@ -208,8 +208,14 @@ func (sp *SoundPlayer) log(kind string, step int, c scenes.Cue) {
 
 // startVideo opens a video afresh and plays it with its sound track, which
 // the mixer pulls live (the video's clock follows it).
-func (sp *SoundPlayer) startVideo(step int, c scenes.Cue, gen int) {
+func (sp *SoundPlayer) startVideo(step int, c scenes.Cue, gen int, offset time.Duration) {
 	v, err := video.Open(sp.media.fs, c.Path)
+	if err == nil {
+		v.SetLoop(c.Loop)
+		if err = v.Skip(offset); err != nil {
+			v.Close()
+		}
+	}
 	if err != nil {
 		// It opened at load: report, never stop the session for it.
 		t := sp.clock.Now()

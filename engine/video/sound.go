@@ -85,6 +85,23 @@ func (s *sound) Stream(buf [][2]float64) (int, bool) {
 	return n, ok
 }
 
+// skip drops the first n frames (at audio.Rate), decoding them: the MP2
+// frames are short and cheap, and the loop and lead are then kept exactly.
+func (s *sound) skip(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var buf [512][2]float64
+	for s.pos < n && !s.end {
+		got, ok := s.out.Stream(buf[:min(len(buf), n-s.pos)])
+		s.pos += got
+		if !ok || got == 0 {
+			s.end = !ok
+			break
+		}
+	}
+	s.v.clock.handed(audio.Rate.D(s.pos))
+}
+
 // Err is a decoding failure in the sound (played as silence), or nil.
 func (s *sound) Err() error {
 	s.mu.Lock()

@@ -47,6 +47,8 @@ import (
 	"time"
 
 	"github.com/gen2brain/mpeg"
+
+	"github.com/cueroom/cueroom/engine/audio"
 	"github.com/gopxl/beep/v2"
 )
 
@@ -78,6 +80,9 @@ type Video struct {
 	lastT  atomic.Int64 // the latest time asked of Frame
 	clock  clock
 	snd    *sound // nil when the file has no sound
+
+	// Where run starts: Skip moves them on from the first picture.
+	startPass, startFrame int
 
 	mu      sync.Mutex
 	started bool
@@ -203,6 +208,58 @@ func (v *Video) Audio() beep.Streamer {
 	return v.snd
 }
 
+// Skip moves the start d into the video (within the loop when it loops;
+// to the last picture when d is past the end of one that does not), for a
+// replay that seeks into the middle of a step. It decodes up to there, so
+// it takes a while for a long d; call it before Start.
+func (v *Video) Skip(d time.Duration) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.started || v.closed {
+		return fmt.Errorf("%s: Skip must come before Start", v.name)
+	}
+	if d <= 0 || v.in.frames == 0 {
+		return nil
+	}
+	pass := 0
+	if v.loop.Load() && v.dur > 0 {
+		pass = int(d / v.dur)
+	} else {
+		d = min(d, v.dur)
+	}
+	within := d - time.Duration(pass)*v.dur
+	k := min(int(within.Seconds()*v.in.fps), v.in.frames-1)
+	if pass > v.startPass {
+		if err := v.pics.rewind(); err != nil {
+			return err
+		}
+		v.startFrame = -1
+	}
+	var last *mpeg.Frame
+	for v.startFrame < k {
+		f, err := v.pics.next()
+		if err != nil {
+			return fmt.Errorf("%s: frame %d: %w", v.name, v.startFrame+1, err)
+		}
+		if f == nil {
+			break
+		}
+		last = f
+		v.startFrame++
+	}
+	if last != nil {
+		convert(v.cur.img, last)
+	}
+	v.startPass = pass
+	v.clock.mu.Lock()
+	v.clock.base = d
+	v.clock.mu.Unlock()
+	if v.snd != nil {
+		v.snd.skip(audio.Rate.N(d))
+	}
+	return nil
+}
+
 // Start starts decoding and the media clock. Later calls do nothing.
 func (v *Video) Start() {
 	v.mu.Lock()
@@ -307,7 +364,7 @@ func (v *Video) closeFiles() {
 // run decodes frames into free slots and queues them in display order.
 func (v *Video) run() {
 	defer v.wg.Done()
-	pass, i := 0, 1 // frame 0 of the first pass was decoded by Open
+	pass, i := v.startPass, v.startFrame+1 // that frame was decoded by Open or Skip
 	skipped := 0
 	for {
 		var s *slot

@@ -418,3 +418,67 @@ func TestSoundStartingLateIsDelayed(t *testing.T) {
 	}
 	assert.Greater(t, peak, 0.05, "the sine is there right after")
 }
+
+func TestSkipStartsMidway(t *testing.T) {
+	tests := []struct {
+		name  string
+		file  string
+		loop  bool
+		skip  time.Duration
+		first int // the picture shown before Start
+		next  int // the one after it
+	}{
+		{"into the clip", "clip.mpg", false, 1010 * time.Millisecond, 25, 26},
+		{"silent clip", "silent.mpg", false, 400 * time.Millisecond, 10, 11},
+		{"a later pass of a loop", "clip.mpg", true, 2*2*time.Second + 200*time.Millisecond, 5, 6},
+		{"past the end without the loop", "silent.mpg", false, time.Hour, clipFrames - 1, clipFrames - 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := openClip(t, tt.file)
+			v.SetLoop(tt.loop)
+			require.NoError(t, v.Skip(tt.skip))
+			img, _ := v.Frame(tt.skip)
+			assert.Equal(t, tt.first, frameNumber(img))
+			if tt.loop || tt.skip < v.Duration() {
+				assert.Equal(t, tt.skip, v.Time(), "the media clock starts at the skip")
+			}
+			v.Start()
+			pass := time.Duration(0)
+			if tt.loop {
+				pass = tt.skip / v.Duration() * v.Duration()
+			}
+			waitFrame(t, v, pass+time.Duration(tt.next)*frameTime+frameTime/2, tt.next)
+			assert.Error(t, v.Skip(time.Second), "only before Start")
+			assert.NoError(t, v.Err())
+		})
+	}
+}
+
+func TestSkipMovesTheSound(t *testing.T) {
+	a, b := openClip(t, "clip.mpg"), openClip(t, "clip.mpg")
+	require.NoError(t, b.Skip(500*time.Millisecond))
+	// b's sound starts where a's is after half a second.
+	n := audio.Rate.N(500 * time.Millisecond)
+	skipped := make([][2]float64, n)
+	got, _ := a.Audio().Stream(skipped)
+	require.Equal(t, n, got)
+	wantBuf, gotBuf := make([][2]float64, 1024), make([][2]float64, 1024)
+	na, _ := a.Audio().Stream(wantBuf)
+	nb, _ := b.Audio().Stream(gotBuf)
+	require.Equal(t, na, nb)
+	var energy float64
+	for _, v := range flat(wantBuf[:na]) {
+		energy += v * v
+	}
+	require.Greater(t, energy, 1.0, "the clip has sound there, so the comparison means something")
+	assert.InDeltaSlice(t, flat(wantBuf[:na]), flat(gotBuf[:nb]), 1e-9)
+}
+
+func flat(b [][2]float64) []float64 {
+	out := make([]float64, 0, 2*len(b))
+	for _, s := range b {
+		out = append(out, s[0], s[1])
+	}
+	return out
+}
