@@ -16,11 +16,19 @@ import (
 // SimConfig sets up a simulated BITalino. The zero value answers as
 // firmware 5.2 with an EDA sensor on A1 and an ECG on A2.
 type SimConfig struct {
-	Version     string        // version line without "\n"; default "BITalino_v5.2"
-	Inputs      []Input       // sensors plugged in; default A1 = EDA, A2 = ECG; others read mid-scale
-	EDARevision EDARevision   // transfer function used to encode EDA; default current
-	Synth       synth.Config  // the physiology
-	Burst       time.Duration // how often due frames are written, together; default 4 ms
+	Version     string       // version line without "\n"; default "BITalino_v5.2"
+	Inputs      []Input      // sensors plugged in; default A1 = EDA, A2 = ECG; others read mid-scale
+	EDARevision EDARevision  // transfer function used to encode EDA; default current
+	Synth       synth.Config // the physiology
+	// Burst is how often the frames due are written, together, in one
+	// write; default 4 ms (4 frames at 1000 Hz). A real BITalino's bytes
+	// reach the host in Bluetooth SPP packets (or USB-serial transfers)
+	// whose size depends on its Bluetooth module and the host's stack,
+	// which docs/devices.md does not document: 4 ms is an assumption.
+	// Each burst is one wake-up and read for the bridge, so a link that
+	// delivered smaller bursts would cost it more (BenchmarkBridgeCPU
+	// measures with this value).
+	Burst time.Duration
 	// MaxBacklog is how far behind the wall clock the writer may fall (no
 	// one reading the port, a stalled process) before frames are skipped,
 	// as the device's buffer would overflow; default 1 s.

@@ -440,6 +440,9 @@ func (r *runner) run(ctx context.Context, c *conn, gap *Gap) error {
 		case first && r.samples == 1:
 			r.report(Status{State: Streaming})
 		case s.T-r.lastStatus >= r.cfg.StatusEvery:
+			// Checked: the next check is StatusEvery on, not at every
+			// sample until the counts change.
+			r.lastStatus = s.T
 			if b, n := r.dropped(); b != r.reported[0] || n != r.reported[1] {
 				r.report(Status{State: Streaming})
 			}

@@ -1,7 +1,16 @@
 // Package serialport opens a serial port by path with go.bug.st/serial and
-// wraps it so a decoder never sees the library's (0, nil) read timeouts: Read
-// retries them, fails after a configurable silence (a data watchdog), honours
-// a read deadline, and is interrupted by Close.
+// wraps it for a decoder: Read blocks until bytes arrive, fails after a
+// configurable silence (a data watchdog), honours a read deadline, and is
+// interrupted by Close.
+//
+// go.bug.st/serial configures the line (mode, raw, exclusive access,
+// DTR/RTS) and writes, but Read does not go through it: its Read waits in a
+// blocking select(2), which holds an OS thread for the wait and, at a few
+// hundred reads a second (a BITalino at 1000 Hz), costs thread hand-offs
+// and wakes of the runtime's monitor thread on every read. Read goes
+// through a second, non-blocking descriptor of the same tty on Go's poller
+// instead (reader.go): the goroutine parks until data, a deadline or Close,
+// holding no thread. See BenchmarkBridgeCPU in sensors/bridge.
 //
 // A Port is read by one goroutine at a time; Write, SetReadDeadline and
 // Close may be called from others.
@@ -10,6 +19,7 @@ package serialport
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"sync"
@@ -31,14 +41,10 @@ var (
 	ErrGone       = errors.New("device went away")
 )
 
-// Options configure Open. The zero value is 115200 8N1, a 50 ms poll and
-// a 5 s watchdog.
+// Options configure Open. The zero value is 115200 8N1 and a 5 s watchdog.
 type Options struct {
 	// Mode is the line setting; zero BaudRate and DataBits mean 115200 and 8.
 	Mode serial.Mode
-	// Poll is how long one underlying read waits; it bounds how fast Read
-	// notices Close, a deadline or the watchdog. Default 50 ms.
-	Poll time.Duration
 	// Silence is the watchdog: Read fails with ErrSilent when no byte came
 	// for this long. Default 5 s; negative disables it.
 	Silence time.Duration
@@ -46,13 +52,18 @@ type Options struct {
 
 // Port is an open serial port. It implements io.ReadWriteCloser.
 type Port struct {
-	name    string
-	port    serial.Port
-	lock    *os.File // holds the flock that marks the port as ours
-	poll    time.Duration
+	name string
+	port serial.Port // line setting, modem lines, writes
+	// in is the descriptor Read uses (non-blocking, on Go's poller); it
+	// also holds the flock that marks the port as ours.
+	in      *os.File
 	silence time.Duration
 
 	deadline atomic.Int64 // unix nanoseconds, 0 = none
+	// kicks counts SetReadDeadline calls, so a Read arming its wait can
+	// tell that a new deadline came in meanwhile (see Read).
+	kicks    atomic.Uint64
+	rd       *reader // reads in
 	closed   atomic.Bool
 	once     sync.Once
 	closeErr error
@@ -74,9 +85,6 @@ func Open(path string, opt Options) (*Port, error) {
 	// lines): DTR/RTS are set afterwards instead, ignoring that failure.
 	modemBits := mode.InitialStatusBits
 	mode.InitialStatusBits = nil
-	if opt.Poll <= 0 {
-		opt.Poll = 50 * time.Millisecond
-	}
 	if opt.Silence == 0 {
 		opt.Silence = 5 * time.Second
 	}
@@ -97,11 +105,18 @@ func Open(path string, opt Options) (*Port, error) {
 			return nil, fmt.Errorf("serialport: %s: setting DTR/RTS: %w", path, err)
 		}
 	}
-	return &Port{name: path, port: sp, lock: lock, poll: opt.Poll, silence: opt.Silence}, nil
+	rd, err := newReader(lock)
+	if err != nil {
+		_ = sp.Close()
+		_ = lock.Close()
+		return nil, fmt.Errorf("serialport: %s cannot be polled for input (%v): is it a serial port? %w", path, err, ErrNotSerial)
+	}
+	return &Port{name: path, port: sp, in: lock, rd: rd, silence: opt.Silence}, nil
 }
 
-// lockPort opens path (non-blocking, so a modem line cannot stall it) and
-// takes an exclusive flock on it.
+// lockPort opens path (non-blocking, so a modem line cannot stall it, and
+// so that os.NewFile puts it on Go's poller) and takes an exclusive flock
+// on it.
 func lockPort(path string) (*os.File, error) {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOCTTY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -176,43 +191,62 @@ func (p *Port) Read(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
-	start := time.Now()
+	var silentAt time.Time
+	if p.silence > 0 {
+		silentAt = time.Now().Add(p.silence)
+	}
 	for {
 		if p.closed.Load() {
 			return 0, p.closedErr()
 		}
-		wait := p.poll
+		// Load the kick count before the deadline: SetReadDeadline stores
+		// the deadline before it counts, so a count unchanged after arming
+		// means any later SetReadDeadline will interrupt this wait.
+		kicks := p.kicks.Load()
+		wake := silentAt
 		now := time.Now()
 		if dl := p.deadline.Load(); dl != 0 {
-			left := time.Unix(0, dl).Sub(now)
-			if left <= 0 {
+			t := time.Unix(0, dl)
+			if !now.Before(t) {
 				return 0, fmt.Errorf("serialport: %s: read deadline passed: %w", p.name, os.ErrDeadlineExceeded)
 			}
-			wait = min(wait, left)
-		}
-		if p.silence > 0 {
-			left := p.silence - now.Sub(start)
-			if left <= 0 {
-				return 0, fmt.Errorf("serialport: no data from %s for %v: the device stopped sending — check that it "+
-					"is switched on, charged and in range, then reconnect: %w", p.name, p.silence, ErrSilent)
+			if wake.IsZero() || t.Before(wake) {
+				wake = t
 			}
-			wait = min(wait, left)
 		}
-		// Only this goroutine reads, so setting the timeout here is race-free.
-		_ = p.port.SetReadTimeout(max(wait, time.Millisecond))
-		n, err := p.port.Read(b)
+		if !silentAt.IsZero() && !now.Before(silentAt) {
+			return 0, fmt.Errorf("serialport: no data from %s for %v: the device stopped sending — check that it "+
+				"is switched on, charged and in range, then reconnect: %w", p.name, p.silence, ErrSilent)
+		}
+		if err := p.in.SetReadDeadline(wake); err != nil {
+			return 0, p.readErr(err)
+		}
+		if p.kicks.Load() != kicks {
+			continue // a new deadline arrived while arming: arm again
+		}
+		n, err := p.rd.read(b)
 		if n > 0 {
 			return n, nil // a following Read reports any error
 		}
-		if err != nil {
-			if p.closed.Load() {
-				return 0, p.closedErr()
-			}
-			return 0, fmt.Errorf("serialport: %s: %v: the device went away (unplugged, switched off or out of "+
-				"range): %w", p.name, err, ErrGone)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			continue // the watchdog, the deadline or a kick: the top of the loop says which
 		}
-		// (0, nil) is the library's timeout: go round.
+		return 0, p.readErr(err)
 	}
+}
+
+// readErr says why a read failed: Close, or the device going away (a USB
+// adapter unplugged reads as end of file after the hang-up, a vanished pty
+// as EIO).
+func (p *Port) readErr(err error) error {
+	if p.closed.Load() || errors.Is(err, os.ErrClosed) {
+		return p.closedErr()
+	}
+	if errors.Is(err, io.EOF) {
+		err = errors.New("hang-up")
+	}
+	return fmt.Errorf("serialport: %s: %v: the device went away (unplugged, switched off or out of "+
+		"range): %w", p.name, err, ErrGone)
 }
 
 func (p *Port) closedErr() error {
@@ -235,13 +269,19 @@ func (p *Port) Write(b []byte) (int, error) {
 }
 
 // SetReadDeadline makes Read fail with os.ErrDeadlineExceeded once t has
-// passed with no data (zero t: no deadline). A blocked Read notices within
-// the poll interval.
+// passed with no data (zero t: no deadline). A blocked Read takes the new
+// deadline at once.
 func (p *Port) SetReadDeadline(t time.Time) error {
 	if t.IsZero() {
 		p.deadline.Store(0)
 	} else {
 		p.deadline.Store(t.UnixNano())
+	}
+	p.kicks.Add(1)
+	// Wake a blocked Read so it re-arms with the new deadline; the
+	// descriptor's own deadline is Read's to set.
+	if err := p.in.SetReadDeadline(time.Now()); err != nil && !errors.Is(err, os.ErrClosed) {
+		return err
 	}
 	return nil
 }
@@ -254,7 +294,7 @@ func (p *Port) Close() error {
 	p.once.Do(func() {
 		p.closed.Store(true)
 		err := p.port.Close()
-		p.closeErr = errors.Join(err, p.lock.Close())
+		p.closeErr = errors.Join(err, p.in.Close())
 	})
 	return p.closeErr
 }

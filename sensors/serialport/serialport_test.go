@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -123,7 +125,7 @@ func TestReadWrite(t *testing.T) {
 
 func TestWatchdog(t *testing.T) {
 	p := newPty(t)
-	port := open(t, p.Path, Options{Poll: 10 * time.Millisecond, Silence: 150 * time.Millisecond})
+	port := open(t, p.Path, Options{Silence: 150 * time.Millisecond})
 	start := time.Now()
 	n, err := port.Read(make([]byte, 8))
 	el := time.Since(start)
@@ -155,7 +157,7 @@ func TestDeadline(t *testing.T) {
 
 func TestCloseInterruptsRead(t *testing.T) {
 	p := newPty(t)
-	port, err := Open(p.Path, Options{Silence: -1, Poll: time.Second})
+	port, err := Open(p.Path, Options{Silence: -1})
 	require.NoError(t, err)
 	reading := make(chan struct{})
 	done := make(chan error, 1)
@@ -197,4 +199,143 @@ func TestDeviceGone(t *testing.T) {
 	case <-time.After(3 * time.Second):
 		t.Fatal("Read did not notice the device going away")
 	}
+}
+
+// A deadline set while a Read is blocked (another goroutine, no watchdog)
+// ends that Read at the deadline, not at some later poll; clearing it lets
+// the Read go on to the data.
+func TestDeadlineWhileBlocked(t *testing.T) {
+	tests := []struct {
+		name     string
+		deadline time.Duration // 0: set, then clear
+		want     error
+	}{
+		{"shortened", 150 * time.Millisecond, os.ErrDeadlineExceeded},
+		{"cleared", 0, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPty(t)
+			port := open(t, p.Path, Options{Silence: -1})
+			type result struct {
+				n   int
+				err error
+				at  time.Duration
+			}
+			done := make(chan result, 1)
+			start := time.Now()
+			go func() {
+				n, err := port.Read(make([]byte, 8))
+				done <- result{n, err, time.Since(start)}
+			}()
+			require.Eventually(t, readParked, 5*time.Second, time.Millisecond, "Read waiting for data")
+			if tc.deadline > 0 {
+				require.NoError(t, port.SetReadDeadline(start.Add(tc.deadline)))
+			} else {
+				require.NoError(t, port.SetReadDeadline(time.Now().Add(time.Hour)))
+				require.NoError(t, port.SetReadDeadline(time.Time{}))
+				_, err := p.Master().Write([]byte{0x42})
+				require.NoError(t, err)
+			}
+			select {
+			case r := <-done:
+				if tc.want != nil {
+					require.ErrorIs(t, r.err, tc.want)
+					assert.GreaterOrEqual(t, r.at, tc.deadline)
+					assert.Less(t, r.at, tc.deadline+time.Second)
+					return
+				}
+				require.NoError(t, r.err)
+				assert.Equal(t, 1, r.n)
+			case <-time.After(5 * time.Second):
+				t.Fatal("Read still blocked")
+			}
+		})
+	}
+}
+
+// readParked reports whether a goroutine is in Read, parked on the poller.
+func readParked() bool {
+	buf := make([]byte, 1<<20)
+	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+		if strings.Contains(g, "serialport.(*reader).read") && strings.Contains(g, "runtime_pollWait") {
+			return true
+		}
+	}
+	return false
+}
+
+// Reading what has arrived allocates nothing: the bridge reads a few
+// hundred times a second for as long as a session lasts.
+func TestReadAllocs(t *testing.T) {
+	p := newPty(t)
+	port := open(t, p.Path, Options{})
+	const runs = 50
+	_, err := p.Master().Write(make([]byte, 4*(runs+1)))
+	require.NoError(t, err)
+	buf := make([]byte, 4)
+	var got int
+	allocs := testing.AllocsPerRun(runs, func() {
+		n, err := port.Read(buf)
+		if err != nil {
+			t.Error(err)
+		}
+		got += n
+	})
+	assert.Zero(t, allocs)
+	assert.Positive(t, got)
+}
+
+// The reader under Read, on a pipe: data, the writer gone (a tty reads end
+// of file after a hang-up), a deadline, Close.
+func TestReader(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, r, w *os.File)
+		n     int
+		want  string // in the error; "" none
+		is    error
+	}{
+		{name: "data", n: 3, setup: func(t *testing.T, r, w *os.File) {
+			_, err := w.Write([]byte("abc"))
+			require.NoError(t, err)
+		}},
+		{name: "hang-up", is: io.EOF, want: "EOF", setup: func(t *testing.T, r, w *os.File) { require.NoError(t, w.Close()) }},
+		{name: "deadline", is: os.ErrDeadlineExceeded, want: "timeout", setup: func(t *testing.T, r, w *os.File) {
+			require.NoError(t, r.SetReadDeadline(time.Now().Add(20*time.Millisecond)))
+		}},
+		{name: "closed", want: "closed file", setup: func(t *testing.T, r, w *os.File) { require.NoError(t, r.Close()) }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, w, err := os.Pipe()
+			require.NoError(t, err)
+			t.Cleanup(func() { r.Close(); w.Close() })
+			rd, err := newReader(r)
+			require.NoError(t, err)
+			tc.setup(t, r, w)
+			n, err := rd.read(make([]byte, 8))
+			assert.Equal(t, tc.n, n)
+			if tc.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+			if tc.is != nil {
+				require.ErrorIs(t, err, tc.is)
+			}
+		})
+	}
+}
+
+// A hang-up read as end of file is the device going away, not a Close.
+func TestReadErr(t *testing.T) {
+	p := newPty(t)
+	port := open(t, p.Path, Options{})
+	err := port.readErr(io.EOF)
+	require.ErrorIs(t, err, ErrGone)
+	assert.Contains(t, err.Error(), p.Path+": hang-up")
+	require.NoError(t, port.Close())
+	require.ErrorIs(t, port.readErr(io.EOF), os.ErrClosed, "after Close, whatever the read said")
 }

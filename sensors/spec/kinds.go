@@ -15,7 +15,6 @@ import (
 	"github.com/cueroom/cueroom/sensors/bitalino"
 	"github.com/cueroom/cueroom/sensors/lineproto"
 	"github.com/cueroom/cueroom/sensors/serialport"
-	"github.com/cueroom/cueroom/sensors/synth"
 )
 
 // The registry. Each device driver is one Register call; shimmer, contec
@@ -85,7 +84,7 @@ func simBITalino(o Opts) (Sim, error) {
 		return nil, err
 	}
 	return bitalino.NewSim(bitalino.SimConfig{Inputs: cfg.Inputs, EDARevision: cfg.EDARevision,
-		Synth: synth.Config{Seed: uint64(o.Int("seed"))}})
+		Synth: simSynth(o)})
 }
 
 // probeBITalino asks for the version (0x07) after a stop (0x00) at
@@ -143,7 +142,7 @@ func lineKind(name string, mode lineproto.Mode, summary, example string) Kind {
 			if m == lineproto.Auto {
 				m = lineproto.Grove
 			}
-			return lineproto.NewSim(lineproto.SimConfig{Mode: m, Synth: synth.Config{Seed: uint64(o.Int("seed"))}})
+			return lineproto.NewSim(lineproto.SimConfig{Mode: m, Synth: simSynth(o)})
 		}}
 	if mode == lineproto.Auto {
 		k.Probe = &Probe{Run: probeLines} // listens only: the other formats are found through it

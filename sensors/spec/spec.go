@@ -83,11 +83,11 @@ type Option struct {
 }
 
 // Common options, accepted by every kind.
-var common = []Option{
+var common = append([]Option{
 	{Name: "name", Help: "instance name in recordings and the dashboard", Check: Names(1)},
 	{Name: "silence", Help: "alert when no data for this long", Check: DurationIn(100*time.Millisecond, 10*time.Minute)},
 	{Name: "seed", Help: "simulator seed", Check: IntIn(0, 1<<62), SimOnly: true},
-}
+}, faultOptions...)
 
 var (
 	regMu sync.RWMutex
@@ -477,9 +477,13 @@ func Usage() string {
 			if o.Default != "" {
 				def = " (default " + o.Default + ")"
 			}
+			if o.SimOnly {
+				def += " [sim only]"
+			}
 			fmt.Fprintf(&b, "            %s: %s%s\n", o.Name, o.Help, def)
 		}
 	}
-	b.WriteString("  every kind: name=NAME, silence=DURATION (alert after no data that long); simulators: seed=N\n")
+	b.WriteString("  every kind: name=NAME, silence=DURATION (alert after no data that long); simulators: seed=N,\n" +
+		"            motion=FROM-TO,... (motion artefacts at these times of the stream, e.g. 30s-33s), motionrate=PER_MIN\n")
 	return b.String()
 }

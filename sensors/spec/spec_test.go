@@ -3,6 +3,7 @@ package spec
 import (
 	"context"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,8 +13,10 @@ import (
 	"github.com/cueroom/cueroom/sensors"
 	"github.com/cueroom/cueroom/sensors/bitalino"
 	"github.com/cueroom/cueroom/sensors/bridge"
+	"github.com/cueroom/cueroom/sensors/contec"
 	"github.com/cueroom/cueroom/sensors/lineproto"
 	"github.com/cueroom/cueroom/sensors/simport"
+	"github.com/cueroom/cueroom/sensors/synth"
 )
 
 func TestParse(t *testing.T) {
@@ -36,6 +39,10 @@ func TestParse(t *testing.T) {
 			canon: "csv:/dev/ttyACM0?columns=eda_uS%2Chr_bpm%2C-&counter=-&units=hr%3Abpm", name: "csv"},
 		{in: "kv:/dev/ttyACM0?baud=9600&silence=10s", kind: "kv", port: "/dev/ttyACM0", canon: "kv:/dev/ttyACM0?baud=9600&silence=10s", name: "kv"},
 		{in: "sim:arduino", kind: "arduino", sim: true, canon: "sim:arduino", name: "arduino"},
+		{in: "sim:contec?fingerout=20s-30s,1m&motion=5s-8s&motionrate=2", kind: "contec", sim: true,
+			canon: "sim:contec?fingerout=20s-30s%2C1m&motion=5s-8s&motionrate=2", name: "contec"},
+		{in: "sim:grove?motion=1m30s-1m32.5s,2m-2m1s", kind: "grove", sim: true,
+			canon: "sim:grove?motion=1m30s-1m32.5s%2C2m-2m1s", name: "grove"},
 		{in: " auto ", auto: true, canon: "auto"},
 		{in: "auto?active=true&listen=1s", auto: true, canon: "auto?active=true&listen=1s"},
 	}
@@ -84,6 +91,19 @@ func TestParseErrors(t *testing.T) {
 		{"kv:/dev/ttyUSB0?silence=1", "silence=1: use a duration from 100ms to 10m0s, e.g. 2s or 500ms"},
 		{"kv:/dev/ttyUSB0?name=a,b", "name=a,b: use one name"},
 		{"auto?active=yes", "active=yes: use true or false"},
+		{"sim:contec?fingerout=30s-20s", `fingerout=30s-20s: "30s-20s" ends before it starts: write FROM-TO times`},
+		{"sim:contec?fingerout=1m,2m-3m", `"1m" has no end but is not the last`},
+		{"sim:contec?fingerout=10s-20s,15s-30s", `"15s-30s" starts before the window before it ends: give windows in order`},
+		{"sim:contec?fingerout=soon", `"soon" is not a time: write FROM-TO times of the simulated stream`},
+		{"sim:contec?fingerout=-5s", "fingerout=-5s: \"-5s\": write FROM-TO times"},
+		{"sim:contec?fingerout=", "fingerout=: \"\": write FROM-TO times"},
+		{"sim:contec?fingerout=1s-48h", "48h0m0s is past 24h0m0s"},
+		{"sim:contec?fingerout=" + strings.Repeat("1s-2s,", 64) + "3s-4s", "65 windows: give at most 64"},
+		{"sim:shimmer?motion=5s", `motion=5s: "5s" has no end: write FROM-TO times`},
+		{"sim:pulsesensor?motionrate=100", "motionrate=100: use a number from 0 to 60"},
+		{"sim:bitalino?fingerout=1s", `bitalino has no option "fingerout"`},
+		{"contec:/dev/ttyUSB0?fingerout=1s", "option fingerout applies to simulators only (sim:contec?fingerout=…)"},
+		{"grove:/dev/ttyUSB0?motion=1s-2s", "option motion applies to simulators only"},
 		{"auto?rate=1", `auto has no option "rate": its options are active, listen`},
 	}
 	for _, tc := range tests {
@@ -241,7 +261,113 @@ func TestRegister(t *testing.T) {
 	}
 	u := Usage()
 	for _, want := range []string{"bitalino  PLUX BITalino", "e.g. grove:/dev/ttyUSB0", "rate: sampling rate, Hz (default 1000)",
-		"columns: names to keep", "[sim]", "simulators: seed=N"} {
+		"columns: names to keep", "[sim]", "simulators: seed=N", "motion=FROM-TO", "fingerout: finger out of the probe",
+		"20s-30s,1m (from 1 min on) [sim only]"} {
 		assert.Contains(t, u, want)
 	}
+}
+
+// The fault options reach the simulators' physiology: finger out and motion
+// in the windows given, on every kind that takes them.
+func TestSimFaults(t *testing.T) {
+	type synthSim interface{ Synth() *synth.Generator }
+	s := time.Second
+	tests := []struct {
+		spec      string
+		fingerOut []synth.Window
+		motion    []synth.Window
+	}{
+		{"sim:contec?fingerout=1s-2s,3s", []synth.Window{{From: s, To: 2 * s}, {From: 3 * s, To: time.Hour}}, nil},
+		{"sim:shimmer?fingerout=2s-3s&motion=1s-1500ms", []synth.Window{{From: 2 * s, To: 3 * s}}, []synth.Window{{From: s, To: 1500 * time.Millisecond}}},
+		{"sim:pulsesensor?fingerout=0s-1s", []synth.Window{{From: 0, To: s}}, nil},
+		{"sim:bitalino?motion=2s-3s", nil, []synth.Window{{From: 2 * s, To: 3 * s}}},
+		{"sim:kv?motion=500ms-1s,3s-3500ms", nil, []synth.Window{{From: 500 * time.Millisecond, To: s}, {From: 3 * s, To: 3500 * time.Millisecond}}},
+		{"sim:contec", nil, nil},
+	}
+	in := func(ws []synth.Window, d time.Duration) (yes, edge bool) {
+		for _, w := range ws {
+			if (d-w.From).Abs() <= 10*time.Millisecond || (d-w.To).Abs() <= 10*time.Millisecond {
+				edge = true
+			}
+			yes = yes || d >= w.From && d < w.To
+		}
+		return yes, edge
+	}
+	for _, tc := range tests {
+		t.Run(tc.spec, func(t *testing.T) {
+			sp, err := Parse(tc.spec)
+			require.NoError(t, err)
+			sim, err := sp.NewSim()
+			require.NoError(t, err)
+			t.Cleanup(func() { sim.Close() })
+			g := sim.(synthSim).Synth()
+			outs, moves := 0, 0
+			for range 400 { // 4 s, not running: the generator alone
+				p := g.Next(10 * time.Millisecond)
+				if want, edge := in(tc.fingerOut, p.T); !edge {
+					require.Equal(t, want, p.FingerOut, "finger out at %v", p.T)
+				}
+				if want, edge := in(tc.motion, p.T); !edge {
+					require.Equal(t, want, p.Motion, "motion at %v", p.T)
+				}
+				if p.FingerOut {
+					outs++
+				}
+				if p.Motion {
+					moves++
+				}
+			}
+			assert.Equal(t, len(tc.fingerOut) > 0, outs > 0)
+			assert.Equal(t, len(tc.motion) > 0, moves > 0)
+		})
+	}
+}
+
+// End to end: cueroom sim contec?fingerout=... reaches the wire. The
+// oximeter reports the finger out in the window (from the stream's start
+// here) and readings after it.
+func TestSimFingerOutOnTheWire(t *testing.T) {
+	sp, err := Parse("sim:contec?fingerout=0s-300ms&seed=4")
+	require.NoError(t, err)
+	sim, err := sp.NewSim()
+	require.NoError(t, err)
+	dev, err := sp.Device()
+	require.NoError(t, err)
+	p, err := simport.Start(context.Background(), sim)
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, p.Close()) })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	got := make(chan sensors.Sample, 1000)
+	errc := make(chan error, 1)
+	go func() {
+		errc <- bridge.Run(ctx, bridge.Config{Port: p.Path, Device: dev, Sink: func(x sensors.Sample) {
+			select {
+			case got <- x:
+			default:
+			}
+		}})
+	}()
+	// About 60 packets a second: 0.3 s is some 18 packets, then 1 s more.
+	var out, in int
+	timeout := time.After(15 * time.Second)
+	for out+in < 80 {
+		select {
+		case s := <-got:
+			if int(s.Values[4])&contec.FingerOut != 0 {
+				require.Zero(t, in, "finger out again after it was in, at seq %d", s.Seq)
+				out++
+			} else {
+				in++
+			}
+		case err := <-errc:
+			t.Fatalf("bridge ended: %v", err)
+		case <-timeout:
+			t.Fatalf("only %d samples", out+in)
+		}
+	}
+	cancel()
+	require.ErrorIs(t, <-errc, context.Canceled)
+	assert.InDelta(t, 18, out, 3, "finger out for 0.3 s of the stream")
+	assert.Positive(t, in)
 }

@@ -1,8 +1,10 @@
 package synth
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/cueroom/cueroom/sensors"
@@ -20,6 +22,17 @@ type optical struct {
 	spo2Ph     [2]float64
 	nextMotion float64 // time of the next random motion artefact
 	motion     burst
+
+	// The schedule (Config.FingerOutAt, MotionAt) and how far it has run.
+	fingerEdges []edge
+	motions     []Window
+	nf, nm      int
+}
+
+// edge is a scheduled change of the finger's place.
+type edge struct {
+	at  float64
+	out bool
 }
 
 // burst is one motion artefact: a slow, large swing of the PPG baseline
@@ -37,6 +50,32 @@ func (o *optical) init(cfg Config) {
 	o.nextMotion = math.Inf(1)
 	if cfg.MotionPerMin > 0 {
 		o.nextMotion = o.rng.ExpFloat64() * 60 / cfg.MotionPerMin
+	}
+	for _, w := range cfg.FingerOutAt {
+		o.fingerEdges = append(o.fingerEdges, edge{at: w.From.Seconds(), out: true})
+		if w.To > 0 {
+			o.fingerEdges = append(o.fingerEdges, edge{at: w.To.Seconds()})
+		}
+	}
+	// Stable: a window's end stays before a next window starting then.
+	slices.SortStableFunc(o.fingerEdges, func(a, b edge) int { return cmp.Compare(a.at, b.at) })
+	for _, w := range cfg.MotionAt {
+		if w.To > w.From {
+			o.motions = append(o.motions, w)
+		}
+	}
+	slices.SortStableFunc(o.motions, func(a, b Window) int { return cmp.Compare(a.From, b.From) })
+}
+
+// schedule applies the scheduled faults due by t. A SetFingerOut call
+// holds until the next scheduled change.
+func (o *optical) schedule(t float64) {
+	for ; o.nf < len(o.fingerEdges) && t >= o.fingerEdges[o.nf].at; o.nf++ {
+		o.fingerOut = o.fingerEdges[o.nf].out
+	}
+	for ; o.nm < len(o.motions) && t >= o.motions[o.nm].From.Seconds(); o.nm++ {
+		w := o.motions[o.nm]
+		o.newBurst(w.From.Seconds(), (w.To - w.From).Seconds())
 	}
 }
 
@@ -88,6 +127,7 @@ func (g *Generator) opticsInit() {
 func (g *Generator) optics(p *Point, t, step float64) (edaArtefact float64) {
 	g.opticsInit()
 	o := &g.opt
+	o.schedule(t)
 	for t >= o.nextMotion {
 		o.newBurst(o.nextMotion, 1+3*o.rng.Float64())
 		o.nextMotion += o.rng.ExpFloat64() * 60 / g.cfg.MotionPerMin

@@ -161,3 +161,86 @@ func TestOpticsConcurrentUse(t *testing.T) {
 	<-done
 	assert.Equal(t, 5*time.Second, g.Now())
 }
+
+// Scheduled faults happen in the windows given, in generator time, and
+// nowhere else; finger-out leaves ECG and skin conductance as they were.
+func TestScheduledFaults(t *testing.T) {
+	s := time.Second
+	tests := []struct {
+		name      string
+		cfg       Config
+		fingerOut []Window // where FingerOut must be true
+		motion    []Window // where Motion must be true
+	}{
+		{name: "none", cfg: Config{}},
+		{name: "finger out twice",
+			cfg:       Config{FingerOutAt: []Window{{2 * s, 4 * s}, {6 * s, 7 * s}}},
+			fingerOut: []Window{{2 * s, 4 * s}, {6 * s, 7 * s}}},
+		{name: "finger out for good", cfg: Config{FingerOutAt: []Window{{5 * s, 0}}}, fingerOut: []Window{{5 * s, 11 * s}}},
+		{name: "back to back", cfg: Config{FingerOutAt: []Window{{3 * s, 5 * s}, {5 * s, 6 * s}}},
+			fingerOut: []Window{{3 * s, 6 * s}}},
+		{name: "motion, given out of order",
+			cfg:    Config{MotionAt: []Window{{7 * s, 8 * s}, {1 * s, 3 * s}}},
+			motion: []Window{{1 * s, 3 * s}, {7 * s, 8 * s}}},
+		{name: "motion without an end is ignored", cfg: Config{MotionAt: []Window{{2 * s, 0}}}},
+	}
+	in := func(ws []Window, d time.Duration) bool {
+		for _, w := range ws {
+			if d >= w.From && d < w.To {
+				return true
+			}
+		}
+		return false
+	}
+	near := func(ws []Window, d time.Duration) bool { // the boundary step: up to float rounding
+		for _, w := range ws {
+			if (d-w.From).Abs() <= 10*ms || (d-w.To).Abs() <= 10*ms {
+				return true
+			}
+		}
+		return false
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.cfg
+			cfg.Seed = 11
+			pts := run(New(cfg), 10*time.Second, 10*ms)
+			plain := run(New(Config{Seed: 11}), 10*time.Second, 10*ms)
+			outs, moves := 0, 0
+			for i, p := range pts {
+				if !near(tc.fingerOut, p.T) {
+					require.Equal(t, in(tc.fingerOut, p.T), p.FingerOut, "finger out at %v", p.T)
+				}
+				if !near(tc.motion, p.T) {
+					require.Equal(t, in(tc.motion, p.T), p.Motion, "motion at %v", p.T)
+				}
+				if p.FingerOut {
+					outs++
+					require.Zero(t, p.PPG, "flat while out")
+				}
+				if p.Motion {
+					moves++
+				}
+				require.Equal(t, plain[i].ECG, p.ECG, "ECG untouched")
+				if len(tc.motion) == 0 {
+					require.Equal(t, plain[i].EDA, p.EDA, "EDA untouched without motion")
+				}
+			}
+			assert.Equal(t, len(tc.fingerOut) > 0, outs > 0)
+			assert.Equal(t, len(tc.motion) > 0, moves > 0)
+		})
+	}
+}
+
+// SetFingerOut holds until the next scheduled change.
+func TestScheduleAndSetFingerOut(t *testing.T) {
+	g := New(Config{Seed: 2, FingerOutAt: []Window{{3 * time.Second, 4 * time.Second}}})
+	g.SetFingerOut(true)
+	for _, p := range run(g, 2*time.Second, 10*ms) {
+		require.True(t, p.FingerOut, "set by hand at %v", p.T)
+	}
+	pts := run(g, 3*time.Second, 10*ms) // 2 s .. 5 s
+	assert.True(t, pts[50].FingerOut, "2.5 s: still out")
+	assert.True(t, pts[150].FingerOut, "3.5 s: scheduled out")
+	assert.False(t, pts[250].FingerOut, "4.5 s: back in at the window's end")
+}

@@ -39,7 +39,16 @@ type Config struct {
 	PPGNoise     float64 // s.d. of PPG noise, in pulse amplitudes [0.02]; <0 none
 	SpO2         float64 // resting oxygen saturation, % [97.5]
 	MotionPerMin float64 // random motion artefacts per minute [0: none]
+
+	// Scheduled faults, in generator time (0 at New, so a simulator's
+	// stream time): what SetFingerOut and Motion do, at set times, so a
+	// simulated session can be written down and replayed.
+	FingerOutAt []Window // the finger out of the probe; a zero To: for good
+	MotionAt    []Window // motion artefacts; a window with no To is ignored
 }
+
+// Window is a stretch of generator time, From to To.
+type Window struct{ From, To time.Duration }
 
 func (c *Config) defaults() {
 	def := func(p *float64, v float64) {
