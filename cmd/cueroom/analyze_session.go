@@ -2,16 +2,19 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/cueroom/cueroom/engine/bus"
 	"github.com/cueroom/cueroom/engine/record"
+	"github.com/cueroom/cueroom/engine/report"
 	"github.com/cueroom/cueroom/sensors"
 	"github.com/cueroom/cueroom/sensors/physio/offline"
 )
@@ -24,7 +27,7 @@ type SessionAnalysis struct {
 	Title   string          `json:"title"`
 	Start   string          `json:"start"`
 	Device  string          `json:"device"`
-	Cues    *offline.Report `json:"cues"`  // events: visual cue onsets, labelled by cue id
+	Cues    *offline.Report `json:"cues"`  // events: cue onsets (first frame, or first sample of a sound), labelled by cue id
 	Steps   *offline.Report `json:"steps"` // events: step starts, labelled by step id
 	Ratings []StepRatings   `json:"ratings"`
 }
@@ -40,15 +43,7 @@ type StepRatings struct {
 
 // AcrossSessions follows one step over the sessions of a participant, in
 // the order given: does the response habituate from session to session?
-type AcrossSessions struct {
-	Step     string     `json:"step"`
-	Sessions []string   `json:"sessions"`
-	SCRAmp   []float64  `json:"scr_max_amplitude_us"` // first presentation in each session
-	SCDelta  []*float64 `json:"sc_delta_us"`          // null where not measurable
-	HRDelta  []*float64 `json:"hr_delta_bpm"`
-	Craving  []*float64 `json:"craving"` // last craving rating of the step, null when none
-	SCRSlope float64    `json:"scr_amplitude_slope_per_session"`
-}
+type AcrossSessions = report.Across
 
 // analyzeSessions runs the offline analysis on recorded session folders.
 func analyzeSessions(dirs []string, cfg offline.Config, asJSON bool, stdout io.Writer) error {
@@ -122,68 +117,256 @@ func floats(v []float64) string {
 	return b.String()
 }
 
-// analyzeSession lays a recording's samples out at the device's nominal
-// rate (arrival jitter does not matter at the windows used: seconds) and
-// analyses them against the session's own events.
+// errNoSignal: the session recorded nothing the offline analysis reads.
+var errNoSignal = errors.New("no ECG, PPG or skin-conductance channel was recorded")
+
+// analyzeSession analyses a recording against the session's own events.
 func analyzeSession(s *record.Session, cfg offline.Config) (SessionAnalysis, error) {
 	a := SessionAnalysis{Dir: s.Dir, Title: s.Meta.Title, Start: s.Meta.Start.Format("2006-01-02 15:04")}
-	st, ok := physiologicalStream(s.Streams)
-	if !ok {
-		return a, fmt.Errorf("no ECG, PPG or skin-conductance channel was recorded")
+	sig, err := layoutSignals(s)
+	if err != nil {
+		return a, err
 	}
-	a.Device = st.Device
-	samples := s.Samples[st.Device]
-	if len(samples) == 0 {
-		return a, fmt.Errorf("device %s recorded no samples", st.Device)
-	}
-	in := offline.Input{Rate: st.Rate}
-	for i, c := range st.Channels {
-		col := make([]float64, len(samples))
-		for k := range samples {
-			col[k] = samples[k].Values[i]
-		}
-		switch strings.ToUpper(c.Type) {
-		case "ECG":
-			in.ECG, in.ECGName = col, c.Label
-		case "PPG":
-			in.PPG, in.PPGName = col, c.Label
-		case "EDA":
-			in.EDA, in.EDAName = col, c.Label
-		}
-	}
-	t0 := samples[0].T
-	index := func(t float64) int64 { return int64(math.Round((t - t0.Seconds()) * st.Rate)) }
+	steps, cues := presentations(s.Events, sessionEnd(s))
+	return a, analyzeSignals(&a, s, sig, steps, cues, cfg)
+}
 
-	var cueEvents, stepEvents []offline.Event
+// analyzeSignals fills a from signals already laid out.
+func analyzeSignals(a *SessionAnalysis, s *record.Session, sig *signals, steps, cues []shown, cfg offline.Config) error {
+	a.Device = sig.stream.Device
+	events := func(ps []shown) []offline.Event {
+		out := make([]offline.Event, 0, len(ps))
+		for _, p := range ps {
+			out = append(out, offline.Event{Index: sig.index(p.on), Duration: int64(math.Round((p.off - p.on) * sig.in.Rate)), Label: p.id})
+		}
+		return out
+	}
+	a.Ratings = stepRatings(s.Events)
+	var err error
+	in := sig.in
+	in.Events = events(cues)
+	if a.Cues, err = offline.Analyze(in, cfg); err != nil {
+		return err
+	}
+	in.Events = events(steps)
+	a.Steps, err = offline.Analyze(in, cfg)
+	return err
+}
+
+// stepRatings collects the answered ratings of each step presentation, one
+// entry per scale.
+func stepRatings(events []bus.Event) []StepRatings {
+	var out []StepRatings
 	repeats := map[string]int{}
-	var cur *StepRatings
-	for _, e := range s.Events {
+	cur := -1 // first entry of the current step presentation
+	for _, e := range events {
 		switch e.Kind {
-		case bus.CueOnset:
-			if e.Data["channel"] == "visual" {
-				cueEvents = append(cueEvents, offline.Event{Index: index(e.T.Seconds()), Label: fmt.Sprint(e.Data["cue"])})
-			}
 		case bus.StepStart:
 			id := fmt.Sprint(e.Data["id"])
 			repeats[id]++
-			stepEvents = append(stepEvents, offline.Event{Index: index(e.T.Seconds()), Label: id})
-			a.Ratings = append(a.Ratings, StepRatings{Step: id, Onset: e.T.Seconds(), Repeats: repeats[id]})
-			cur = &a.Ratings[len(a.Ratings)-1]
+			out = append(out, StepRatings{Step: id, Onset: e.T.Seconds(), Repeats: repeats[id]})
+			cur = len(out) - 1
 		case bus.Rating:
-			if v, ok := e.Data["value"].(float64); ok && cur != nil {
-				cur.Scale = fmt.Sprint(e.Data["scale"])
-				cur.Values = append(cur.Values, v)
+			v, ok := e.Data["value"].(float64)
+			if !ok || cur < 0 {
+				continue
+			}
+			scale := fmt.Sprint(e.Data["scale"])
+			k := -1
+			for i := cur; i < len(out); i++ {
+				if out[i].Scale == scale || out[i].Scale == "" {
+					k = i
+					break
+				}
+			}
+			if k < 0 {
+				// Another scale in the same step: an entry of its own.
+				out = append(out, StepRatings{Step: out[cur].Step, Onset: out[cur].Onset, Repeats: out[cur].Repeats})
+				k = len(out) - 1
+			}
+			out[k].Scale = scale
+			out[k].Values = append(out[k].Values, v)
+		}
+	}
+	return out
+}
+
+// shown is one step presentation, or one cue's onset within one.
+type shown struct {
+	id        string         // step or cue id
+	step      int            // index of the step presentation (a cue's own step); -1 before any
+	modality  string         // cues
+	start     map[string]any // steps: the step_start event's data (name, intensity, neutral)
+	on, off   float64        // session seconds
+	endReason string         // steps: why the step ended; "" when not recorded
+}
+
+// presentations lists the step presentations and cue onsets of a session.
+// A cue's onset is its first onset event in a step presentation, on any
+// channel: the first frame for pictures and text, the first sample played
+// for sounds. A step that never ended ends at the next one or at end; a cue
+// with no offset, at its step's end.
+func presentations(events []bus.Event, end float64) (steps, cues []shown) {
+	seen := map[string]bool{}
+	cur := -1
+	for _, e := range events {
+		t := e.T.Seconds()
+		switch e.Kind {
+		case bus.StepStart:
+			if cur >= 0 && math.IsNaN(steps[cur].off) {
+				steps[cur].off = t
+			}
+			steps = append(steps, shown{id: fmt.Sprint(e.Data["id"]), step: len(steps), start: e.Data, on: t, off: math.NaN()})
+			cur = len(steps) - 1
+		case bus.StepEnd:
+			if cur >= 0 && math.IsNaN(steps[cur].off) {
+				steps[cur].off = t
+				if r, ok := e.Data["reason"].(string); ok {
+					steps[cur].endReason = r
+				}
+			}
+		case bus.CueOnset:
+			id := fmt.Sprint(e.Data["cue"])
+			key := id + "\x00" + strconv.Itoa(cur)
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			m, _ := e.Data["modality"].(string)
+			cues = append(cues, shown{id: id, step: cur, modality: m, on: t, off: math.NaN()})
+		case bus.CueOffset:
+			// Offsets of one cue come per channel: the last one ends it.
+			id := fmt.Sprint(e.Data["cue"])
+			for i := len(cues) - 1; i >= 0; i-- {
+				if cues[i].id == id {
+					if math.IsNaN(cues[i].off) || t > cues[i].off {
+						cues[i].off = t
+					}
+					break
+				}
 			}
 		}
 	}
-	var err error
-	in.Events = cueEvents
-	if a.Cues, err = offline.Analyze(in, cfg); err != nil {
-		return a, err
+	for i := range steps {
+		if math.IsNaN(steps[i].off) {
+			steps[i].off = max(end, steps[i].on)
+		}
 	}
-	in.Events = stepEvents
-	a.Steps, err = offline.Analyze(in, cfg)
-	return a, err
+	for i := range cues {
+		if math.IsNaN(cues[i].off) {
+			cues[i].off = end
+			if k := cues[i].step; k >= 0 {
+				cues[i].off = steps[k].off
+			}
+			cues[i].off = max(cues[i].off, cues[i].on)
+		}
+	}
+	return steps, cues
+}
+
+// sessionEnd is the session clock at the end: the session_end event, or
+// the last thing recorded.
+func sessionEnd(s *record.Session) float64 {
+	end := 0.0
+	for _, e := range s.Events {
+		if e.Kind == bus.SessionEnd {
+			return e.T.Seconds()
+		}
+		end = max(end, e.T.Seconds())
+	}
+	for _, smp := range s.Samples {
+		if n := len(smp); n > 0 {
+			end = max(end, smp[n-1].T.Seconds())
+		}
+	}
+	return end
+}
+
+// signals are a sensor's channels laid out for the offline analysis.
+type signals struct {
+	stream sensors.Stream
+	in     offline.Input
+	t0     float64 // session time of sample 0, s
+	gaps   int     // samples missing (NaN) where the sensor's data was lost
+}
+
+// index is the sample at session time t; time is the session time of a
+// (fractional) sample index, or of seconds from sample 0.
+func (g *signals) index(t float64) int64          { return int64(math.Round((t - g.t0) * g.in.Rate)) }
+func (g *signals) time(fromFirst float64) float64 { return g.t0 + fromFirst }
+
+// layoutSignals lays a recording's samples out at the device's nominal
+// rate: arrival times come in bursts, and the jitter does not matter at
+// the windows used (seconds). Where the sensor was lost (a gap event, or
+// samples more than five seconds behind the clock: a device slower than it
+// says) the missing span is NaN, so what follows stays on the session clock.
+func layoutSignals(s *record.Session) (*signals, error) {
+	st, ok := physiologicalStream(s.Streams)
+	if !ok {
+		return nil, errNoSignal
+	}
+	samples := s.Samples[st.Device]
+	if len(samples) == 0 {
+		return nil, fmt.Errorf("device %s recorded no samples", st.Device)
+	}
+	g := &signals{stream: st, in: offline.Input{Rate: st.Rate}, t0: samples[0].T.Seconds()}
+	var gapEnds []float64
+	for _, e := range s.Events {
+		if e.Kind == bus.Gap && fmt.Sprint(e.Data["device"]) == st.Device {
+			if v, ok := e.Data["gap_end"].(float64); ok {
+				gapEnds = append(gapEnds, v)
+			}
+		}
+	}
+	sort.Float64s(gapEnds)
+	type col struct {
+		ch int
+		x  *[]float64
+	}
+	var cols []col
+	for i, c := range st.Channels {
+		switch strings.ToUpper(c.Type) {
+		case "ECG":
+			cols, g.in.ECGName = append(cols, col{i, &g.in.ECG}), c.Label
+		case "PPG":
+			cols, g.in.PPGName = append(cols, col{i, &g.in.PPG}), c.Label
+		case "EDA":
+			cols, g.in.EDAName = append(cols, col{i, &g.in.EDA}), c.Label
+		}
+	}
+	for _, c := range cols {
+		*c.x = make([]float64, 0, len(samples))
+	}
+	rate := st.Rate
+	// A time hours away is corrupt, not a gap: never fill that much.
+	maxFill := int(6 * 3600 * rate)
+	pos, next := 0, 0
+	for _, smp := range samples {
+		t := smp.T.Seconds()
+		want := int(math.Round((t - g.t0) * rate))
+		resync := want-pos > int(5*rate)
+		for next < len(gapEnds) && t >= gapEnds[next]-0.01 {
+			resync, next = true, next+1
+		}
+		if resync && want > pos && want-pos <= maxFill {
+			for _, c := range cols {
+				for k := pos; k < want; k++ {
+					*c.x = append(*c.x, math.NaN())
+				}
+			}
+			g.gaps += want - pos
+			pos = want
+		}
+		for _, c := range cols {
+			v := math.NaN()
+			if c.ch < smp.N {
+				v = smp.Values[c.ch]
+			}
+			*c.x = append(*c.x, v)
+		}
+		pos++
+	}
+	return g, nil
 }
 
 // physiologicalStream picks the first recorded sensor (not derived) with a
@@ -212,6 +395,9 @@ func acrossSessions(all []SessionAnalysis) []AcrossSessions {
 	by := map[string]*AcrossSessions{}
 	var order []string
 	for _, a := range all {
+		if a.Steps == nil {
+			continue // nothing was measured
+		}
 		for _, r := range a.Steps.Events {
 			if r.Repeat != 1 {
 				continue

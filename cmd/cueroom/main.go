@@ -6,6 +6,7 @@
 //	cueroom sim KIND                      run a simulated sensor on a pseudo-terminal
 //	cueroom devices                       list serial ports and recognised sensors
 //	cueroom replay SESSION                play a recorded session back in sync
+//	cueroom report SESSION...             reactivity report (HTML, or --json)
 //	cueroom version
 package main
 
@@ -36,6 +37,8 @@ Usage:
                                        beats, heart rate, SCRs and cue reactivity of a CSV recording
   cueroom export SESSION --format xdf|bids|csv --out PATH
                                        a recorded session for LabRecorder/pyxdf, BIDS tools or spreadsheets
+  cueroom report SESSION... [--out FILE.html] [--plots svg|png] [--json]
+                                       reactivity tables, habituation curves and plots in one HTML file
   cueroom replay [flags] SESSION       play a recorded session back: window, sound and dashboard in sync;
                                        pause, 0.25–16× speed, seek to a time or step (keys or dashboard)
   cueroom version                      print the version
@@ -68,6 +71,8 @@ func run(args []string) int {
 		err = cmdExport(args[1:])
 	case "replay":
 		err = cmdReplay(args[1:])
+	case "report":
+		err = cmdReport(args[1:])
 	case "version", "--version":
 		fmt.Println("cueroom", version)
 	case "help", "-h", "--help":
