@@ -69,7 +69,10 @@ type Snapshot struct {
 	// Scene changes whenever what the patient should see changes; the window
 	// logs cue onsets on the first frame that shows a new Scene.
 	Scene uint64 `json:"scene"`
-	Now   time.Duration
+	// Presentation counts step starts: a repeated step is a new
+	// presentation, and its cues new onsets, though the picture stays.
+	Presentation uint64 `json:"presentation"`
+	Now          time.Duration
 }
 
 // Session is the state machine over a protocol. All methods are safe for
@@ -81,23 +84,24 @@ type Session struct {
 	clock  *Clock
 	player CuePlayer
 
-	mu        sync.Mutex
-	state     State
-	idx       int
-	stepBegan time.Duration // session time the step (re)started, shifted by pauses
-	frozenAt  time.Duration // when paused or calm: the step's elapsed time
-	prompt    *Prompt
-	scene     uint64
-	wake      chan struct{}
-	done      chan struct{}
-	endReason string
-	exposed   time.Duration // time spent in exposure steps before this one
-	hold      bool          // Run waits for Start
-	started   chan struct{}
-	startedBy string
-	arousal   Arousal
-	craving   float64       // the last craving rating in this step, -1: none yet
-	nextEvery time.Duration // step time of the next periodic rating
+	mu           sync.Mutex
+	state        State
+	idx          int
+	stepBegan    time.Duration // session time the step (re)started, shifted by pauses
+	frozenAt     time.Duration // when paused or calm: the step's elapsed time
+	prompt       *Prompt
+	presentation uint64 // step starts so far
+	scene        uint64
+	wake         chan struct{}
+	done         chan struct{}
+	endReason    string
+	exposed      time.Duration // time spent in exposure steps before this one
+	hold         bool          // Run waits for Start
+	started      chan struct{}
+	startedBy    string
+	arousal      Arousal
+	craving      float64       // the last craving rating in this step, -1: none yet
+	nextEvery    time.Duration // step time of the next periodic rating
 }
 
 // New makes a session; Run plays it.
@@ -318,6 +322,7 @@ func (s *Session) startStepLocked(i int) {
 	s.stepBegan = s.clock.Now()
 	s.prompt = nil
 	s.scene++
+	s.presentation++
 	st := s.steps[i]
 	if st.Rating != nil {
 		s.nextEvery = st.Rating.Every
@@ -395,7 +400,7 @@ func (s *Session) Snapshot() Snapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.clock.Now()
-	snap := Snapshot{State: s.state, Step: s.idx, Steps: len(s.steps), Scene: s.scene, Now: now}
+	snap := Snapshot{State: s.state, Step: s.idx, Steps: len(s.steps), Scene: s.scene, Presentation: s.presentation, Now: now}
 	if s.idx >= 0 {
 		st := s.steps[s.idx]
 		snap.StepID, snap.StepName, snap.Intensity = st.ID, st.Name, st.Intensity

@@ -40,6 +40,7 @@ type seg struct {
 	// epoch counts those starts, soundFrom is the step time of the last.
 	epoch     int
 	soundFrom time.Duration
+	pres      uint64 // step starts so far
 }
 
 // NewTimeline rebuilds the scene from events (in time order, as
@@ -72,6 +73,7 @@ func NewTimeline(events []bus.Event, steps []scenes.Step) *Timeline {
 			}
 			push(e.T, func(s *seg) {
 				s.state, s.step, s.elapsed, s.prompt = engine.Running, e.Step, 0, nil
+				s.pres++
 				s.epoch, s.soundFrom = s.epoch+1, 0
 			})
 			tl.starts = append(tl.starts, StepStart{T: e.T, Step: e.Step})
@@ -127,7 +129,7 @@ func (tl *Timeline) index(t time.Duration) int {
 func (tl *Timeline) At(t time.Duration) engine.Snapshot {
 	i := max(tl.index(t), 0)
 	sg := tl.segs[i]
-	snap := engine.Snapshot{State: sg.state, Step: sg.step, Steps: len(tl.steps), Prompt: sg.prompt, Scene: uint64(i) + 1, Now: t}
+	snap := engine.Snapshot{State: sg.state, Step: sg.step, Steps: len(tl.steps), Prompt: sg.prompt, Scene: uint64(i) + 1, Presentation: sg.pres, Now: t}
 	if st, ok := tl.Step(sg.step); ok {
 		snap.StepID, snap.StepName, snap.Intensity = st.ID, st.Name, st.Intensity
 		el := sg.elapsed

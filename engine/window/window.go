@@ -75,6 +75,7 @@ type Game struct {
 	lastScene uint64
 	shown     []scenes.Cue // visual cues on screen, for offsets
 	shownStep int
+	shownPres uint64 // the presentation they belong to (a repeat is a new one)
 	lastFrame time.Duration
 	vas       int  // the rating marker, 0..100
 	vasSet    bool // the patient has moved the marker
@@ -347,8 +348,8 @@ func (g *Game) drawScene(screen *ebiten.Image, snap engine.Snapshot) []scenes.Cu
 // logScene records offsets of the cues that left the screen (at the last
 // frame that showed them) and onsets of the ones that came (at this frame).
 func (g *Game) logScene(snap engine.Snapshot, visible []scenes.Cue, now time.Duration) {
-	stays := func(c scenes.Cue, in []scenes.Cue, step, instep int) bool {
-		if step != instep {
+	stays := func(c scenes.Cue, in []scenes.Cue, pres, inpres uint64) bool {
+		if pres != inpres {
 			return false
 		}
 		for _, d := range in {
@@ -360,18 +361,18 @@ func (g *Game) logScene(snap engine.Snapshot, visible []scenes.Cue, now time.Dur
 	}
 	// A pause does not take the cues off screen; the calm scene does.
 	for _, c := range g.shown {
-		if !stays(c, visible, g.shownStep, snap.Step) {
+		if !stays(c, visible, g.shownPres, snap.Presentation) {
 			g.s.Emit(bus.Event{T: g.lastFrame, Kind: bus.CueOffset, Step: g.shownStep,
 				Data: map[string]any{"cue": c.ID, "modality": string(c.Kind), "file": c.Path, "channel": "visual"}})
 		}
 	}
 	for _, c := range visible {
-		if !stays(c, g.shown, snap.Step, g.shownStep) {
+		if !stays(c, g.shown, snap.Presentation, g.shownPres) {
 			g.s.Emit(bus.Event{T: now, Kind: bus.CueOnset, Step: snap.Step,
 				Data: map[string]any{"cue": c.ID, "modality": string(c.Kind), "file": c.Path, "channel": "visual"}})
 		}
 	}
-	g.shown, g.shownStep = append(g.shown[:0], visible...), snap.Step // a copy: visible is reused next frame
+	g.shown, g.shownStep, g.shownPres = append(g.shown[:0], visible...), snap.Step, snap.Presentation // a copy: visible is reused next frame
 }
 
 // drawStep draws a step's visual cues and returns them.

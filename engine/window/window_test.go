@@ -267,6 +267,23 @@ func TestCueOnsetIsTheFirstFrameThatShowsIt(t *testing.T) {
 	assert.Equal(t, green.t, on.T)
 }
 
+func TestRepeatIsANewPresentation(t *testing.T) {
+	r := newRig(t)
+	r.waitFrame(t, isRed)
+	on := r.nextEvent(t, bus.CueOnset)
+	require.Equal(t, "baseline.c1", on.Data["cue"])
+	// The same picture stays on screen, yet the repeat is a new
+	// presentation: the first one's offset, then a new onset, both logged.
+	require.NoError(t, r.s.Repeat("test"))
+	start := r.nextEvent(t, bus.StepStart)
+	off := r.nextEvent(t, bus.CueOffset)
+	assert.Equal(t, "baseline.c1", off.Data["cue"])
+	again := r.nextEvent(t, bus.CueOnset)
+	assert.Equal(t, "baseline.c1", again.Data["cue"])
+	assert.GreaterOrEqual(t, again.T, start.T, "the new onset is drawn after the repeat")
+	assert.Less(t, off.T, again.T)
+}
+
 func TestStopShowsCalmSceneOnTheNextFrame(t *testing.T) {
 	r := newRig(t)
 	r.waitFrame(t, isRed)
