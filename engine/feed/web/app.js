@@ -100,6 +100,9 @@
       const chans = (m.channels || []).map((c) => ({ label: String(c.label), unit: String(c.unit || "") }));
       const old = devices.get(dev);
       const d = newDevice(chans, num(m.rate) ? m.rate : 0);
+      // Derived signals are null until they can be computed (before the
+      // baseline ends, say): that is not a sensor fault.
+      d.derived = m.kind === "derived";
       if (old) { d.arrivals = old.arrivals; d.last = old.last; d.quality = old.quality; }
       devices.set(dev, d);
       dirty = true;
@@ -603,7 +606,7 @@
       tr.insertCell().textContent = (measured !== null ? Math.round(measured) : "—") + (d.rate ? " / " + d.rate + " Hz" : " Hz");
       const q = tr.insertCell();
       const low = d.rate && status === "live" && measured !== null && measured < d.rate * 0.8;
-      const qtext = d.quality || (low ? "low rate" : d.nulls ? d.nulls + " missing values" : "ok");
+      const qtext = d.quality || (low ? "low rate" : d.nulls && !d.derived ? d.nulls + " missing values" : "ok");
       q.textContent = qtext;
       q.className = qtext === "ok" ? "q-ok" : "q-bad";
     }
