@@ -320,6 +320,9 @@ func runReplay(dir string, o replayOptions) error {
 	return nil
 }
 
+// The window replays where the patient looked in 360° scenes.
+var _ window.Looker = (*replay.Player)(nil)
+
 // replayCaption is the researcher's line at the top of the window.
 func replayCaption(s replay.Status) string {
 	state := "playing"

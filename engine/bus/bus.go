@@ -38,6 +38,7 @@ const (
 	SCR          = "scr" // a skin conductance response (derived), at its peak
 	Marker       = "marker"
 	DeviceInfo   = "device"
+	Look         = "look" // where the patient looks in a 360° scene: cue, yaw_deg, pitch_deg
 )
 
 // Msg is what travels on the bus: exactly one field is set.

@@ -148,6 +148,11 @@ func (p *Player) Snapshot() engine.Snapshot {
 // Step returns the step at index i of the played order.
 func (p *Player) Step(i int) (scenes.Step, bool) { return p.tl.Step(i) }
 
+// LookAt is where the patient looked in a 360° cue at the position.
+func (p *Player) LookAt(cue string) (yaw, pitch float64, ok bool) {
+	return p.tl.LookAt(cue, p.Now())
+}
+
 // Done is closed by End.
 func (p *Player) Done() <-chan struct{} { return p.done }
 

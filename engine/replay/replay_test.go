@@ -2,6 +2,7 @@ package replay
 
 import (
 	"context"
+	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -145,6 +146,32 @@ func (l *cueLog) take() []string {
 	c := l.calls
 	l.calls = nil
 	return c
+}
+
+func TestLookFollowsTheRecording(t *testing.T) {
+	st := append([]scenes.Step(nil), steps...)
+	st[1].Cues = append([]scenes.Cue{{ID: "pano", Kind: scenes.KindPanorama, Yaw: 30}}, st[1].Cues...)
+	events := append(session().Events,
+		ev(12*s, bus.Look, 1, map[string]any{"cue": "pano", "yaw_deg": -20.5, "pitch_deg": 5.0}),
+		ev(13*s, bus.Look, 1, map[string]any{"cue": "other", "yaw_deg": 90.0, "pitch_deg": 0.0}),
+		ev(14*s, bus.Look, 1, map[string]any{"cue": "pano", "yaw_deg": "bad", "pitch_deg": 0.0}))
+	sort.SliceStable(events, func(i, j int) bool { return events[i].T < events[j].T })
+	tl := NewTimeline(events, st)
+	cases := []struct {
+		at         time.Duration
+		yaw, pitch float64
+	}{
+		{11 * s, 30, 0},    // before any look: where the protocol starts it
+		{12 * s, -20.5, 5}, // from the look on
+		{15 * s, -20.5, 5}, // another cue's look and a malformed one change nothing
+	}
+	for _, c := range cases {
+		yaw, pitch, ok := tl.LookAt("pano", c.at)
+		require.True(t, ok)
+		assert.Equal(t, []float64{c.yaw, c.pitch}, []float64{yaw, pitch}, "at %v", c.at)
+	}
+	_, _, ok := tl.LookAt("nowhere", 15*s)
+	assert.False(t, ok)
 }
 
 func TestPlayerPacesSeeksAndChangesSpeed(t *testing.T) {

@@ -6,6 +6,7 @@
 package replay
 
 import (
+	"math"
 	"sort"
 	"time"
 
@@ -20,7 +21,15 @@ type Timeline struct {
 	steps  []scenes.Step
 	segs   []seg
 	starts []StepStart
+	looks  []look
 	end    time.Duration
+}
+
+// look is where the patient looked in a 360° cue from t on.
+type look struct {
+	t          time.Duration
+	cue        string
+	yaw, pitch float64 // degrees
 }
 
 // StepStart is one presentation of a step (a repeated step starts twice).
@@ -99,6 +108,13 @@ func NewTimeline(events []bus.Event, steps []scenes.Step) *Timeline {
 			push(e.T, func(s *seg) { s.prompt = &engine.Prompt{Scale: scale, Question: q, Since: e.T} })
 		case bus.Rating:
 			push(e.T, func(s *seg) { s.prompt = nil })
+		case bus.Look:
+			cue, _ := e.Data["cue"].(string)
+			yaw, ok1 := e.Data["yaw_deg"].(float64)
+			pitch, ok2 := e.Data["pitch_deg"].(float64)
+			if cue != "" && ok1 && ok2 && !math.IsNaN(yaw+pitch) && !math.IsInf(yaw+pitch, 0) {
+				tl.looks = append(tl.looks, look{t: e.T, cue: cue, yaw: yaw, pitch: pitch})
+			}
 		case bus.SessionEnd:
 			push(e.T, func(s *seg) { s.state, s.prompt = engine.Ended, nil })
 		}
@@ -140,6 +156,25 @@ func (tl *Timeline) At(t time.Duration) engine.Snapshot {
 		snap.Elapsed, snap.Remaining = el, st.Duration-el
 	}
 	return snap
+}
+
+// LookAt is where the patient looked in the 360° cue at t: the last
+// recorded direction, or where the protocol starts it.
+func (tl *Timeline) LookAt(cue string, t time.Duration) (yaw, pitch float64, ok bool) {
+	i := sort.Search(len(tl.looks), func(i int) bool { return tl.looks[i].t > t }) - 1
+	for ; i >= 0; i-- {
+		if tl.looks[i].cue == cue {
+			return tl.looks[i].yaw, tl.looks[i].pitch, true
+		}
+	}
+	for _, st := range tl.steps {
+		for _, c := range st.Cues {
+			if c.ID == cue {
+				return c.Yaw, 0, true
+			}
+		}
+	}
+	return 0, 0, false
 }
 
 // sound says which sound cues were playing at t: the epoch of their start

@@ -2,10 +2,12 @@ package window
 
 import (
 	"math"
+	"time"
 
 	"github.com/hajimehoshi/ebiten/v2"
 	"github.com/hajimehoshi/ebiten/v2/inpututil"
 
+	"github.com/cueroom/cueroom/engine/bus"
 	"github.com/cueroom/cueroom/scenes"
 )
 
@@ -70,6 +72,14 @@ func (g *Game) look(c scenes.Cue, prompt bool) {
 	if v.cue != c.ID {
 		*v = view{cue: c.ID, yaw: c.Yaw * math.Pi / 180}
 	}
+	if l, ok := g.s.(Looker); ok {
+		// A replay: the view goes where the patient looked.
+		if yaw, pitch, ok := l.LookAt(c.ID); ok {
+			v.yaw, v.pitch = yaw*math.Pi/180, pitch*math.Pi/180
+			return
+		}
+	}
+	defer g.logLook(c.ID)
 	fov := c.FOV * math.Pi / 180
 	perPixel := fov / float64(max(g.w, 1))
 	mx, my := ebiten.CursorPosition()
@@ -117,6 +127,45 @@ func (g *Game) look(c scenes.Cue, prompt bool) {
 	}
 	v.yaw = math.Remainder(v.yaw, 2*math.Pi)
 	v.pitch = max(-maxPitch, min(maxPitch, v.pitch))
+}
+
+// Looker is a Source that knows where the patient looked in a 360° cue
+// (a replay): yaw and pitch in degrees, ok false when it does not.
+type Looker interface {
+	LookAt(cue string) (yaw, pitch float64, ok bool)
+}
+
+// Where the patient looks is recorded when it has moved by lookStep, at
+// most every lookEvery: enough to replay the view, without an event per tick.
+const (
+	lookStep  = 0.5 * math.Pi / 180
+	lookEvery = 100 * time.Millisecond
+)
+
+// logLook records the view direction when it has moved.
+func (g *Game) logLook(cue string) {
+	v := &g.view
+	now := g.clock.Now()
+	if g.looked.cue != cue {
+		// A 360° scene starts where the protocol says: nothing to record
+		// until the patient looks around.
+		g.looked = lookMark{cue: cue, yaw: v.yaw, pitch: v.pitch, t: now - lookEvery}
+		return
+	}
+	moved := math.Abs(math.Remainder(v.yaw-g.looked.yaw, 2*math.Pi)) >= lookStep || math.Abs(v.pitch-g.looked.pitch) >= lookStep
+	if !moved || now-g.looked.t < lookEvery {
+		return
+	}
+	g.looked = lookMark{cue: cue, yaw: v.yaw, pitch: v.pitch, t: now}
+	g.s.Emit(bus.Event{T: now, Kind: bus.Look, Step: g.shownStep,
+		Data: map[string]any{"cue": cue, "yaw_deg": math.Round(v.yaw*180/math.Pi*10) / 10, "pitch_deg": math.Round(v.pitch*180/math.Pi*10) / 10}})
+}
+
+// lookMark is the last view direction recorded.
+type lookMark struct {
+	cue        string
+	yaw, pitch float64
+	t          time.Duration
 }
 
 // drawPanorama fills dst with the perspective view of pano.

@@ -76,6 +76,7 @@ type Game struct {
 	shown     []scenes.Cue // visual cues on screen, for offsets
 	shownStep int
 	shownPres uint64 // the presentation they belong to (a repeat is a new one)
+	looked    lookMark
 	lastFrame time.Duration
 	vas       int  // the rating marker, 0..100
 	vasSet    bool // the patient has moved the marker

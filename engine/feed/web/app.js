@@ -132,7 +132,9 @@
       if (ts.length && num(ts[ts.length - 1])) tNow = Math.max(tNow, ts[ts.length - 1]);
       dirty = true;
     },
-    event(m) { onEvent(m); addEvent(m); },
+    // Where the patient looks in a 360° scene comes up to 10 times a second:
+    // recorded and sent, but not listed.
+    event(m) { onEvent(m); if (m.kind !== "look") addEvent(m); },
     view(m) {
       if (typeof m.jpeg === "string") $("view").src = "data:image/jpeg;base64," + m.jpeg;
     },
