@@ -180,9 +180,12 @@ type samplesJSON struct {
 
 // decodeSamples parses a samples record and checks its shape.
 func decodeSamples(p []byte) (*samplesJSON, error) {
-	var r samplesJSON
-	if err := json.Unmarshal(p, &r); err != nil {
-		return nil, err
+	r, ok := parseSamplesFast(p)
+	if !ok {
+		r = &samplesJSON{}
+		if err := json.Unmarshal(p, r); err != nil {
+			return nil, err
+		}
 	}
 	switch {
 	case r.N < 0 || r.N > sensors.MaxChannels:
@@ -197,7 +200,7 @@ func decodeSamples(p []byte) (*samplesJSON, error) {
 			return nil, fmt.Errorf("samples record column %d has %d values for %d times", c, len(col), len(r.T))
 		}
 	}
-	return &r, nil
+	return r, nil
 }
 
 // appendTo turns the columns back into samples.

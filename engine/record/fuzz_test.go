@@ -3,6 +3,7 @@ package record
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"io"
 	"math"
@@ -178,6 +179,52 @@ func FuzzEncodeEvent(f *testing.F) {
 		}
 		if !math.IsNaN(num) && !math.IsInf(num, 0) && utf8.ValidString(key) {
 			assert.Equal(t, num, got.Data[key+"#"])
+		}
+	})
+}
+
+// FuzzSamplesFastAgrees: whatever bytes the fast samples parser accepts,
+// encoding/json reads to the same record.
+func FuzzSamplesFastAgrees(f *testing.F) {
+	bt := newBatch("bitalino")
+	for i := 0; i < 3; i++ {
+		s := sensors.Sample{Device: "bitalino", T: time.Duration(i * 1000), Seq: uint32(i), N: 2}
+		s.Values[0], s.Values[1] = float64(i)/3, -1e-300
+		bt.add(&s, 2)
+	}
+	f.Add(bt.appendPayload(nil))
+	f.Add([]byte(`{"k":"samples","device":"d","n":1,"t":[1,-2],"seq":[0,4294967295],"v":[["NaN","-Inf"]]}`))
+	f.Add([]byte(`{"k":"samples","device":"d","n":0,"t":[],"seq":[],"v":[]}`))
+	f.Add([]byte(`{"k":"samples","device":"d","n":1,"t":[01],"seq":[1],"v":[[1.]]}`))
+	f.Add([]byte(`{"k":"samples","device":"d","n":1,"t":[1],"seq":[1],"v":[[1e400]]}`))
+	f.Fuzz(func(t *testing.T, p []byte) {
+		fast, ok := parseSamplesFast(p)
+		if !ok {
+			return
+		}
+		var slow samplesJSON
+		require.NoError(t, json.Unmarshal(p, &slow), "the fast parser accepted what encoding/json refuses: %q", p)
+		assert.Equal(t, slow.Device, fast.Device)
+		assert.Equal(t, slow.N, fast.N)
+		assert.Equal(t, len(slow.T), len(fast.T))
+		for i := range slow.T {
+			assert.Equal(t, slow.T[i], fast.T[i])
+		}
+		require.Equal(t, len(slow.Seq), len(fast.Seq))
+		for i := range slow.Seq {
+			assert.Equal(t, slow.Seq[i], fast.Seq[i])
+		}
+		require.Equal(t, len(slow.V), len(fast.V))
+		for c := range slow.V {
+			require.Equal(t, len(slow.V[c]), len(fast.V[c]))
+			for i := range slow.V[c] {
+				a, b := float64(slow.V[c][i]), float64(fast.V[c][i])
+				if math.IsNaN(a) {
+					assert.True(t, math.IsNaN(b))
+					continue
+				}
+				assert.Equal(t, math.Float64bits(a), math.Float64bits(b))
+			}
 		}
 	})
 }
