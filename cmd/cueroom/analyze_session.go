@@ -133,7 +133,7 @@ func analyzeSession(s *record.Session, cfg offline.Config) (SessionAnalysis, err
 
 // analyzeSignals fills a from signals already laid out.
 func analyzeSignals(a *SessionAnalysis, s *record.Session, sig *signals, steps, cues []shown, cfg offline.Config) error {
-	a.Device = sig.stream.Device
+	a.Device = sig.devices()
 	events := func(ps []shown) []offline.Event {
 		out := make([]offline.Event, 0, len(ps))
 		for _, p := range ps {
@@ -284,7 +284,8 @@ func sessionEnd(s *record.Session) float64 {
 
 // signals are a sensor's channels laid out for the offline analysis.
 type signals struct {
-	stream sensors.Stream
+	stream sensors.Stream  // the device the samples are laid out at (beats come from it when it has them)
+	eda    *sensors.Stream // where skin conductance came from when another device measured it
 	in     offline.Input
 	t0     float64 // session time of sample 0, s
 	gaps   int     // samples missing (NaN) where the sensor's data was lost
@@ -301,10 +302,68 @@ func (g *signals) time(fromFirst float64) float64 { return g.t0 + fromFirst }
 // samples more than five seconds behind the clock: a device slower than it
 // says) the missing span is NaN, so what follows stays on the session clock.
 func layoutSignals(s *record.Session) (*signals, error) {
-	st, ok := physiologicalStream(s.Streams)
-	if !ok {
+	beat, eda := physiologicalStreams(s.Streams)
+	st := beat
+	if st == nil {
+		st = eda
+	}
+	if st == nil {
 		return nil, errNoSignal
 	}
+	g, err := layoutStream(s, *st)
+	if err != nil {
+		return nil, err
+	}
+	// An oximeter for the heart and an Arduino for the skin: the skin
+	// conductance is brought onto the heart device's samples.
+	if g.in.EDA == nil && eda != nil && eda.Device != st.Device {
+		if h, err := layoutStream(s, *eda); err == nil && h.in.EDA != nil {
+			g.in.EDA, g.in.EDAName, g.eda = resampleOnto(h, g), h.in.EDAName, eda
+		}
+	}
+	return g, nil
+}
+
+// devices names the device(s) the analysis used.
+func (g *signals) devices() string {
+	if g.eda != nil {
+		return g.stream.Device + " + " + g.eda.Device
+	}
+	return g.stream.Device
+}
+
+// edaDevice is the device skin conductance came from.
+func (g *signals) edaDevice() string {
+	if g.eda != nil {
+		return g.eda.Device
+	}
+	return g.stream.Device
+}
+
+// resampleOnto interpolates h's skin conductance linearly at g's sample
+// times (NaN outside h's recording and across its gaps).
+func resampleOnto(h, g *signals) []float64 {
+	n := max(len(g.in.ECG), len(g.in.PPG), len(g.in.EDA))
+	out := make([]float64, n)
+	src := h.in.EDA
+	for i := range out {
+		u := (g.t0 + float64(i)/g.in.Rate - h.t0) * h.in.Rate
+		k := int(math.Floor(u))
+		switch {
+		case k < 0 || k >= len(src):
+			out[i] = math.NaN()
+		case k == len(src)-1:
+			out[i] = src[k]
+		default:
+			f := u - float64(k)
+			out[i] = src[k] + (src[k+1]-src[k])*f // NaN in, NaN out
+		}
+	}
+	return out
+}
+
+// layoutStream lays out one device's samples.
+func layoutStream(s *record.Session, st sensors.Stream) (*signals, error) {
 	samples := s.Samples[st.Device]
 	if len(samples) == 0 {
 		return nil, fmt.Errorf("device %s recorded no samples", st.Device)
@@ -369,21 +428,46 @@ func layoutSignals(s *record.Session) (*signals, error) {
 	return g, nil
 }
 
-// physiologicalStream picks the first recorded sensor (not derived) with a
-// channel the analysis understands.
-func physiologicalStream(streams []sensors.Stream) (sensors.Stream, bool) {
-	for _, st := range streams {
+// physiologicalStreams picks the first recorded sensor (not derived) with a
+// heart channel (ECG or PPG) and the first with skin conductance: the same
+// device, or two (an oximeter and a GSR rig).
+func physiologicalStreams(streams []sensors.Stream) (beat, eda *sensors.Stream) {
+	for i := range streams {
+		st := &streams[i]
 		if st.Kind == "derived" || !(st.Rate > 0) {
 			continue
 		}
 		for _, c := range st.Channels {
 			switch strings.ToUpper(c.Type) {
-			case "ECG", "PPG", "EDA":
-				return st, true
+			case "ECG", "PPG":
+				if beat == nil {
+					beat = st
+				}
+			case "EDA":
+				if eda == nil {
+					eda = st
+				}
 			}
 		}
 	}
-	return sensors.Stream{}, false
+	// One device with both is better than two, whichever came first.
+	if beat != nil && eda != nil && beat != eda && hasType(*eda, "ECG", "PPG") {
+		beat = eda
+	} else if beat != nil && eda != nil && beat != eda && hasType(*beat, "EDA") {
+		eda = beat
+	}
+	return beat, eda
+}
+
+func hasType(st sensors.Stream, types ...string) bool {
+	for _, c := range st.Channels {
+		for _, t := range types {
+			if strings.EqualFold(c.Type, t) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // acrossSessions compares the first presentation of each step over the

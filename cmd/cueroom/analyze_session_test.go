@@ -105,3 +105,65 @@ func TestAnalyzeRecordedSessions(t *testing.T) {
 	require.NoError(t, analyze([]string{first, later}, &out))
 	assert.Contains(t, out.String(), "step bottle over 2 sessions")
 }
+
+// TestAnalyzeTwoDevices: heart rate from an oximeter's pulse wave (60 Hz)
+// and skin conductance from a GSR rig (10 Hz, started 0.35 s later), as in
+// a clinic that owns one of each. Both are measured, on the session clock.
+func TestAnalyzeTwoDevices(t *testing.T) {
+	const ox, gsr = 60, 10
+	oxSt := sensors.Stream{Device: "contec", Kind: "contec", Rate: ox, Channels: []sensors.Channel{{Label: "pleth", Unit: "", Type: "PPG"}}}
+	gsrSt := sensors.Stream{Device: "grove", Kind: "grove", Rate: gsr, Channels: []sensors.Channel{{Label: "gsr", Unit: "uS", Type: "EDA"}}}
+	w, err := record.Create(t.TempDir(), record.Meta{Title: "Two devices", Streams: []sensors.Stream{oxSt, gsrSt}}, []byte("cueroom: 1\n"))
+	require.NoError(t, err)
+	b := bus.New()
+	sub := b.Subscribe(1024, true)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(sub) }()
+	ev := func(at time.Duration, kind string, data map[string]any) {
+		b.Publish(bus.Msg{Event: &bus.Event{T: at, Kind: kind, Step: 0, Data: data}})
+	}
+	b.Publish(bus.Msg{Stream: &oxSt})
+	b.Publish(bus.Msg{Stream: &gsrSt})
+	g := synth.New(synth.Config{Seed: 3, Drift: -1, SpontaneousPerMin: -1, HeartRate: 72})
+	ev(0, bus.StepStart, map[string]any{"id": "baseline"})
+	const offset = 350 * time.Millisecond
+	k := 0
+	for i := 0; i < 60*ox; i++ {
+		at := time.Duration(i) * time.Second / ox
+		if i == 20*ox {
+			ev(at, bus.StepStart, map[string]any{"id": "bottle"})
+			ev(at, bus.CueOnset, map[string]any{"cue": "bottle.c1", "channel": "visual"})
+			g.Stimulus()
+		}
+		p := g.Next(time.Second / ox)
+		s := sensors.Sample{Device: "contec", T: at, Seq: uint32(i), N: 1}
+		s.Values[0] = float64(p.PPG)
+		b.Publish(bus.Msg{Sample: &s})
+		// The rig reads every sixth of the oximeter's samples, later.
+		if i%(ox/gsr) == 0 {
+			e := sensors.Sample{Device: "grove", T: at + offset, Seq: uint32(k), N: 1}
+			e.Values[0] = float64(p.EDA)
+			k++
+			b.Publish(bus.Msg{Sample: &e})
+		}
+	}
+	b.Close()
+	require.NoError(t, <-done)
+	require.NoError(t, w.Close())
+
+	var out bytes.Buffer
+	require.NoError(t, analyze([]string{w.Dir(), "--json"}, &out))
+	var got struct {
+		Sessions []SessionAnalysis `json:"sessions"`
+	}
+	require.NoError(t, json.Unmarshal(out.Bytes(), &got), out.String())
+	s := got.Sessions[0]
+	assert.Equal(t, "contec + grove", s.Device)
+	require.Len(t, s.Steps.Events, 2)
+	bottle := s.Steps.Events[1]
+	require.NotNil(t, bottle.HR, "heart rate from the oximeter")
+	assert.InDelta(t, 72, bottle.HR.Baseline, 8)
+	require.NotNil(t, bottle.SC, "skin conductance from the rig")
+	assert.Greater(t, bottle.SC.Delta, 0.0)
+	assert.GreaterOrEqual(t, bottle.SCR.Count, 1, "the SCR 1–4 s after the cue, found on the rig's signal")
+}

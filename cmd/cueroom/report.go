@@ -618,7 +618,7 @@ func (m *measures) measured(base report.Measured) report.Measured {
 	if m.sig == nil {
 		return out
 	}
-	out.Device = m.sig.stream.Device
+	out.Device = m.sig.devices()
 	out.GapSamples = m.sig.gaps
 	in := m.sig.in
 	if m.hrFrom != "" {
@@ -633,7 +633,7 @@ func (m *measures) measured(base report.Measured) report.Measured {
 		}
 	}
 	if m.eda != nil {
-		v := fmt.Sprintf("EDA (%s %s)", m.sig.stream.Device, in.EDAName)
+		v := fmt.Sprintf("EDA (%s %s)", m.sig.edaDevice(), in.EDAName)
 		out.SCL = &v
 		if m.a != nil && m.a.Steps != nil && m.a.Steps.EDA != nil {
 			out.SCRThreshold = m.a.Steps.EDA.Threshold
