@@ -35,6 +35,27 @@ type Session struct {
 	Records int                         // whole records read from data.rec
 
 	Recovered *Recovery // nil when data.rec was read without damage
+
+	batches map[string][]*samplesJSON // samples records while reading, by device
+}
+
+// flatten turns the sample records read into Samples, each device's slice
+// allocated once at its size: growing it record by record cost a third
+// of the reading time in copies, and twice the memory at the peak.
+func (s *Session) flatten() {
+	for dev, bs := range s.batches {
+		n := len(s.Samples[dev])
+		for _, b := range bs {
+			n += len(b.T)
+		}
+		out := make([]sensors.Sample, len(s.Samples[dev]), n)
+		copy(out, s.Samples[dev])
+		for _, b := range bs {
+			out = b.appendTo(out)
+		}
+		s.Samples[dev] = out
+	}
+	s.batches = nil
 }
 
 // Recovery reports damage found in data.rec. Everything outside the damaged
@@ -327,6 +348,7 @@ func readData(r io.ReaderAt, size int64, path string, sess *Session) error {
 			sc.bad(off, len(p), fmt.Sprintf("checksum matches but the record is unusable (%v)", err))
 		}
 	}
+	sess.flatten()
 	sess.Records = sc.records
 	sess.Recovered = sc.recovery()
 	return nil
@@ -371,7 +393,10 @@ func decodeRecord(p []byte, sess *Session) error {
 		if err != nil {
 			return err
 		}
-		sess.Samples[r.Device] = r.appendTo(sess.Samples[r.Device])
+		if sess.batches == nil {
+			sess.batches = map[string][]*samplesJSON{}
+		}
+		sess.batches[r.Device] = append(sess.batches[r.Device], r)
 	default:
 		return fmt.Errorf("unknown kind %.40q, perhaps written by newer software", kind)
 	}
