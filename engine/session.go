@@ -125,7 +125,10 @@ func (s *Session) HoldForStart() {
 func (s *Session) Start(by string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.hold || s.state != Ready || s.startedBy != "" {
+	// The patient may press stop on the waiting screen: the therapist can
+	// still start (the first step replaces the calm scene).
+	waiting := s.state == Ready || (s.state == Calm && s.idx < 0)
+	if !s.hold || !waiting || s.startedBy != "" {
 		return fmt.Errorf("start: session is %s: %w", s.state, ErrState)
 	}
 	s.startedBy = by
@@ -451,12 +454,19 @@ func (s *Session) Pause(by string) error {
 func (s *Session) Resume(by string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch s.state {
-	case Paused:
+	switch {
+	case s.state == Calm && s.idx < 0:
+		// Stopped on the waiting screen: back to waiting for Start.
+		s.state = Ready
+		s.scene++
+		s.emit(bus.Command, s.idx, map[string]any{"cmd": "resume", "by": by})
+		s.poke()
+		return nil
+	case s.state == Paused:
 		if s.player != nil {
 			s.player.SetPaused(false)
 		}
-	case Calm:
+	case s.state == Calm:
 		// The cue sounds were faded out: start them again with the scene.
 		if s.player != nil {
 			s.player.StartStep(s.idx, s.steps[s.idx].Cues)

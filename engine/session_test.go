@@ -339,3 +339,30 @@ func TestHeldSessionWaitsForStart(t *testing.T) {
 	assert.Equal(t, "therapist", st.Data["by"])
 	assert.Equal(t, "baseline", h.next(t, bus.StepStart).Data["id"])
 }
+
+// The patient may press stop on the waiting screen: the calm scene shows,
+// the therapist's Resume goes back to waiting, and Start still starts.
+func TestStopBeforeTheStart(t *testing.T) {
+	for _, then := range []string{"resume then start", "start"} {
+		t.Run(then, func(t *testing.T) {
+			b := bus.New()
+			sub := b.Subscribe(64, true)
+			s := New(protocol(t, src("1h", "1h", "1h")), b, NewClock(), nil)
+			s.HoldForStart()
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { s.Run(ctx); close(done) }()
+			t.Cleanup(func() { cancel(); <-done; b.Close() })
+			require.NoError(t, s.Calm("patient_stop", "patient"))
+			assert.Equal(t, Calm, s.Snapshot().State)
+			if then == "resume then start" {
+				require.NoError(t, s.Resume("therapist"))
+				assert.Equal(t, Ready, s.Snapshot().State, "back to waiting: no step to resume")
+			}
+			require.NoError(t, s.Start("therapist"))
+			h := &harness{s: s, sub: sub}
+			assert.Equal(t, "baseline", h.next(t, bus.StepStart).Data["id"])
+			assert.Equal(t, Running, s.Snapshot().State)
+		})
+	}
+}

@@ -338,6 +338,7 @@ func TestBadInputExitsTwoAndWritesNothing(t *testing.T) {
 		{"busy port", []string{"run", "--sensor", "bitalino:" + busy, "../../assets/demo/short.yaml"}, "busy"},
 		{"not a BITalino", []string{"run", "--sensor", "bitalino:" + silent, "../../assets/demo/short.yaml"}, silent},
 		{"check invalid", []string{"check", bad}, "bad.yaml:6"},
+		{"negative window", []string{"run", "--width", "-5", "../../assets/demo/short.yaml"}, "--width -5"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"os/signal"
 	"path"
@@ -70,6 +71,9 @@ func cmdReplay(args []string) error {
 	}
 	if fs.NArg() != 1 {
 		return usagef("replay: give one session folder (flags go before it), got %d", fs.NArg())
+	}
+	if o.width <= 0 || o.height <= 0 {
+		return usagef("replay: --width %d --height %d: give a window size in pixels, e.g. 1280 and 720", o.width, o.height)
 	}
 	if !(o.speed >= replay.MinSpeed && o.speed <= replay.MaxSpeed) {
 		return usagef("replay: --speed %g: give %g to %g", o.speed, float64(replay.MinSpeed), float64(replay.MaxSpeed))
@@ -160,13 +164,17 @@ func parseAt(at string, p *replay.Player) (func() error, error) {
 	if at == "" {
 		return nil, nil
 	}
-	if sec, err := strconv.ParseFloat(at, 64); err == nil && sec >= 0 {
-		return func() error { p.Seek(time.Duration(sec * float64(time.Second))); return nil }, nil
+	// Past the end is the end (and no overflow for a huge number).
+	seek := func(sec float64) func() error {
+		return func() error { p.Seek(time.Duration(min(sec, p.Duration().Seconds()+1) * float64(time.Second))); return nil }
+	}
+	if sec, err := strconv.ParseFloat(at, 64); err == nil && sec >= 0 && !math.IsNaN(sec) {
+		return seek(sec), nil
 	}
 	var m int
 	var sec float64
-	if n, _ := fmt.Sscanf(at, "%d:%g", &m, &sec); n == 2 && m >= 0 && sec >= 0 {
-		return func() error { p.Seek(time.Duration((float64(m)*60 + sec) * float64(time.Second))); return nil }, nil
+	if n, _ := fmt.Sscanf(at, "%d:%g", &m, &sec); n == 2 && m >= 0 && sec >= 0 && !math.IsNaN(sec) {
+		return seek(float64(m)*60 + sec), nil
 	}
 	for i := 0; ; i++ {
 		st, ok := p.Step(i)
@@ -301,7 +309,7 @@ func runReplay(dir string, o replayOptions) error {
 		defer view.Close()
 		g, err := window.New(player, media, player, window.Options{Title: "cueroom replay — " + rec.Meta.Title,
 			Width: o.width, Height: o.height, Fullscreen: o.fullscreen, OnFrame: view.OnFrame,
-			OnUpdate: func() { replayKeys(player) }, Caption: func() string { return replayCaption(player.Status()) }})
+			ReadOnly: true, OnUpdate: func() { replayKeys(player) }, Caption: func() string { return replayCaption(player.Status()) }})
 		if err == nil {
 			err = g.Run()
 		}
@@ -367,12 +375,23 @@ func replayKeys(p *replay.Player) {
 	}
 }
 
+// nextSpeed is the next listed speed above (dir > 0) or below cur, or cur
+// at either end (cur may be any speed given with --speed).
 func nextSpeed(cur float64, dir int) float64 {
-	i := 0
-	for i < len(speeds)-1 && speeds[i] < cur {
-		i++
+	if dir > 0 {
+		for _, s := range speeds {
+			if s > cur {
+				return s
+			}
+		}
+		return cur
 	}
-	return speeds[min(max(i+dir, 0), len(speeds)-1)]
+	for i := len(speeds) - 1; i >= 0; i-- {
+		if speeds[i] < cur {
+			return speeds[i]
+		}
+	}
+	return cur
 }
 
 // applyReplayCommand maps dashboard commands onto the replay.

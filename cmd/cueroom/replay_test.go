@@ -246,6 +246,7 @@ func TestReplayBadInput(t *testing.T) {
 		{"foreign folder", []string{foreign}, "session.json"},
 		{"too fast", []string{"--speed", "32", session}, "--speed 32"},
 		{"two folders", []string{session, session}, "one session folder"},
+		{"negative window", []string{"--height", "0", session}, "--height 0"},
 		{"protocol without media", []string{"--no-window", session}, "protocol"},
 	}
 	for _, c := range cases {
@@ -260,5 +261,19 @@ func TestReplayBadInput(t *testing.T) {
 			assert.Contains(t, stderr.String(), c.want)
 			assert.NotContains(t, stderr.String(), "panic")
 		})
+	}
+}
+
+func TestNextSpeed(t *testing.T) {
+	tests := []struct {
+		cur  float64
+		dir  int
+		want float64
+	}{
+		{1, +1, 2}, {1, -1, 0.5}, {3, +1, 4}, {3, -1, 2}, {0.3, +1, 0.5}, {0.3, -1, 0.25},
+		{16, +1, 16}, {0.25, -1, 0.25},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, nextSpeed(tt.cur, tt.dir), "from %g by %+d", tt.cur, tt.dir)
 	}
 }

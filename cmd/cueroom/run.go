@@ -71,6 +71,9 @@ func cmdRun(args []string) error {
 	if fs.NArg() > 1 {
 		return usagef("run: give at most one protocol file, got %d (flags go before the file)", fs.NArg())
 	}
+	if o.width <= 0 || o.height <= 0 {
+		return usagef("run: --width %d --height %d: give a window size in pixels, e.g. 1280 and 720", o.width, o.height)
+	}
 	o.protocol = fs.Arg(0)
 	if len(o.sensors) == 0 {
 		o.sensors = multiFlag{"sim:bitalino"}

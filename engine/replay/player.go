@@ -30,6 +30,13 @@ const SeekKind = "replay_seek"
 // so the charts are not empty after a jump.
 const DefaultContext = time.Minute
 
+// Fades when the replay stops sound: a jump (short, no click) and the calm
+// scene (as the live session does).
+const (
+	seekFade = 30 * time.Millisecond
+	calmFade = 500 * time.Millisecond
+)
+
 // CuePlayer plays a step's sound and video cues (engine.SoundPlayer does).
 type CuePlayer interface {
 	StartStepAt(step int, cues []scenes.Cue, offset time.Duration)
@@ -275,11 +282,62 @@ func (p *Player) seekLocked(t time.Duration) {
 		Data: map[string]any{"from": from.Seconds(), "to": t.Seconds()}}})
 	ctxFrom := t - p.opt.Context
 	p.nextEv = sort.Search(len(p.rec.Events), func(i int) bool { return p.rec.Events[i].T > ctxFrom })
+	p.sendStateLocked(p.nextEv)
 	for _, d := range p.devs {
 		ss := p.rec.Samples[d]
 		p.nextSmp[d] = sort.Search(len(ss), func(i int) bool { return ss[i].T > ctxFrom })
 	}
 	p.poke()
+}
+
+// sendStateLocked sends, of the events before index end (older than the
+// context a seek sends), those the dashboard's picture of the session
+// rests on: the step under way and its cues still on, the baseline, the
+// arousal ceiling, and every rating.
+func (p *Player) sendStateLocked(end int) {
+	evs := p.rec.Events[:end]
+	var keep []int
+	step, baseline, ceiling := -1, -1, -1
+	for i, e := range evs {
+		switch e.Kind {
+		case bus.StepStart:
+			step = i
+		case "baseline":
+			baseline = i
+		case bus.Alert:
+			if _, ok := e.Data["limit"].(float64); ok {
+				ceiling = i
+			}
+		case bus.Rating:
+			keep = append(keep, i)
+		}
+	}
+	if step >= 0 {
+		keep = append(keep, step)
+		on := map[string]int{}
+		for i := step + 1; i < len(evs); i++ {
+			e := evs[i]
+			key := fmt.Sprint(e.Data["cue"], "/", e.Data["channel"])
+			switch e.Kind {
+			case bus.CueOnset:
+				on[key] = i
+			case bus.CueOffset:
+				delete(on, key)
+			}
+		}
+		for _, i := range on {
+			keep = append(keep, i)
+		}
+	}
+	for _, i := range []int{baseline, ceiling} {
+		if i >= 0 {
+			keep = append(keep, i)
+		}
+	}
+	sort.Ints(keep)
+	for _, i := range keep {
+		p.publishLocked(bus.Msg{Event: &evs[i]})
+	}
 }
 
 func (p *Player) wall(t time.Duration) time.Time {
@@ -372,16 +430,26 @@ func (p *Player) cuesLocked(pos time.Duration) {
 		return
 	}
 	epoch, step, off, segPaused, ok := p.tl.sound(pos)
+	// A jump or a speed change cuts the sound at once (a few ms of fade, so
+	// it does not click); the calm scene fades it as the live one did; a
+	// new step lets each cue fade out as it would have.
+	fade := seekFade
+	switch {
+	case p.have.gen == p.gen && p.speed == 1 && !ok:
+		fade = calmFade
+	case p.have.gen == p.gen && p.speed == 1:
+		fade = 0
+	}
 	if !ok || p.speed != 1 {
 		if p.have.on {
-			c.StopAll(0)
+			c.StopAll(fade)
 			p.have.on = false
 		}
 		return
 	}
 	paused := segPaused || !p.playing
 	if !p.have.on || p.have.epoch != epoch || p.have.gen != p.gen {
-		c.StopAll(0)
+		c.StopAll(fade)
 		st, _ := p.tl.Step(step)
 		c.SetPaused(paused)
 		c.StartStepAt(step, st.Cues, off)

@@ -2,6 +2,7 @@ package replay
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"sync"
 	"testing"
@@ -269,11 +270,18 @@ func TestSeekSendsContextAfterTheSeekEvent(t *testing.T) {
 	assert.Equal(t, SeekKind, msgs[0].Event.Kind)
 	assert.Equal(t, 40.0, msgs[0].Event.Data["to"])
 	var ts []time.Duration
+	var state []string
 	for _, m := range msgs[1:] {
 		if m.Sample != nil {
 			ts = append(ts, m.Sample.T)
 		}
+		if m.Event != nil {
+			state = append(state, fmt.Sprint(m.Event.Kind, "@", m.Event.T))
+		}
 	}
+	// Before the context: the rating and the step under way (its start is
+	// older than the 2 s of context), so the dashboard shows them.
+	assert.Equal(t, []string{"rating@19s", "step_start@33s"}, state)
 	require.Len(t, ts, 20, "the 2 s of context before 40 s: 38.1..40.0")
 	assert.Equal(t, 38100*time.Millisecond, ts[0])
 	assert.Equal(t, 40*s, ts[len(ts)-1])

@@ -42,8 +42,10 @@ func TestWhereThePatientLooksIsRecorded(t *testing.T) {
 	deg := math.Pi / 180
 	g.view = view{cue: "bar.c1", yaw: 30 * deg}
 
-	g.logLook("bar.c1") // the scene starts where the protocol says: nothing yet
-	assert.Empty(t, src.events)
+	g.logLook("bar.c1") // the scene comes on: where the view starts
+	require.Len(t, src.events, 1)
+	assert.Equal(t, 30.0, src.events[0].Data["yaw_deg"])
+	src.events = nil
 	clk.t = time.Second
 	g.view.yaw = 45 * deg
 	g.logLook("bar.c1")

@@ -146,15 +146,14 @@ const (
 func (g *Game) logLook(cue string) {
 	v := &g.view
 	now := g.clock.Now()
-	if g.looked.cue != cue {
-		// A 360° scene starts where the protocol says: nothing to record
-		// until the patient looks around.
-		g.looked = lookMark{cue: cue, yaw: v.yaw, pitch: v.pitch, t: now - lookEvery}
-		return
-	}
-	moved := math.Abs(math.Remainder(v.yaw-g.looked.yaw, 2*math.Pi)) >= lookStep || math.Abs(v.pitch-g.looked.pitch) >= lookStep
-	if !moved || now-g.looked.t < lookEvery {
-		return
+	// A 360° scene that comes on records where the view starts (the
+	// protocol's yaw, or where the patient left it when the same scene
+	// stayed), then every move.
+	if g.looked.cue == cue {
+		moved := math.Abs(math.Remainder(v.yaw-g.looked.yaw, 2*math.Pi)) >= lookStep || math.Abs(v.pitch-g.looked.pitch) >= lookStep
+		if !moved || now-g.looked.t < lookEvery {
+			return
+		}
 	}
 	g.looked = lookMark{cue: cue, yaw: v.yaw, pitch: v.pitch, t: now}
 	g.s.Emit(bus.Event{T: now, Kind: bus.Look, Step: g.shownStep,

@@ -39,6 +39,9 @@ type Options struct {
 	// OnUpdate, when set, runs at the start of every tick on the main
 	// thread, before the patient's input is handled (replay's keys).
 	OnUpdate func()
+	// ReadOnly shows the rating scale but takes no answer (a replay: the
+	// patient answered in the session).
+	ReadOnly bool
 	// Caption, when set, is drawn small at the top left of every frame
 	// (replay's position and speed; never shown to a patient).
 	Caption func() string
@@ -159,10 +162,11 @@ func (g *Game) Update() error {
 		_ = g.s.Calm("patient_stop", "patient")
 		return nil
 	}
-	if snap.Prompt != nil && snap.State == engine.Running {
+	if snap.Prompt != nil && snap.State == engine.Running && !g.opt.ReadOnly {
 		g.rate()
 	}
-	if snap.State == engine.Running {
+	_, replaying := g.s.(Looker)
+	if snap.State == engine.Running || (replaying && snap.State == engine.Paused) {
 		if st, ok := g.s.Step(snap.Step); ok {
 			for _, c := range st.Cues {
 				if c.Kind == scenes.KindPanorama {

@@ -187,6 +187,21 @@
     $("replay-dur").textContent = fmtClock(dur);
   }
 
+  // replayHeld: a replay that is not playing sends no samples, which is
+  // not a lost sensor.
+  function replayHeld() {
+    const r = session.replay === true && state && typeof state.replay === "object" && state.replay;
+    return !!r && !r.playing;
+  }
+
+  // clockRate is how fast the session's own clock runs on this page: 1 live;
+  // in a replay its speed, or 0 while it is held.
+  function clockRate() {
+    if (session.replay !== true) return 1;
+    const r = state && typeof state.replay === "object" && state.replay ? state.replay : {};
+    return r.playing && num(r.speed) ? r.speed : 0;
+  }
+
   function renderReplay(st) {
     if (session.replay !== true) return;
     const r = st && typeof st.replay === "object" && st.replay ? st.replay : {};
@@ -215,6 +230,8 @@
     switch (m.kind) {
       case "replay_seek":
         clearData(false);
+        // The context that follows is sent again: count it afresh.
+        for (const dev of devices.values()) { dev.arrivals = []; dev.nulls = 0; dev.latest = dev.channels.map(() => null); }
         tNow = num(d.to) ? d.to : t;
         break;
       case "step_start": {
@@ -597,7 +614,7 @@
       const n = d.arrivals.reduce((a, x) => a + x[1], 0);
       const age = d.last ? now - d.last : Infinity;
       const status = age < STALE ? "live" : age < LOST ? "stale" : "lost";
-      if (status === "lost" && d.last && running) raise("lost:" + name + "@" + Math.round(d.last), "Sensor lost: no data from " + name + " for " + Math.round(age) + " s", tNow);
+      if (status === "lost" && d.last && running && !replayHeld()) raise("lost:" + name + "@" + Math.round(d.last), "Sensor lost: no data from " + name + " for " + Math.round(age) + " s", tNow);
       const tr = body.insertRow();
       tr.insertCell().textContent = name;
       const s = tr.insertCell();
@@ -642,7 +659,7 @@
     $("stepname").textContent = name;
     $("intensity").textContent = st.intensity != null ? String(st.intensity) : "—";
     let left = st.step_remaining;
-    const since = (performance.now() - stateAt) / 1000;
+    const since = (performance.now() - stateAt) / 1000 * clockRate();
     if (typeof left === "number" && st.status === "running") left = Math.max(0, left - since);
     $("remaining").textContent = fmtTime(left);
     const el = num(st.step_elapsed) ? st.step_elapsed + (st.status === "running" ? since : 0) : null;

@@ -57,13 +57,25 @@ test("a replay shows its transport, jumps to a clicked step, plays at speed and 
   await page.waitForFunction((t) => { const c = window.cueroomCharts(); return c.eda.xmax > t + 2; }, bottleAt, { timeout: 10000 });
   if (shots) await page.screenshot({ path: shots + "/replay.png", fullPage: true });
 
-  // Back to 0.5 s with the slider: the charts start again from there.
+  // Held, the step's countdown stands still (an observation window, not
+  // a wait for something to happen).
   await page.click("#replay-play");
   await applied(page, "pause");
+  await page.waitForFunction(() => document.getElementById("replay-play").textContent === "Play");
+  const left = await text(page, "#remaining");
+  await page.waitForTimeout(1200);
+  assert.equal(await text(page, "#remaining"), left, "time left runs on while the replay is paused");
+
+  // Back to 0.5 s with the slider: the charts start again from there.
   await page.evaluate(() => { const r = document.getElementById("replay-pos"); r.value = "0.5"; r.dispatchEvent(new Event("input")); r.dispatchEvent(new Event("change")); });
   await applied(page, "seek");
   await page.waitForFunction(() => { const c = window.cueroomCharts(); return c.eda && c.eda.xmax !== null && c.eda.xmax <= 0.6; }, null, { timeout: 10000 });
   await page.waitForFunction(() => /^1\. /.test(document.getElementById("stepname").textContent));
+  // The rate is counted afresh from the new position: not "—" from
+  // arrivals left over from later.
+  await page.click("#replay-play");
+  await applied(page, "resume");
+  await page.waitForFunction(() => /bitalino\s*live\s*\d+ \/ 1000 Hz/.test(document.getElementById("sensors").textContent), null, { timeout: 10000 });
 
   assert.deepEqual(problems, []);
   await page.close();
