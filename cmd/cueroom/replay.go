@@ -166,7 +166,10 @@ func parseAt(at string, p *replay.Player) (func() error, error) {
 	}
 	// Past the end is the end (and no overflow for a huge number).
 	seek := func(sec float64) func() error {
-		return func() error { p.Seek(time.Duration(min(sec, p.Duration().Seconds()+1) * float64(time.Second))); return nil }
+		return func() error {
+			p.Seek(time.Duration(min(sec, p.Duration().Seconds()+1) * float64(time.Second)))
+			return nil
+		}
 	}
 	if sec, err := strconv.ParseFloat(at, 64); err == nil && sec >= 0 && !math.IsNaN(sec) {
 		return seek(sec), nil
