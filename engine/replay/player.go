@@ -77,6 +77,8 @@ type Player struct {
 	gen     int // bumped by every seek
 	nextEv  int
 	nextSmp map[string]int
+	out     []bus.Msg // queued for the bus, see publishLocked
+	spare   []bus.Msg
 	have    struct {
 		on, paused bool
 		epoch, gen int
@@ -354,10 +356,28 @@ func (p *Player) poke() {
 	}
 }
 
+// publishLocked queues m for the bus. Only step publishes (outside the
+// lock, in queued order): a seek's minute of context is many thousand
+// messages, and the render thread takes the lock every frame.
 func (p *Player) publishLocked(m bus.Msg) {
 	if p.bus != nil {
+		p.out = append(p.out, m)
+	}
+}
+
+// flush publishes what is queued; step's goroutine only.
+func (p *Player) flush() {
+	p.mu.Lock()
+	out := p.out
+	p.out = p.spare[:0]
+	p.mu.Unlock()
+	for _, m := range out {
 		p.bus.Publish(m)
 	}
+	clear(out)
+	p.mu.Lock()
+	p.spare = out[:0]
+	p.mu.Unlock()
 }
 
 // Run announces the recorded streams and then sends samples and events as
@@ -375,11 +395,12 @@ func (p *Player) Run(ctx context.Context) {
 			seen[s.Device] = true
 		}
 	}
-	p.mu.Lock()
-	for i := range streams {
-		p.publishLocked(bus.Msg{Stream: &streams[i]})
+	// Announced first: a seek queued before Run (--at) follows at the first step.
+	if p.bus != nil {
+		for i := range streams {
+			p.bus.Publish(bus.Msg{Stream: &streams[i]})
+		}
 	}
-	p.mu.Unlock()
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
 	defer func() {
@@ -402,6 +423,13 @@ func (p *Player) Run(ctx context.Context) {
 
 // step sends what the position has reached and keeps the cues in line.
 func (p *Player) step() {
+	p.stepLocked()
+	if p.bus != nil {
+		p.flush()
+	}
+}
+
+func (p *Player) stepLocked() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	pos := p.posLocked()
