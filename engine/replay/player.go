@@ -75,6 +75,7 @@ type Player struct {
 	speed   float64
 	playing bool
 	gen     int // bumped by every seek
+	cueGen  int // bumped by seeks and speed changes: the cues start again
 	nextEv  int
 	nextSmp map[string]int
 	out     []bus.Msg // queued for the bus, see publishLocked
@@ -209,7 +210,8 @@ func (p *Player) Pause() error {
 }
 
 // SetSpeed plays at x times real time, MinSpeed..MaxSpeed. Sound and video
-// cues play only at 1×.
+// cues play only at 1×; at other speeds they are held (silent, a still
+// picture).
 func (p *Player) SetSpeed(x float64) error {
 	if !(x >= MinSpeed && x <= MaxSpeed) {
 		return fmt.Errorf("speed %g: give %g to %g (times real time)", x, float64(MinSpeed), float64(MaxSpeed))
@@ -217,6 +219,9 @@ func (p *Player) SetSpeed(x float64) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.rebaseLocked()
+	if x != p.speed {
+		p.cueGen++ // the cues restart from the position at the new speed
+	}
 	p.speed = x
 	p.poke()
 	return nil
@@ -279,6 +284,7 @@ func (p *Player) seekLocked(t time.Duration) {
 	t = min(max(t, 0), p.tl.end)
 	p.base, p.anchor = t, p.opt.Now()
 	p.gen++
+	p.cueGen++
 	// Consumers drop what they show and take the context that follows.
 	p.publishLocked(bus.Msg{Event: &bus.Event{T: t, Wall: p.wall(t), Kind: SeekKind, Step: p.tl.At(t).Step,
 		Data: map[string]any{"from": from.Seconds(), "to": t.Seconds()}}})
@@ -463,25 +469,27 @@ func (p *Player) cuesLocked(pos time.Duration) {
 	// new step lets each cue fade out as it would have.
 	fade := seekFade
 	switch {
-	case p.have.gen == p.gen && p.speed == 1 && !ok:
+	case p.have.gen == p.cueGen && !ok:
 		fade = calmFade
-	case p.have.gen == p.gen && p.speed == 1:
+	case p.have.gen == p.cueGen:
 		fade = 0
 	}
-	if !ok || p.speed != 1 {
+	if !ok {
 		if p.have.on {
 			c.StopAll(fade)
 			p.have.on = false
 		}
 		return
 	}
-	paused := segPaused || !p.playing
-	if !p.have.on || p.have.epoch != epoch || p.have.gen != p.gen {
+	// Away from 1× the cues are held where they were when their step or
+	// the jump began: silent, a video on that picture.
+	paused := segPaused || !p.playing || p.speed != 1
+	if !p.have.on || p.have.epoch != epoch || p.have.gen != p.cueGen {
 		c.StopAll(fade)
 		st, _ := p.tl.Step(step)
 		c.SetPaused(paused)
 		c.StartStepAt(step, st.Cues, off)
-		p.have.on, p.have.epoch, p.have.gen, p.have.paused = true, epoch, p.gen, paused
+		p.have.on, p.have.epoch, p.have.gen, p.have.paused = true, epoch, p.cueGen, paused
 		return
 	}
 	if p.have.paused != paused {

@@ -208,7 +208,7 @@ func TestPlayerPacesSeeksAndChangesSpeed(t *testing.T) {
 	clk.Add(3 * s)
 	assert.Equal(t, 18*s, p.Now())
 	p.step()
-	assert.Equal(t, []string{"stop"}, cues.take(), "no sound away from 1×")
+	assert.Equal(t, []string{"stop", "pause", "start bottle 6s"}, cues.take(), "away from 1× the cues are held at the position")
 	assert.Error(t, p.SetSpeed(0.1))
 	assert.Error(t, p.SetSpeed(17))
 	require.NoError(t, p.SetSpeed(1))
