@@ -220,7 +220,8 @@ func TestCloseEndsGoroutines(t *testing.T) {
 	}
 	// Close waits for the decoder, so nothing is left running.
 	assert.Zero(t, decoders())
-	assert.Equal(t, before, runtime.NumGoroutine(), "goroutines left behind")
+	// No more than before: a goroutine of an earlier test may end meanwhile.
+	assert.LessOrEqual(t, runtime.NumGoroutine(), before, "goroutines left behind")
 }
 
 // streamAll pulls a stream until it ends (at most max frames).
