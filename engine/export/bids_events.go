@@ -78,6 +78,9 @@ var trialLevels = obj{
 	{"gap", "a sensor's data was missing, from when it stopped to when it came back"},
 	{"scr", "a skin conductance response from onset to peak; value is its amplitude in uS, text the channel"},
 	{"device", "a device's status"},
+	{"baseline", "the baseline period the live arousal index is measured against (data: from, to in seconds)"},
+	{"quality", "a sensor signal's quality changed (data: device, channel, flags; no flags = good)"},
+	{"look", "where the patient looked in a 360° scene from then on (data: cue, yaw_deg, pitch_deg)"},
 }
 
 // evRow is one row of the events table.
