@@ -613,13 +613,14 @@
       while (d.arrivals.length && d.arrivals[0][0] <= lastT - 2) d.arrivals.shift();
       const n = d.arrivals.reduce((a, x) => a + x[1], 0);
       const age = d.last ? now - d.last : Infinity;
-      const status = age < STALE ? "live" : age < LOST ? "stale" : "lost";
+      // A held replay sends nothing: that is not a sensor's fault.
+      const status = replayHeld() && age >= STALE ? "held" : age < STALE ? "live" : age < LOST ? "stale" : "lost";
       if (status === "lost" && d.last && running && !replayHeld()) raise("lost:" + name + "@" + Math.round(d.last), "Sensor lost: no data from " + name + " for " + Math.round(age) + " s", tNow);
       const tr = body.insertRow();
       tr.insertCell().textContent = name;
       const s = tr.insertCell();
       s.className = status;
-      s.textContent = d.last ? status + (status === "live" ? "" : " (" + Math.round(age) + " s)") : "no data yet";
+      s.textContent = d.last ? (status === "held" ? "replay paused" : status + (status === "live" ? "" : " (" + Math.round(age) + " s)")) : "no data yet";
       const span = d.arrivals.length > 1 ? lastT - d.arrivals[0][0] : 0;
       const measured = span > 0.5 ? (n - d.arrivals[0][1]) / span : null;
       tr.insertCell().textContent = (measured !== null ? Math.round(measured) : "—") + (d.rate ? " / " + d.rate + " Hz" : " Hz");
