@@ -35,6 +35,7 @@ Usage:
   cueroom devices [--active]           list serial ports and the sensors recognised on them
   cueroom analyze FILE.csv --rate HZ [--ecg COL] [--ppg COL] [--eda COL] [--events COL] [--json]
                                        beats, heart rate, SCRs and cue reactivity of a CSV recording
+  cueroom analyze SESSION... [--json]  per cue and step reactivity and habituation of recorded sessions
   cueroom export SESSION --format xdf|bids|csv --out PATH
                                        a recorded session for LabRecorder/pyxdf, BIDS tools or spreadsheets
   cueroom report SESSION... [--out FILE.html] [--plots svg|png] [--json]
