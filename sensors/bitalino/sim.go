@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"sync"
 	"time"
 
 	"github.com/cueroom/cueroom/sensors/internal/simrun"
@@ -59,11 +58,9 @@ type SimFrame struct {
 type Sim struct {
 	cfg     SimConfig
 	sensors [MaxAnalog]Sensor // by analog input
-	gen     *synth.Generator
-	rng     *rand.Rand // garbage bytes; used by Run only
+	simrun.Base
+	rng *rand.Rand // garbage bytes; used by Run only
 
-	done      chan struct{}
-	closeOnce sync.Once
 }
 
 // NewSim checks cfg and returns a simulator.
@@ -90,7 +87,7 @@ func NewSim(cfg SimConfig) (*Sim, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Sim{cfg: cfg, gen: synth.New(cfg.Synth), done: make(chan struct{}),
+	s := &Sim{cfg: cfg, Base: simrun.NewBase(cfg.Synth),
 		rng: rand.New(rand.NewPCG(cfg.Synth.Seed, 0xb17a1)) /* garbage must not shift the physiology */}
 	for i := range s.sensors {
 		s.sensors[i] = Raw
@@ -99,21 +96,6 @@ func NewSim(cfg SimConfig) (*Sim, error) {
 		s.sensors[in.Analog-1] = in.Sensor
 	}
 	return s, nil
-}
-
-// Stimulus marks a cue onset: an SCR follows after 1–3 s (see synth).
-func (s *Sim) Stimulus() time.Duration { return s.gen.Stimulus() }
-
-// SetArousal sets the simulated arousal (0..1).
-func (s *Sim) SetArousal(a float64) { s.gen.SetArousal(a) }
-
-// Synth returns the generator, for its ground truth.
-func (s *Sim) Synth() *synth.Generator { return s.gen }
-
-// Close stops Run.
-func (s *Sim) Close() error {
-	s.closeOnce.Do(func() { close(s.done) })
-	return nil
 }
 
 // simState is what the device remembers between commands.
@@ -135,7 +117,7 @@ type simState struct {
 // them again before returning; without them, a read blocked in rw ends
 // only when rw's owner closes it.
 func (s *Sim) Run(ctx context.Context, rw io.ReadWriter) error {
-	return simrun.Run(ctx, s.done, rw, true, func(quit <-chan struct{}, cmds <-chan byte, rerr <-chan error) error {
+	return simrun.Run(ctx, s.Stopped(), rw, true, func(quit <-chan struct{}, cmds <-chan byte, rerr <-chan error) error {
 		return s.serve(quit, rw, cmds, rerr)
 	})
 }
@@ -225,13 +207,13 @@ func (s *Sim) frames(st *simState, now time.Time, out []byte) []byte {
 		st.seq &= 0x0F
 		st.produced += skip
 		st.overruns += skip
-		s.gen.Next(time.Duration(skip) * time.Second / time.Duration(rate))
+		s.Synth().Next(time.Duration(skip) * time.Second / time.Duration(rate))
 		due = maxDue
 	}
 	dt := time.Second / time.Duration(rate)
 	fl := s.cfg.Faults
 	for range due {
-		p := s.gen.Next(dt)
+		p := s.Synth().Next(dt)
 		f := Frame{Seq: st.seq, N: st.n}
 		for k := 0; k < st.n; k++ {
 			c := st.pos[k]

@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -55,13 +54,10 @@ type SimPacket struct {
 // pulse wave, a pulse rate averaged over beats, SpO₂, a beat marker on the
 // two packets after each pulse, and the finger-out and searching flags.
 type Sim struct {
-	cfg    SimConfig
-	gen    *synth.Generator
+	cfg SimConfig
+	simrun.Base
 	rng    *rand.Rand // garbage bytes; used by Run only
 	starts atomic.Int64
-
-	done      chan struct{}
-	closeOnce sync.Once
 }
 
 // NewSim checks cfg and returns a simulator.
@@ -84,29 +80,12 @@ func NewSim(cfg SimConfig) (*Sim, error) {
 	if cfg.Faults.GarbageEvery < 0 || cfg.Faults.TruncateEvery < 0 || cfg.StopAfter < 0 {
 		return nil, fmt.Errorf("contec sim: fault intervals and StopAfter must not be negative")
 	}
-	return &Sim{cfg: cfg, gen: synth.New(cfg.Synth), done: make(chan struct{}),
+	return &Sim{cfg: cfg, Base: simrun.NewBase(cfg.Synth),
 		rng: rand.New(rand.NewPCG(cfg.Synth.Seed, 0xc0)) /* garbage must not shift the physiology */}, nil
 }
 
-// Stimulus marks a cue onset: an SCR follows after 1–3 s (see synth). An
-// oximeter does not show it; the generator keeps it as ground truth.
-func (s *Sim) Stimulus() time.Duration { return s.gen.Stimulus() }
-
-// SetArousal sets the simulated arousal (0..1).
-func (s *Sim) SetArousal(a float64) { s.gen.SetArousal(a) }
-
-// Synth returns the generator, for its ground truth and its fault controls
-// (SetFingerOut, Motion, SetArousal).
-func (s *Sim) Synth() *synth.Generator { return s.gen }
-
 // Starts returns how many start commands the simulator has received.
 func (s *Sim) Starts() int { return int(s.starts.Load()) }
-
-// Close stops Run.
-func (s *Sim) Close() error {
-	s.closeOnce.Do(func() { close(s.done) })
-	return nil
-}
 
 // simState is the unit's state: the stream and what its display shows.
 type simState struct {
@@ -128,7 +107,7 @@ type simState struct {
 // nil on a requested stop. To interrupt blocked I/O on stop it sets rw's
 // deadlines (if rw has them) and clears them again before returning.
 func (s *Sim) Run(ctx context.Context, rw io.ReadWriter) error {
-	return simrun.Run(ctx, s.done, rw, true, func(quit <-chan struct{}, cmds <-chan byte, rerr <-chan error) error {
+	return simrun.Run(ctx, s.Stopped(), rw, true, func(quit <-chan struct{}, cmds <-chan byte, rerr <-chan error) error {
 		return s.serve(quit, rw, cmds, rerr)
 	})
 }
@@ -197,12 +176,12 @@ func (s *Sim) packets(st *simState, now time.Time, out []byte) []byte {
 		skip := due - maxDue
 		st.produced += skip
 		st.overruns += skip
-		s.gen.Next(time.Duration(skip) * period)
+		s.Synth().Next(time.Duration(skip) * period)
 		due = maxDue
 	}
 	fl := s.cfg.Faults
 	for range due {
-		p := s.packet(st, s.gen.Next(period))
+		p := s.packet(st, s.Synth().Next(period))
 		st.count++
 		sp := SimPacket{Packet: p}
 		out, sp.Garbage = simrun.Garbage(out, s.rng, st.count, fl.GarbageEvery, fl.GarbageLen)

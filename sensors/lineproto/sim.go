@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cueroom/cueroom/sensors"
+	"github.com/cueroom/cueroom/sensors/internal/simrun"
 	"github.com/cueroom/cueroom/sensors/synth"
 )
 
@@ -58,11 +59,8 @@ type SimLine struct {
 // values from synth. It ignores what it is sent.
 type Sim struct {
 	cfg SimConfig
-	gen *synth.Generator
+	simrun.Base
 	rng *rand.Rand
-
-	done      chan struct{}
-	closeOnce sync.Once
 }
 
 // NewSim checks cfg and returns a simulator.
@@ -89,23 +87,8 @@ func NewSim(cfg SimConfig) (*Sim, error) {
 	if cfg.Faults.GarbageLen <= 0 {
 		cfg.Faults.GarbageLen = 8
 	}
-	return &Sim{cfg: cfg, gen: synth.New(cfg.Synth), done: make(chan struct{}),
+	return &Sim{cfg: cfg, Base: simrun.NewBase(cfg.Synth),
 		rng: rand.New(rand.NewPCG(cfg.Synth.Seed, 0x11e5))}, nil
-}
-
-// Stimulus marks a cue onset: an SCR follows after 1–3 s (see synth).
-func (s *Sim) Stimulus() time.Duration { return s.gen.Stimulus() }
-
-// SetArousal sets the simulated arousal (0..1).
-func (s *Sim) SetArousal(a float64) { s.gen.SetArousal(a) }
-
-// Synth returns the generator, for its ground truth.
-func (s *Sim) Synth() *synth.Generator { return s.gen }
-
-// Close stops Run.
-func (s *Sim) Close() error {
-	s.closeOnce.Do(func() { close(s.done) })
-	return nil
 }
 
 // Header is the CSV simulator's header line.
@@ -124,7 +107,7 @@ func (s *Sim) Run(ctx context.Context, w io.ReadWriter) error {
 		defer wg.Done()
 		select {
 		case <-ctx.Done():
-		case <-s.done:
+		case <-s.Stopped():
 		case <-stopped:
 			return
 		}
@@ -141,7 +124,7 @@ func (s *Sim) Run(ctx context.Context, w io.ReadWriter) error {
 	select {
 	case <-ctx.Done():
 		return nil
-	case <-s.done:
+	case <-s.Stopped():
 		return nil
 	default:
 		return err
@@ -168,18 +151,18 @@ func (s *Sim) serve(ctx context.Context, w io.Writer) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-s.done:
+		case <-s.Stopped():
 			return nil
 		case now := <-tick.C:
 			due := int64(float64(now.Sub(t0)) * s.cfg.Rate / float64(time.Second))
 			if maxDue := int64(s.cfg.MaxBacklog.Seconds()*s.cfg.Rate) + 1; due-produced > maxDue {
 				skip := due - produced - maxDue
-				s.gen.Next(time.Duration(skip) * period)
+				s.Synth().Next(time.Duration(skip) * period)
 				produced += skip
 			}
 			for ; produced < due; produced++ {
 				count++
-				p := s.gen.Next(period)
+				p := s.Synth().Next(period)
 				ms := uint32(time.Duration(produced+1) * period / time.Millisecond)
 				out = s.line(out, count, ms, float64(p.EDA), float64(p.HR))
 			}

@@ -8,7 +8,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/cueroom/cueroom/sensors/internal/simrun"
@@ -62,11 +61,9 @@ type SimLine struct {
 // 600 ms). It ignores what it is sent.
 type Sim struct {
 	cfg SimConfig
-	gen *synth.Generator
+	simrun.Base
 	rng *rand.Rand // garbage bytes; used by Run only
 
-	done      chan struct{}
-	closeOnce sync.Once
 }
 
 // NewSim checks cfg and returns a simulator.
@@ -95,25 +92,8 @@ func NewSim(cfg SimConfig) (*Sim, error) {
 	if cfg.Faults.GarbageEvery < 0 || cfg.Faults.TruncateEvery < 0 {
 		return nil, fmt.Errorf("pulsesensor sim: fault intervals must not be negative")
 	}
-	return &Sim{cfg: cfg, gen: synth.New(cfg.Synth), done: make(chan struct{}),
+	return &Sim{cfg: cfg, Base: simrun.NewBase(cfg.Synth),
 		rng: rand.New(rand.NewPCG(cfg.Synth.Seed, 0x9a15e))}, nil
-}
-
-// Stimulus marks a cue onset: an SCR follows after 1–3 s (see synth). A
-// PulseSensor does not show it; the generator keeps it as ground truth.
-func (s *Sim) Stimulus() time.Duration { return s.gen.Stimulus() }
-
-// SetArousal sets the simulated arousal (0..1).
-func (s *Sim) SetArousal(a float64) { s.gen.SetArousal(a) }
-
-// Synth returns the generator, for its ground truth and its fault controls
-// (SetFingerOut, Motion, SetArousal).
-func (s *Sim) Synth() *synth.Generator { return s.gen }
-
-// Close stops Run.
-func (s *Sim) Close() error {
-	s.closeOnce.Do(func() { close(s.done) })
-	return nil
 }
 
 // simState is the sketch's state.
@@ -140,7 +120,7 @@ const period = time.Second / Rate
 // deadlines (if rw has them) and clears them again before returning.
 func (s *Sim) Run(ctx context.Context, rw io.ReadWriter) error {
 	// the sketch reads nothing, but a hang-up must be seen
-	return simrun.Run(ctx, s.done, rw, false, func(quit <-chan struct{}, _ <-chan byte, rerr <-chan error) error {
+	return simrun.Run(ctx, s.Stopped(), rw, false, func(quit <-chan struct{}, _ <-chan byte, rerr <-chan error) error {
 		return s.serve(quit, rw, rerr)
 	})
 }
@@ -180,12 +160,12 @@ func (s *Sim) lines(st *simState, now time.Time, out []byte) []byte {
 		st.produced += skip
 		st.overruns += skip
 		for range skip { // the detector keeps running while lines are lost
-			s.detect(st, s.gen.Next(period))
+			s.detect(st, s.Synth().Next(period))
 		}
 		due = maxDue
 	}
 	for range due {
-		p := s.gen.Next(period)
+		p := s.Synth().Next(period)
 		v := int(min(max(math.Round(512+180*p.PPG), 0), 1023))
 		beat := s.detect(st, p)
 		n := s.cfg.Sensors

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"sync"
 	"time"
 
 	"github.com/cueroom/cueroom/sensors/internal/simrun"
@@ -58,11 +57,9 @@ type SimPacket struct {
 // packets paced by the wall clock with values from synth.
 type Sim struct {
 	cfg SimConfig
-	gen *synth.Generator
+	simrun.Base
 	rng *rand.Rand // garbage bytes; used by Run only
 
-	done      chan struct{}
-	closeOnce sync.Once
 }
 
 // NewSim checks cfg and returns a simulator.
@@ -85,24 +82,8 @@ func NewSim(cfg SimConfig) (*Sim, error) {
 	if cfg.Faults.GarbageEvery < 0 || cfg.Faults.TruncateEvery < 0 {
 		return nil, fmt.Errorf("shimmer sim: fault intervals must not be negative")
 	}
-	return &Sim{cfg: cfg, gen: synth.New(cfg.Synth), done: make(chan struct{}),
+	return &Sim{cfg: cfg, Base: simrun.NewBase(cfg.Synth),
 		rng: rand.New(rand.NewPCG(cfg.Synth.Seed, 0x5a1)) /* garbage must not shift the physiology */}, nil
-}
-
-// Stimulus marks a cue onset: an SCR follows after 1–3 s (see synth).
-func (s *Sim) Stimulus() time.Duration { return s.gen.Stimulus() }
-
-// SetArousal sets the simulated arousal (0..1).
-func (s *Sim) SetArousal(a float64) { s.gen.SetArousal(a) }
-
-// Synth returns the generator, for its ground truth and its fault controls
-// (SetFingerOut, Motion, SetArousal).
-func (s *Sim) Synth() *synth.Generator { return s.gen }
-
-// Close stops Run.
-func (s *Sim) Close() error {
-	s.closeOnce.Do(func() { close(s.done) })
-	return nil
 }
 
 // simState is what the device remembers between commands.
@@ -131,7 +112,7 @@ type simState struct {
 // nil on a requested stop. To interrupt blocked I/O on stop it sets rw's
 // deadlines (if rw has them) and clears them again before returning.
 func (s *Sim) Run(ctx context.Context, rw io.ReadWriter) error {
-	return simrun.Run(ctx, s.done, rw, true, func(quit <-chan struct{}, cmds <-chan byte, rerr <-chan error) error {
+	return simrun.Run(ctx, s.Stopped(), rw, true, func(quit <-chan struct{}, cmds <-chan byte, rerr <-chan error) error {
 		return s.serve(quit, rw, cmds, rerr)
 	})
 }
@@ -306,12 +287,12 @@ func (s *Sim) packets(st *simState, now time.Time, out []byte) []byte {
 		st.ts = (st.ts + uint32(skip*div)) & 0xFFFFFF
 		st.produced += skip
 		st.overruns += skip
-		s.gen.Next(time.Duration(skip) * period)
+		s.Synth().Next(time.Duration(skip) * period)
 		due = maxDue
 	}
 	fl := s.cfg.Faults
 	for range due {
-		p := s.gen.Next(period)
+		p := s.Synth().Next(period)
 		pk := Packet{Timestamp: st.ts,
 			GSR: gsrRaw(p.EDA, st.rng),
 			PPG: ppgRaw(s.cfg.PPGBase + s.cfg.PPGSwing*p.PPG)}

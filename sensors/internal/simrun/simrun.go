@@ -10,6 +10,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/cueroom/cueroom/sensors/synth"
 )
 
 type (
@@ -117,4 +119,39 @@ func Garbage(out []byte, rng *rand.Rand, count, every, n int) ([]byte, int) {
 		out = append(out, byte(rng.UintN(256)))
 	}
 	return out, n
+}
+
+// Base is what every simulator carries: its physiology and its stop
+// signal. Embedded, it gives a simulator Stimulus, SetArousal, Synth and
+// Close.
+type Base struct {
+	gen  *synth.Generator
+	done chan struct{}
+	once sync.Once
+}
+
+// NewBase starts the physiology of cfg.
+func NewBase(cfg synth.Config) Base {
+	return Base{gen: synth.New(cfg), done: make(chan struct{})}
+}
+
+// Stimulus marks a cue onset: an SCR follows after 1–3 s (see synth); a
+// device without skin conductance does not show it, the generator keeps it
+// as ground truth.
+func (b *Base) Stimulus() time.Duration { return b.gen.Stimulus() }
+
+// SetArousal sets the simulated arousal (0..1).
+func (b *Base) SetArousal(a float64) { b.gen.SetArousal(a) }
+
+// Synth returns the generator, for its ground truth and its fault controls
+// (SetFingerOut, Motion, SetArousal).
+func (b *Base) Synth() *synth.Generator { return b.gen }
+
+// Stopped is closed by Close.
+func (b *Base) Stopped() <-chan struct{} { return b.done }
+
+// Close stops the simulator's Run.
+func (b *Base) Close() error {
+	b.once.Do(func() { close(b.done) })
+	return nil
 }
