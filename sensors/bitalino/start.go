@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.bug.st/serial"
+
+	"github.com/cueroom/cueroom/sensors/internal/portio"
 )
 
 // SerialMode is the line setting the device needs: 115200 8N1.
@@ -16,19 +18,8 @@ func (d *Device) SerialMode() serial.Mode {
 	return serial.Mode{BaudRate: Baud, DataBits: 8, Parity: serial.NoParity, StopBits: serial.OneStopBit}
 }
 
-// Optional abilities of the port Start is given.
-type (
-	readDeadliner interface{ SetReadDeadline(time.Time) error }
-	inputFlusher  interface{ ResetInputBuffer() error }
-	namer         interface{ Name() string }
-)
-
-func portName(x any) string {
-	if n, ok := x.(namer); ok && n.Name() != "" {
-		return n.Name()
-	}
-	return "the port"
-}
+// An optional ability of the port Start is given.
+type inputFlusher interface{ ResetInputBuffer() error }
 
 // maxVersionScan bounds how many bytes Start reads looking for the version
 // line: a device still streaming (up to 8 kB/s) or a port spewing garbage
@@ -43,7 +34,7 @@ const maxVersionScan = 64 << 10
 // plain reader a silent peer blocks until the reader fails. An error
 // wrapping ErrNotBITalino means the peer did not answer like a BITalino.
 func (d *Device) Start(rw io.ReadWriter) error {
-	name := portName(rw)
+	name := portio.Name(rw)
 	// 0x00 leaves live mode on every firmware (0xFF, "idle", is 2.x only);
 	// on an idle device it sets the low-battery LED threshold to its
 	// minimum, which is harmless.
@@ -92,9 +83,7 @@ var versionTag = []byte("BITalino")
 // returns the line from "BITalino" on, without line ending.
 func readVersion(r io.Reader, name string, timeout time.Duration) (string, error) {
 	deadline := time.Now().Add(timeout)
-	if dl, ok := r.(readDeadliner); ok && dl.SetReadDeadline(deadline) == nil {
-		defer dl.SetReadDeadline(time.Time{})
-	}
+	defer portio.Deadline(r, deadline)()
 	var (
 		buf   [256]byte
 		acc   []byte // bytes kept for matching: a tag tail, or the line so far

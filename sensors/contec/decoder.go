@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cueroom/cueroom/sensors"
+	"github.com/cueroom/cueroom/sensors/internal/portio"
 	"github.com/cueroom/cueroom/sensors/serialport"
 )
 
@@ -60,7 +61,7 @@ func (d *Device) newDecoder(r io.Reader) *decoder {
 	left, port := d.leftover, d.port
 	d.leftover = nil
 	d.mu.Unlock()
-	dec := &decoder{r: r, name: d.cfg.Name, port: portName(r), old: d.cfg.Protocol == ProtocolOld, L: newLen}
+	dec := &decoder{r: r, name: d.cfg.Name, port: portio.Name(r), old: d.cfg.Protocol == ProtocolOld, L: newLen}
 	if dec.old {
 		dec.L = oldLen
 	} else if d.cfg.Restart > 0 {
@@ -68,7 +69,7 @@ func (d *Device) newDecoder(r io.Reader) *decoder {
 			port = r
 		}
 		if p, ok := port.(restarter); ok {
-			dec.w, dec.dl, dec.restart, dec.port = p, p, d.cfg.Restart, portName(p)
+			dec.w, dec.dl, dec.restart, dec.port = p, p, d.cfg.Restart, portio.Name(p)
 		}
 	}
 	dec.hi = copy(dec.buf[:], left)

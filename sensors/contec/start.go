@@ -7,24 +7,9 @@ import (
 	"os"
 	"slices"
 	"time"
+
+	"github.com/cueroom/cueroom/sensors/internal/portio"
 )
-
-// Optional abilities of the port Start is given.
-type (
-	readDeadliner interface{ SetReadDeadline(time.Time) error }
-	namer         interface{ Name() string }
-)
-
-func portName(x any) string {
-	if n, ok := x.(namer); ok && n.Name() != "" {
-		return n.Name()
-	}
-	return "the port"
-}
-
-// maxScan bounds how many bytes Start reads looking for packets, so a port
-// spewing garbage fails in bounded time even if it cannot time out reads.
-const maxScan = 64 << 10
 
 // Start sends the start command (new protocol) and waits at most
 // Config.Timeout for valid packets (one of the new protocol, two in a row
@@ -33,16 +18,14 @@ const maxScan = 64 << 10
 // deadlines (serialport.Port, *os.File, net.Conn). The packets read are
 // handed to the next decoder. Errors wrap ErrNotContec.
 func (d *Device) Start(rw io.ReadWriter) error {
-	name := portName(rw)
+	name := portio.Name(rw)
 	if d.cfg.Protocol == ProtocolNew {
 		if _, err := rw.Write(startCommand[:]); err != nil {
 			return fmt.Errorf("contec: sending the start command to %s: %w", name, err)
 		}
 	}
 	deadline := time.Now().Add(d.cfg.Timeout)
-	if dl, ok := rw.(readDeadliner); ok && dl.SetReadDeadline(deadline) == nil {
-		defer dl.SetReadDeadline(time.Time{})
-	}
+	defer portio.Deadline(rw, deadline)()
 	var (
 		buf   [512]byte
 		pend  []byte
@@ -60,7 +43,7 @@ func (d *Device) Start(rw io.ReadWriter) error {
 		if len(pend) > 2*newLen { // keep only what may start a packet
 			pend = append(pend[:0], pend[len(pend)-2*newLen:]...)
 		}
-		if time.Now().After(deadline) || total > maxScan {
+		if time.Now().After(deadline) || total > portio.MaxScan {
 			return d.noPackets(name, total, nil)
 		}
 		n, err := rw.Read(buf[:])

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cueroom/cueroom/sensors"
+	"github.com/cueroom/cueroom/sensors/internal/portio"
 )
 
 // maxDetectBytes bounds what Start reads looking for lines, so a port
@@ -205,12 +206,6 @@ func (det *detector) note(line []byte, c class) {
 	}
 }
 
-// Optional abilities of the port Start is given.
-type (
-	readDeadliner interface{ SetReadDeadline(time.Time) error }
-	namer         interface{ Name() string }
-)
-
 // Start listens to the port (it never writes) until it has read enough
 // lines to know the format, or one line of the format already known (a
 // reconnect), within DetectTimeout. The deadline needs a port with
@@ -219,15 +214,10 @@ type (
 // ErrNoLines names the port, what arrived and the likely fix (usually the
 // baud rate).
 func (d *Device) Start(rw io.ReadWriter) error {
-	name := "the port"
-	if n, ok := rw.(namer); ok && n.Name() != "" {
-		name = n.Name()
-	}
+	name := portio.Name(rw)
 	timeout := d.cfg.DetectTimeout
 	deadline := time.Now().Add(timeout)
-	if dl, ok := rw.(readDeadliner); ok && dl.SetReadDeadline(deadline) == nil {
-		defer dl.SetReadDeadline(time.Time{})
-	}
+	defer portio.Deadline(rw, deadline)()
 	det := newDetector(d)
 	det.known = d.layout()
 	lr := lineReader{r: rw, max: d.cfg.MaxLine}

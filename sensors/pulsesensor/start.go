@@ -8,24 +8,9 @@ import (
 	"os"
 	"slices"
 	"time"
+
+	"github.com/cueroom/cueroom/sensors/internal/portio"
 )
-
-// Optional abilities of the port Start is given.
-type (
-	readDeadliner interface{ SetReadDeadline(time.Time) error }
-	namer         interface{ Name() string }
-)
-
-func portName(x any) string {
-	if n, ok := x.(namer); ok && n.Name() != "" {
-		return n.Name()
-	}
-	return "the port"
-}
-
-// maxScan bounds how many bytes Start reads looking for a line, so a port
-// spewing garbage fails in bounded time even if it cannot time out reads.
-const maxScan = 64 << 10
 
 // Start sends nothing (a sketch prints unprompted) and waits at most
 // Config.Timeout for a valid line (the first line is skipped: it may have
@@ -35,11 +20,9 @@ const maxScan = 64 << 10
 // net.Conn). The lines read are handed to the next decoder. Errors wrap
 // ErrNotPulseSensor.
 func (d *Device) Start(rw io.ReadWriter) error {
-	name := portName(rw)
+	name := portio.Name(rw)
 	deadline := time.Now().Add(d.cfg.Timeout)
-	if dl, ok := rw.(readDeadliner); ok && dl.SetReadDeadline(deadline) == nil {
-		defer dl.SetReadDeadline(time.Time{})
-	}
+	defer portio.Deadline(rw, deadline)()
 	p := parser{mode: d.cfg.Mode, sensor: d.cfg.Sensor}
 	var (
 		buf      [512]byte
@@ -73,7 +56,7 @@ func (d *Device) Start(rw io.ReadWriter) error {
 		if len(pend) > maxLine+2 { // no line is that long: keep a tail
 			pend = pend[len(pend)-maxLine-2:]
 		}
-		if time.Now().After(deadline) || total > maxScan {
+		if time.Now().After(deadline) || total > portio.MaxScan {
 			return d.noLines(name, total, mismatch, nil)
 		}
 		n, err := rw.Read(buf[:])

@@ -9,25 +9,12 @@ import (
 	"os"
 	"slices"
 	"time"
+
+	"github.com/cueroom/cueroom/sensors/internal/portio"
 )
 
-// Optional abilities of the port Start is given.
-type (
-	readDeadliner interface{ SetReadDeadline(time.Time) error }
-	inputFlusher  interface{ ResetInputBuffer() error }
-	namer         interface{ Name() string }
-)
-
-func portName(x any) string {
-	if n, ok := x.(namer); ok && n.Name() != "" {
-		return n.Name()
-	}
-	return "the port"
-}
-
-// maxScan bounds how many bytes one wait for a reply reads, so a port
-// spewing data fails in bounded time even if it cannot time out reads.
-const maxScan = 64 << 10
+// An optional ability of the port Start is given.
+type inputFlusher interface{ ResetInputBuffer() error }
 
 // inquiryReply is the device's answer to the inquiry command.
 type inquiryReply struct {
@@ -45,8 +32,8 @@ type inquiryReply struct {
 // *os.File, net.Conn). An error wrapping ErrNotShimmer means the peer did
 // not answer like a Shimmer3.
 func (d *Device) Start(rw io.ReadWriter) error {
-	l := &link{rw: rw, name: portName(rw), timeout: d.cfg.Timeout}
-	if dl, ok := rw.(readDeadliner); ok {
+	l := &link{rw: rw, name: portio.Name(rw), timeout: d.cfg.Timeout}
+	if dl, ok := rw.(portio.ReadDeadliner); ok {
 		l.dl = dl
 		defer dl.SetReadDeadline(time.Time{})
 	}
@@ -126,7 +113,7 @@ func (d *Device) Start(rw io.ReadWriter) error {
 // link is one Start's conversation with the device.
 type link struct {
 	rw      io.ReadWriter
-	dl      readDeadliner
+	dl      portio.ReadDeadliner
 	name    string
 	timeout time.Duration
 	crc     int
@@ -202,7 +189,7 @@ func (l *link) await(code []byte, fixed int, extra func([]byte) int) ([]byte, er
 		if time.Now().After(deadline) {
 			return nil, fmt.Errorf("no reply within %v (%d bytes received): %w", l.timeout, scanned, os.ErrDeadlineExceeded)
 		}
-		if scanned > maxScan {
+		if scanned > portio.MaxScan {
 			return nil, fmt.Errorf("%d bytes received without the reply", scanned)
 		}
 		n, err := l.rw.Read(l.buf[:])
