@@ -602,12 +602,7 @@ func withinStep(s *Session, f Format, baseline float64) (figure, bool) {
 	if len(steps) == 0 || s.Series == nil || (s.Measured.SCL == nil && !s.Measured.Arousal) {
 		return figure{}, false
 	}
-	const maxLines = 10
-	caption := "Each exposure step from its onset (0:00) to its end."
-	if len(steps) > maxLines {
-		caption += fmt.Sprintf(" The first %d of %d steps are drawn; the table has them all.", maxLines, len(steps))
-		steps = steps[:maxLines]
-	}
+	steps, caption := capLines(steps, "Each exposure step from its onset (0:00) to its end.", " The first %d of %d steps are drawn; the table has them all.")
 	return figureOf(f, "within", "Habituation within steps", caption, figWidth, 3.4*vg.Inch, func(dc draw.Canvas) error {
 		scl := newPlot("SCL change from onset (µS)")
 		scl.X.Label.Text = "time since step onset (m:ss)"
@@ -654,13 +649,7 @@ func withinStep(s *Session, f Format, baseline float64) (figure, bool) {
 		if !s.Measured.Arousal {
 			ar.Add(message("arousal index not recorded"))
 		}
-		main := draw.Crop(dc, 0, -legendWidth, 0, 0)
-		cs := plot.Align([][]*plot.Plot{{scl, ar}}, draw.Tiles{Rows: 1, Cols: 2, PadX: vg.Points(24)}, main)
-		scl.Draw(cs[0][0])
-		ar.Draw(cs[0][1])
-		lc := dc
-		lc.Min.X = main.Max.X + vg.Points(8)
-		leg.Draw(lc)
+		sideBySide(dc, leg, scl, ar)
 		return nil
 	}), true
 }
@@ -683,19 +672,10 @@ func repeats(s *Session, f Format) (figure, bool) {
 		return figure{}, false
 	}
 	hs := s.Repeats
-	const maxLines = 10
-	caption := "Skin conductance responses 1–4 s after each presentation of a step or cue shown more than once; falling lines are habituation."
-	if len(hs) > maxLines {
-		caption += fmt.Sprintf(" The first %d of %d are drawn.", maxLines, len(hs))
-		hs = hs[:maxLines]
-	}
+	hs, caption := capLines(hs, "Skin conductance responses 1–4 s after each presentation of a step or cue shown more than once; falling lines are habituation.", " The first %d of %d are drawn.")
 	return figureOf(f, "repeats", "Habituation over repeats", caption, figWidth, 3.2*vg.Inch, func(dc draw.Canvas) error {
-		amp := newPlot("largest SCR (µS)")
-		amp.X.Label.Text = "presentation"
-		amp.X.Tick.Marker = intTicks{}
-		sc := newPlot("SCL change, 4 s (µS)")
-		sc.X.Label.Text = "presentation"
-		sc.X.Tick.Marker = intTicks{}
+		amp := countPlot("largest SCR (µS)", "presentation")
+		sc := countPlot("SCL change, 4 s (µS)", "presentation")
 		leg := newLegend()
 		for i, h := range hs {
 			c := palette[i%len(palette)]
@@ -720,15 +700,42 @@ func repeats(s *Session, f Format) (figure, bool) {
 		for _, p := range []*plot.Plot{amp, sc} {
 			p.X.Min, p.X.Max = 0.8, p.X.Max+0.2
 		}
-		main := draw.Crop(dc, 0, -legendWidth, 0, 0)
-		cs := plot.Align([][]*plot.Plot{{amp, sc}}, draw.Tiles{Rows: 1, Cols: 2, PadX: vg.Points(24)}, main)
-		amp.Draw(cs[0][0])
-		sc.Draw(cs[0][1])
-		lc := dc
-		lc.Min.X = main.Max.X + vg.Points(8)
-		leg.Draw(lc)
+		sideBySide(dc, leg, amp, sc)
 		return nil
 	}), true
+}
+
+// maxLines is how many lines a habituation plot draws; the tables have
+// them all.
+const maxLines = 10
+
+// capLines keeps the first maxLines of xs and says so in the caption, with
+// more ("... The first %d of %d ... are drawn.").
+func capLines[T any](xs []T, caption, more string) ([]T, string) {
+	if len(xs) > maxLines {
+		return xs[:maxLines], caption + fmt.Sprintf(more, maxLines, len(xs))
+	}
+	return xs, caption
+}
+
+// countPlot is a plot over presentations or sessions: 1, 2, 3 ...
+func countPlot(ylabel, xlabel string) *plot.Plot {
+	p := newPlot(ylabel)
+	p.X.Label.Text = xlabel
+	p.X.Tick.Marker = intTicks{}
+	return p
+}
+
+// sideBySide draws two plots in a row, their data areas aligned, and the
+// legend on the right.
+func sideBySide(dc draw.Canvas, leg *plot.Legend, left, right *plot.Plot) {
+	main := draw.Crop(dc, 0, -legendWidth, 0, 0)
+	cs := plot.Align([][]*plot.Plot{{left, right}}, draw.Tiles{Rows: 1, Cols: 2, PadX: vg.Points(24)}, main)
+	left.Draw(cs[0][0])
+	right.Draw(cs[0][1])
+	lc := dc
+	lc.Min.X = main.Max.X + vg.Points(8)
+	leg.Draw(lc)
 }
 
 func linePoints(p *plot.Plot, xy plotter.XYs, c color.Color) (*plotter.Line, error) {
@@ -751,12 +758,7 @@ func acrossSessions(r *Report, f Format) (figure, bool) {
 		return figure{}, false
 	}
 	xs := r.Across
-	const maxLines = 10
-	caption := "Each step's first presentation in each session, sessions in the order given."
-	if len(xs) > maxLines {
-		caption += fmt.Sprintf(" The first %d of %d steps are drawn.", maxLines, len(xs))
-		xs = xs[:maxLines]
-	}
+	xs, caption := capLines(xs, "Each step's first presentation in each session, sessions in the order given.", " The first %d of %d steps are drawn.")
 	index := map[string]int{}
 	for i, s := range r.Sessions {
 		if _, ok := index[s.Dir]; !ok {
@@ -764,12 +766,8 @@ func acrossSessions(r *Report, f Format) (figure, bool) {
 		}
 	}
 	return figureOf(f, "across", "Habituation across sessions", caption, figWidth, 3.2*vg.Inch, func(dc draw.Canvas) error {
-		amp := newPlot("largest SCR (µS)")
-		amp.X.Label.Text = "session"
-		amp.X.Tick.Marker = intTicks{}
-		cr := newPlot("craving (0–100)")
-		cr.X.Label.Text = "session"
-		cr.X.Tick.Marker = intTicks{}
+		amp := countPlot("largest SCR (µS)", "session")
+		cr := countPlot("craving (0–100)", "session")
 		cr.Y.Min, cr.Y.Max = 0, 100
 		leg := newLegend()
 		for i, x := range xs {
@@ -799,13 +797,7 @@ func acrossSessions(r *Report, f Format) (figure, bool) {
 		for _, p := range []*plot.Plot{amp, cr} {
 			p.X.Min, p.X.Max = 0.8, float64(len(r.Sessions))+0.2
 		}
-		main := draw.Crop(dc, 0, -legendWidth, 0, 0)
-		cs := plot.Align([][]*plot.Plot{{amp, cr}}, draw.Tiles{Rows: 1, Cols: 2, PadX: vg.Points(24)}, main)
-		amp.Draw(cs[0][0])
-		cr.Draw(cs[0][1])
-		lc := dc
-		lc.Min.X = main.Max.X + vg.Points(8)
-		leg.Draw(lc)
+		sideBySide(dc, leg, amp, cr)
 		return nil
 	}), true
 }
