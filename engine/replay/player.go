@@ -523,10 +523,21 @@ func (s Status) MarshalJSON() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, err
+	r, err := json.Marshal(struct {
+		Position float64 `json:"position_s"`
+		Duration float64 `json:"duration_s"`
+		Speed    float64 `json:"speed"`
+		Playing  bool    `json:"playing"`
+	}{s.Position.Seconds(), s.Duration.Seconds(), s.Speed, s.Playing})
+	if err != nil || len(b) < 2 || b[len(b)-1] != '}' {
+		return nil, fmt.Errorf("replay status: the snapshot is not a JSON object: %s", b)
 	}
-	m["replay"] = map[string]any{"position_s": s.Position.Seconds(), "duration_s": s.Duration.Seconds(), "speed": s.Speed, "playing": s.Playing}
-	return json.Marshal(m)
+	// The snapshot is an object: add the field before its closing brace.
+	sep := `,"replay":`
+	if len(b) == 2 {
+		sep = `"replay":`
+	}
+	b = append(b[:len(b)-1], sep...)
+	b = append(b, r...)
+	return append(b, '}'), nil
 }
