@@ -137,14 +137,10 @@ func protocolFS(rec *record.Session, mediaDir string) (fs.FS, string, error) {
 // mediaChanges compares the media now with the SHA-256 recorded for each cue.
 func mediaChanges(rec *record.Session, p *scenes.Protocol) []string {
 	recorded := map[string]string{}
-	if list, ok := rec.Meta.Manifest.([]any); ok {
-		for _, c := range list {
-			if m, ok := c.(map[string]any); ok {
-				id, _ := m["id"].(string)
-				sum, _ := m["sha256"].(string)
-				recorded[id] = sum
-			}
-		}
+	var cues []engine.ManifestCue
+	_ = rec.Meta.DecodeManifest(&cues) // an unreadable manifest: nothing to check against
+	for _, c := range cues {
+		recorded[c.ID] = c.SHA256
 	}
 	now, err := engine.Manifest(p)
 	if err != nil {

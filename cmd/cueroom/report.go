@@ -335,11 +335,7 @@ func buildSession(s *record.Session, cfg offline.Config, set report.Settings) (r
 		rs.ProtocolFile = p
 	}
 	if s.Meta.Manifest != nil {
-		b, err := json.Marshal(s.Meta.Manifest)
-		if err == nil {
-			err = json.Unmarshal(b, &rs.Manifest)
-		}
-		if err != nil {
+		if err := s.Meta.DecodeManifest(&rs.Manifest); err != nil {
 			rs.Notes = append(rs.Notes, fmt.Sprintf("the cue manifest in %s could not be read (%v)", record.MetaFile, err))
 			rs.Manifest = []report.Cue{}
 		}

@@ -23,7 +23,6 @@
 package export
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -342,15 +341,10 @@ func safeName(s, fallback string) string {
 // buildManifest reads the cue manifest, which session.json stores as any
 // JSON: a list of objects is expected, anything else is reported.
 func (v *view) buildManifest() {
-	m := v.s.Meta.Manifest
-	if m == nil {
+	if v.s.Meta.Manifest == nil {
 		return
 	}
-	b, err := json.Marshal(m)
-	if err == nil {
-		err = json.Unmarshal(b, &v.manifest)
-	}
-	if err != nil {
+	if err := v.s.Meta.DecodeManifest(&v.manifest); err != nil {
 		v.manifest = nil
 		v.warn = append(v.warn, fmt.Sprintf("%s: the cue manifest is not a list of cues (%v); cue details are left out", record.MetaFile, err))
 		return

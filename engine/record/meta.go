@@ -42,6 +42,20 @@ type Meta struct {
 	Extra     map[string]any
 }
 
+// DecodeManifest decodes the cue manifest (kept as any JSON) into v, such
+// as a *[]engine.ManifestCue or a *[]map[string]any. A session without one
+// leaves v as it is.
+func (m Meta) DecodeManifest(v any) error {
+	if m.Manifest == nil {
+		return nil
+	}
+	b, err := json.Marshal(m.Manifest)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
+
 // Counts says what data.rec held when the session was closed.
 type Counts struct {
 	Records int64 `json:"records"`
