@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/cueroom/cueroom/engine/audio"
-	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/engine/present"
 	"github.com/cueroom/cueroom/engine/tts"
 	"github.com/cueroom/cueroom/engine/video"
 	"github.com/cueroom/cueroom/scenes"
@@ -147,12 +147,12 @@ func decodeImage(p *scenes.Protocol, c scenes.Cue) (image.Image, error) {
 }
 
 // SoundPlayer plays a step's sound and narration cues on the audio output
-// and logs their onsets and offsets on the bus.
+// and tells its reporter when each reaches the speaker and when it stops.
 type SoundPlayer struct {
 	out   *audio.Output
 	media *Media
 	clock *Clock
-	bus   *bus.Bus
+	rep   SoundReporter
 
 	mu     sync.Mutex
 	voices []*audio.Voice
@@ -160,14 +160,24 @@ type SoundPlayer struct {
 	paused bool // a video that opens while paused starts paused
 }
 
-// NewSoundPlayer ties the output to the session's media, clock and bus.
-func NewSoundPlayer(out *audio.Output, m *Media, c *Clock, b *bus.Bus) *SoundPlayer {
-	return &SoundPlayer{out: out, media: m, clock: c, bus: b}
+// SoundReporter is told when a sound cue reaches the speaker and when it
+// stops, and of a video that cannot be played: the presenter
+// (*present.Presenter), which makes the events from them.
+type SoundReporter interface {
+	SoundStarted(present.Sound)
+	SoundEnded(present.Sound)
+	Failed(present.Failure)
 }
 
-// StartStep starts the step's sound cues and videos, each sound logged when
-// its first sample leaves the mixer (a video's frames are logged by the
-// window that draws them).
+// NewSoundPlayer ties the output to the session's media and clock; r (nil:
+// no one) hears what was played.
+func NewSoundPlayer(out *audio.Output, m *Media, c *Clock, r SoundReporter) *SoundPlayer {
+	return &SoundPlayer{out: out, media: m, clock: c, rep: r}
+}
+
+// StartStep starts the step's sound cues and videos, each sound reported
+// when its first sample leaves the mixer (a video's frames are reported by
+// the window that draws them).
 func (sp *SoundPlayer) StartStep(step int, cues []scenes.Cue) { sp.StartStepAt(step, cues, 0) }
 
 // StartStepAt starts the step's sound and video cues as they were at offset
@@ -189,8 +199,8 @@ func (sp *SoundPlayer) StartStepAt(step int, cues []scenes.Cue, offset time.Dura
 		c := c
 		v := sp.out.Play(snd, audio.PlayOptions{
 			Loop: c.Loop, GainDB: c.GainDB, FadeIn: c.FadeIn, FadeOut: c.FadeOut, Offset: offset,
-			OnStart: func(time.Duration) { sp.log(bus.CueOnset, step, c) },
-			OnEnd:   func(time.Duration) { sp.log(bus.CueOffset, step, c) },
+			OnStart: func(time.Duration) { sp.log(true, step, c) },
+			OnEnd:   func(time.Duration) { sp.log(false, step, c) },
 		})
 		if v != nil {
 			sp.voices = append(sp.voices, v)
@@ -198,12 +208,23 @@ func (sp *SoundPlayer) StartStepAt(step int, cues []scenes.Cue, offset time.Dura
 	}
 }
 
-func (sp *SoundPlayer) log(kind string, step int, c scenes.Cue) {
+func (sp *SoundPlayer) log(onset bool, step int, c scenes.Cue) {
+	if sp.rep == nil {
+		return
+	}
 	// The sample left the mixer now and reaches the speaker after the
 	// output's buffers.
-	t := sp.clock.Now() + sp.out.Latency()
-	sp.bus.Publish(bus.Msg{Event: &bus.Event{T: t, Wall: sp.clock.Wall(t), Kind: kind, Step: step,
-		Data: map[string]any{"cue": c.ID, "modality": string(c.Kind), "file": c.Path, "channel": "audio", "sink": sp.out.Sink()}}})
+	s := present.Sound{T: sp.clock.Now() + sp.out.Latency(), Step: step, Cue: cueOf(c), Sink: sp.out.Sink()}
+	if onset {
+		sp.rep.SoundStarted(s)
+	} else {
+		sp.rep.SoundEnded(s)
+	}
+}
+
+// cueOf names a cue for its presentation events.
+func cueOf(c scenes.Cue) present.Cue {
+	return present.Cue{ID: c.ID, Modality: string(c.Kind), File: c.Path}
 }
 
 // startVideo opens a video afresh and plays it with its sound track, which
@@ -218,9 +239,9 @@ func (sp *SoundPlayer) startVideo(step int, c scenes.Cue, gen int, offset time.D
 	}
 	if err != nil {
 		// It opened at load: report, never stop the session for it.
-		t := sp.clock.Now()
-		sp.bus.Publish(bus.Msg{Event: &bus.Event{T: t, Wall: sp.clock.Wall(t), Kind: bus.Alert, Step: step,
-			Data: map[string]any{"source": "video", "cue": c.ID, "message": err.Error()}}})
+		if sp.rep != nil {
+			sp.rep.Failed(present.Failure{T: sp.clock.Now(), Step: step, Cue: cueOf(c), Err: err})
+		}
 		return
 	}
 	sp.mu.Lock()
@@ -232,8 +253,8 @@ func (sp *SoundPlayer) startVideo(step int, c scenes.Cue, gen int, offset time.D
 	v.SetLoop(c.Loop)
 	if snd := v.Audio(); snd != nil {
 		voice := sp.out.PlayStream(snd, audio.PlayOptions{GainDB: c.GainDB,
-			OnStart: func(time.Duration) { sp.log(bus.CueOnset, step, c) },
-			OnEnd:   func(time.Duration) { sp.log(bus.CueOffset, step, c) },
+			OnStart: func(time.Duration) { sp.log(true, step, c) },
+			OnEnd:   func(time.Duration) { sp.log(false, step, c) },
 		})
 		sp.voices = append(sp.voices, voice)
 	}

@@ -3,11 +3,11 @@ package engine
 import (
 	"fmt"
 	"math"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/bus"
+	"github.com/cueroom/cueroom/event"
 	"github.com/cueroom/cueroom/sensors"
 	"github.com/cueroom/cueroom/sensors/physio"
 )
@@ -52,8 +52,8 @@ func (ph *Physiology) Run(sub *bus.Sub) {
 		switch {
 		case m.Stream != nil && m.Stream.Kind != "derived":
 			ph.addStream(*m.Stream)
-		case m.Sample != nil && !strings.HasPrefix(m.Sample.Device, PhysioDevice):
-			ph.push(m.Sample)
+		case m.Sample != nil:
+			ph.push(m.Sample) // its own derived samples have no processor
 		case m.Event != nil:
 			ph.follow(m.Event)
 		}
@@ -69,7 +69,7 @@ func (ph *Physiology) addStream(st sensors.Stream) {
 	// One derived stream per sensor: "physio" for the first, then
 	// "physio-DEVICE", so two sensors' heart rates never interleave.
 	name := PhysioDevice
-	if len(ph.procs) > 0 {
+	if len(ph.procs) > 0 || st.Device == PhysioDevice {
 		name = PhysioDevice + "-" + st.Device
 	}
 	if _, known := ph.procs[st.Device]; known {
@@ -105,14 +105,14 @@ func (ph *Physiology) push(s *sensors.Sample) {
 			ph.ceiling(d.T, l)
 		case physio.KindSCR:
 			// At its onset, where the dashboard marks it.
-			ph.event(d.SCR.Onset, bus.SCR, map[string]any{"device": s.Device, "source": d.Source,
-				"onset": d.SCR.Onset.Seconds(), "peak": d.SCR.Peak.Seconds(), "amplitude": float64(d.SCR.Amplitude), "rise": d.SCR.Rise.Seconds()})
+			ph.event(d.SCR.Onset, event.SCR{Device: s.Device, Source: d.Source,
+				Onset: event.Secs(d.SCR.Onset), Peak: event.Secs(d.SCR.Peak), Amplitude: float64(d.SCR.Amplitude), Rise: event.Secs(d.SCR.Rise)})
 		case physio.KindAlert:
-			ph.event(d.Known, "quality", map[string]any{"device": s.Device, "channel": d.Source, "flags": d.Quality.Names()})
+			ph.event(d.Known, event.Quality{Device: s.Device, Channel: d.Source, Flags: d.Quality.Names()})
 			if e, ok := d.AlertEvent(); ok && len(d.Raised.Names()) > 0 {
-				e.Data["device"] = s.Device
-				e.Data["source"] = "signal"
-				e.Data["channel"] = d.Source
+				a := e.Data.(event.Alert)
+				a.Device = s.Device
+				e.Data = a
 				e.Wall = ph.clock.Wall(e.T)
 				ph.bus.Publish(bus.Msg{Event: &e})
 			}
@@ -127,8 +127,8 @@ func nan(v float64, ok bool) float64 {
 	return v
 }
 
-func (ph *Physiology) event(t time.Duration, kind string, data map[string]any) {
-	ph.bus.Publish(bus.Msg{Event: &bus.Event{T: t, Wall: ph.clock.Wall(t), Kind: kind, Step: -1, Data: data}})
+func (ph *Physiology) event(t time.Duration, d event.Data) {
+	ph.bus.Publish(bus.Msg{Event: &event.Event{T: t, Wall: ph.clock.Wall(t), Step: -1, Data: d}})
 }
 
 // ArousalCeiling is the arousal index (z) above which the therapist is
@@ -148,36 +148,35 @@ func (ph *Physiology) ceiling(t time.Duration, l physio.Levels) {
 	}
 	ph.mu.Unlock()
 	if fire {
-		ph.event(t, bus.Alert, map[string]any{"source": "arousal", "limit": ArousalCeiling,
-			"value": l.Arousal, "message": fmt.Sprintf("arousal %.1f is above the ceiling of %.1f (z against baseline)", l.Arousal, ArousalCeiling)})
+		ph.event(t, event.Alert{Source: "arousal", Limit: &event.Limit{Value: ArousalCeiling},
+			Value: event.Float(l.Arousal), Message: fmt.Sprintf("arousal %.1f is above the ceiling of %.1f (z against baseline)", l.Arousal, ArousalCeiling)})
 	}
 }
 
 // follow sets the baseline and the habituation reference from the steps.
-func (ph *Physiology) follow(e *bus.Event) {
+func (ph *Physiology) follow(e *event.Event) {
 	ph.mu.Lock()
 	defer ph.mu.Unlock()
-	baseline := e.Data["id"] == "baseline"
-	for _, p := range ph.procs {
-		switch e.Kind {
-		case bus.StepStart:
-			if baseline {
+	switch d := e.Data.(type) {
+	case event.StepStart:
+		for _, p := range ph.procs {
+			if d.ID == "baseline" {
 				p.StartBaseline(e.T)
 			}
 			p.MarkStep(e.T)
-		case bus.StepEnd:
-			if baseline {
-				p.EndBaseline(e.T)
-			}
 		}
-	}
-	switch {
-	case e.Kind == bus.StepStart && baseline:
-		ph.baseFrom = e.T
-	case e.Kind == bus.StepEnd && baseline:
+		if d.ID == "baseline" {
+			ph.baseFrom = e.T
+		}
+	case event.StepEnd:
+		if d.ID != "baseline" {
+			return
+		}
+		for _, p := range ph.procs {
+			p.EndBaseline(e.T)
+		}
 		// The arousal index is a z-score against the baseline: its band is ±1.
-		t := e.T
-		ph.event(t, "baseline", map[string]any{"from": ph.baseFrom.Seconds(), "to": t.Seconds(), "lo": -1.0, "hi": 1.0})
+		ph.event(e.T, event.Baseline{From: event.Secs(ph.baseFrom), To: event.Secs(e.T), Lo: -1, Hi: 1})
 	}
 }
 

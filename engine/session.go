@@ -2,25 +2,14 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
 	"time"
 
-	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/bus"
+	"github.com/cueroom/cueroom/event"
 	"github.com/cueroom/cueroom/scenes"
-)
-
-// State is where a session is.
-type State string
-
-const (
-	Ready   State = "ready"   // loaded, not started
-	Running State = "running" // a step is playing
-	Paused  State = "paused"  // the therapist paused: timers, video and sound frozen
-	Calm    State = "calm"    // patient stop or panic: calm scene, waiting for the therapist
-	Ended   State = "ended"
 )
 
 // CuePlayer plays a step's sound cues. The session tells it what to play;
@@ -47,36 +36,11 @@ const habituationCheck = 250 * time.Millisecond
 // PromptTimeout is how long a rating prompt waits before the step moves on.
 var PromptTimeout = 30 * time.Second
 
-// Prompt is a rating the patient is being asked for.
-type Prompt struct {
-	Scale    string        `json:"scale"`
-	Question string        `json:"question"`
-	Since    time.Duration `json:"-"` // session time of the prompt
-	AtEnd    bool          `json:"at_end"`
-}
-
-// Snapshot is what the window and the dashboard read: a copy, never shared.
-type Snapshot struct {
-	State     State         `json:"state"`
-	Step      int           `json:"step"` // index into Protocol.All(), -1 before start
-	StepID    string        `json:"step_id"`
-	StepName  string        `json:"step_name"`
-	Intensity int           `json:"intensity"`
-	Steps     int           `json:"steps"`
-	Elapsed   time.Duration `json:"elapsed"`          // in the step, pauses excluded
-	Remaining time.Duration `json:"remaining"`        // of the step's duration
-	Prompt    *Prompt       `json:"prompt,omitempty"` // shared: read only
-	// Scene changes whenever what the patient should see changes; the window
-	// logs cue onsets on the first frame that shows a new Scene.
-	Scene uint64 `json:"scene"`
-	// Presentation counts step starts: a repeated step is a new
-	// presentation, and its cues new onsets, though the picture stays.
-	Presentation uint64 `json:"presentation"`
-	Now          time.Duration
-}
-
-// Session is the state machine over a protocol. All methods are safe for
-// concurrent use: the window, the dashboard and the timer goroutine call them.
+// Session plays a protocol: it decides when steps start and end, prompts
+// open and limits act, and emits an event for each. Its state is the fold
+// of those events (Apply), so a replay of them shows the same. All methods
+// are safe for concurrent use: the window, the dashboard and the timer
+// goroutine call them.
 type Session struct {
 	p      *scenes.Protocol
 	steps  []scenes.Step
@@ -84,31 +48,28 @@ type Session struct {
 	clock  *Clock
 	player CuePlayer
 
-	mu           sync.Mutex
-	state        State
-	idx          int
-	stepBegan    time.Duration // session time the step (re)started, shifted by pauses
-	frozenAt     time.Duration // when paused or calm: the step's elapsed time
-	prompt       *Prompt
-	presentation uint64 // step starts so far
-	scene        uint64
-	wake         chan struct{}
-	done         chan struct{}
-	endReason    string
-	exposed      time.Duration // time spent in exposure steps before this one
-	hold         bool          // Run waits for Start
-	started      chan struct{}
-	startedBy    string
-	arousal      Arousal
-	craving      float64       // the last craving rating in this step, -1: none yet
-	nextEvery    time.Duration // step time of the next periodic rating
+	mu sync.Mutex
+	// snap is every event emitted so far applied in order: the state, the
+	// step, its clock, the prompt. The rest is the session's own
+	// bookkeeping for its decisions.
+	snap      Snapshot
+	wake      chan struct{}
+	done      chan struct{}
+	endReason string
+	exposed   time.Duration // time spent in exposure steps before this one
+	hold      bool          // Run waits for Start
+	started   chan struct{}
+	startedBy string
+	arousal   Arousal
+	craving   float64       // the last craving rating in this step, -1: none yet
+	nextEvery time.Duration // step time of the next periodic rating
 }
 
 // New makes a session; Run plays it.
 func New(p *scenes.Protocol, b *bus.Bus, c *Clock, player CuePlayer) *Session {
 	return &Session{
 		p: p, steps: p.All(), bus: b, clock: c, player: player,
-		state: Ready, idx: -1,
+		snap: NewSnapshot(len(p.All())),
 		wake: make(chan struct{}, 1), done: make(chan struct{}), started: make(chan struct{}),
 	}
 }
@@ -127,9 +88,9 @@ func (s *Session) Start(by string) error {
 	defer s.mu.Unlock()
 	// The patient may press stop on the waiting screen: the therapist can
 	// still start (the first step replaces the calm scene).
-	waiting := s.state == Ready || (s.state == Calm && s.idx < 0)
+	waiting := s.snap.State == Ready || (s.snap.State == Calm && s.snap.Step < 0)
 	if !s.hold || !waiting || s.startedBy != "" {
-		return fmt.Errorf("start: session is %s: %w", s.state, ErrState)
+		return fmt.Errorf("start: session is %s: %w", s.snap.State, ErrState)
 	}
 	s.startedBy = by
 	close(s.started)
@@ -154,11 +115,11 @@ func (s *Session) Run(ctx context.Context) {
 		}
 	}
 	s.mu.Lock()
-	if s.state == Ended {
+	if s.snap.State == Ended {
 		s.mu.Unlock()
 		return
 	}
-	s.emit(bus.SessionStart, -1, map[string]any{"title": s.p.Title, "substance": s.p.Substance, "steps": len(s.steps), "by": s.startedBy})
+	s.emit(-1, event.SessionStart{Title: s.p.Title, Substance: s.p.Substance, Steps: len(s.steps), By: s.startedBy})
 	s.startStepLocked(0)
 	s.mu.Unlock()
 
@@ -166,7 +127,7 @@ func (s *Session) Run(ctx context.Context) {
 	defer timer.Stop()
 	for {
 		s.mu.Lock()
-		if s.state == Ended {
+		if s.snap.State == Ended {
 			s.mu.Unlock()
 			return
 		}
@@ -195,12 +156,13 @@ func (s *Session) Run(ctx context.Context) {
 // prompt, a prompt's timeout, a safety limit — and returns how long to wait
 // before looking again (-1: look again at once).
 func (s *Session) advanceLocked() time.Duration {
-	if s.state != Running {
+	if s.snap.State != Running {
 		return time.Hour
 	}
 	now := s.clock.Now()
-	st := s.steps[s.idx]
-	el := now - s.stepBegan
+	idx := s.snap.Step
+	st := s.steps[idx]
+	el := s.snap.StepTime(now)
 	wait := time.Hour
 	consider := func(d time.Duration) {
 		if d < wait {
@@ -226,12 +188,10 @@ func (s *Session) advanceLocked() time.Duration {
 		consider(max - s.exposed - el)
 	}
 
-	if p := s.prompt; p != nil {
+	if p := s.snap.Prompt; p != nil {
 		left := PromptTimeout - (now - p.Since)
 		if left <= 0 {
-			s.emit(bus.Rating, s.idx, map[string]any{"scale": p.Scale, "answered": false, "prompt_t": p.Since.Seconds()})
-			s.prompt = nil
-			s.scene++
+			s.emit(idx, event.Rating{Scale: p.Scale, Answered: false, PromptT: event.Secs(p.Since)})
 			if p.AtEnd {
 				s.nextLocked("duration")
 			}
@@ -242,17 +202,19 @@ func (s *Session) advanceLocked() time.Duration {
 			return wait
 		}
 	}
-	if r := st.Rating; r != nil && r.Every > 0 && s.prompt == nil && el < st.Duration {
+	// Prompts are stamped now, the time they were decided at: Apply tells
+	// the closing prompt (the step's time up) from the others by it.
+	if r := st.Rating; r != nil && r.Every > 0 && s.snap.Prompt == nil && el < st.Duration {
 		if due := s.nextEvery - el; due <= 0 {
 			s.nextEvery += r.Every
-			s.openPromptLocked(r, now, false)
+			s.openPromptLocked(r, now)
 			return -1
 		} else {
 			consider(due)
 		}
 	}
-	if e := st.EndWhen; e != nil && el >= e.Min && s.habituatedLocked(e) {
-		s.emit(bus.Alert, s.idx, map[string]any{"source": "session", "message": fmt.Sprintf("step %q ended early: arousal and craving habituated", st.Name), "level": "info"})
+	if e := st.EndWhen; e != nil && el >= e.Min && s.habituatedLocked(e, now-el) {
+		s.emit(idx, event.Alert{Source: "session", Message: fmt.Sprintf("step %q ended early: arousal and craving habituated", st.Name), Level: "info"})
 		s.nextLocked("habituated")
 		return -1
 	} else if e != nil {
@@ -263,16 +225,17 @@ func (s *Session) advanceLocked() time.Duration {
 		return wait
 	}
 	if st.Rating != nil && st.Rating.At != "start" {
-		s.openPromptLocked(st.Rating, now, true)
+		s.openPromptLocked(st.Rating, now)
 		return -1
 	}
 	s.nextLocked("duration")
 	return -1
 }
 
-// habituatedLocked evaluates a step's end_when; a condition that cannot be
+// habituatedLocked evaluates a step's end_when for the step that (pauses
+// excluded) began at session time began; a condition that cannot be
 // evaluated (no signal, no rating yet) is not met.
-func (s *Session) habituatedLocked(e *scenes.EndWhen) bool {
+func (s *Session) habituatedLocked(e *scenes.EndWhen, began time.Duration) bool {
 	if e.CravingBelow >= 0 && (s.craving < 0 || s.craving >= e.CravingBelow) {
 		return false
 	}
@@ -280,7 +243,7 @@ func (s *Session) habituatedLocked(e *scenes.EndWhen) bool {
 		if s.arousal == nil {
 			return false
 		}
-		ok, known := s.arousal.SCLRecovered(s.stepBegan, e.SCLWithin, e.Hold)
+		ok, known := s.arousal.SCLRecovered(began, e.SCLWithin, e.Hold)
 		if !ok || !known {
 			return false
 		}
@@ -296,21 +259,21 @@ func (s *Session) SetArousal(a Arousal) {
 	s.poke()
 }
 
-func (s *Session) openPromptLocked(r *scenes.Rating, now time.Duration, atEnd bool) {
-	s.prompt = &Prompt{Scale: r.Scale, Question: r.Question, Since: now, AtEnd: atEnd}
-	s.scene++
-	s.emit(bus.RatingPrompt, s.idx, map[string]any{"scale": r.Scale, "question": r.Question})
+// openPromptLocked asks for a rating at session time now; Apply makes it
+// the closing prompt if the step's time is up then.
+func (s *Session) openPromptLocked(r *scenes.Rating, now time.Duration) {
+	s.emitAt(now, s.snap.Step, event.RatingPrompt{Scale: r.Scale, Question: r.Question})
 }
 
 // limitLocked tells the therapist a safety limit acted.
 func (s *Session) limitLocked(kind, msg string) {
-	s.emit(bus.Alert, s.idx, map[string]any{"source": "session", "limit": kind, "message": msg})
+	s.emit(s.snap.Step, event.Alert{Source: "session", Limit: &event.Limit{Name: kind}, Message: msg})
 }
 
 // toRecoveryLocked ends exposure: on to the recovery step, or the end.
 func (s *Session) toRecoveryLocked(reason string) {
 	last := len(s.steps) - 1
-	if s.p.Recovery != nil && s.idx < last {
+	if s.p.Recovery != nil && s.snap.Step < last {
 		s.endStepLocked(reason)
 		s.startStepLocked(last)
 		return
@@ -320,23 +283,15 @@ func (s *Session) toRecoveryLocked(reason string) {
 }
 
 func (s *Session) startStepLocked(i int) {
-	s.idx = i
-	s.state = Running
-	s.stepBegan = s.clock.Now()
-	s.prompt = nil
-	s.scene++
-	s.presentation++
 	st := s.steps[i]
 	if st.Rating != nil {
 		s.nextEvery = st.Rating.Every
 	}
 	s.craving = -1
-	s.emit(bus.StepStart, i, map[string]any{
-		"id": st.ID, "name": st.Name, "intensity": st.Intensity,
-		"duration": st.Duration.Seconds(), "neutral": st.Neutral,
-	})
+	s.emit(i, event.StepStart{ID: st.ID, Name: st.Name, Intensity: st.Intensity,
+		Duration: event.Secs(st.Duration), Neutral: st.Neutral})
 	if st.Rating != nil && st.Rating.At == "start" {
-		s.openPromptLocked(st.Rating, s.stepBegan, false)
+		s.openPromptLocked(st.Rating, s.clock.Now())
 	}
 	if s.player != nil {
 		s.player.StartStep(i, st.Cues)
@@ -345,47 +300,46 @@ func (s *Session) startStepLocked(i int) {
 
 func (s *Session) nextLocked(reason string) {
 	s.endStepLocked(reason)
-	if s.idx+1 >= len(s.steps) {
+	if s.snap.Step+1 >= len(s.steps) {
 		s.endLocked("completed")
 		return
 	}
-	s.startStepLocked(s.idx + 1)
+	s.startStepLocked(s.snap.Step + 1)
 }
 
 func (s *Session) endStepLocked(reason string) {
-	if s.idx < 0 {
+	idx := s.snap.Step
+	if idx < 0 {
 		return
 	}
-	if !s.steps[s.idx].Neutral {
-		el := s.clock.Now() - s.stepBegan
-		if s.state == Paused || s.state == Calm {
-			el = s.frozenAt
-		}
-		s.exposed += el
+	if !s.steps[idx].Neutral {
+		s.exposed += s.snap.StepTime(s.clock.Now())
 	}
 	if s.player != nil {
 		s.player.StopAll(0)
 	}
-	s.emit(bus.StepEnd, s.idx, map[string]any{"id": s.steps[s.idx].ID, "reason": reason})
+	s.emit(idx, event.StepEnd{ID: s.steps[idx].ID, Reason: reason})
 }
 
 func (s *Session) endLocked(reason string) {
-	if s.state == Ended {
+	if s.snap.State == Ended {
 		return
 	}
-	s.state = Ended
-	s.prompt = nil
-	s.scene++
 	s.endReason = reason
-	s.emit(bus.SessionEnd, s.idx, map[string]any{"reason": reason})
+	s.emit(s.snap.Step, event.SessionEnd{Reason: reason})
 	close(s.done)
 	s.poke()
 }
 
 // emit publishes an event stamped now. Callers hold s.mu, so events are in order.
-func (s *Session) emit(kind string, step int, data map[string]any) {
-	t := s.clock.Now()
-	s.bus.Publish(bus.Msg{Event: &bus.Event{T: t, Wall: s.clock.Wall(t), Kind: kind, Step: step, Data: data}})
+func (s *Session) emit(step int, d event.Data) { s.emitAt(s.clock.Now(), step, d) }
+
+// emitAt publishes an event stamped t (not before the last one) and applies
+// it to the session's state: the state changes with its events, only.
+func (s *Session) emitAt(t time.Duration, step int, d event.Data) {
+	e := &event.Event{T: t, Wall: s.clock.Wall(t), Step: step, Data: d}
+	s.snap = Apply(s.snap, *e)
+	s.bus.Publish(bus.Msg{Event: e})
 }
 
 func (s *Session) poke() {
@@ -402,22 +356,9 @@ var ErrState = errors.New("not possible now")
 func (s *Session) Snapshot() Snapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.clock.Now()
-	snap := Snapshot{State: s.state, Step: s.idx, Steps: len(s.steps), Scene: s.scene, Presentation: s.presentation, Now: now}
-	if s.idx >= 0 {
-		st := s.steps[s.idx]
-		snap.StepID, snap.StepName, snap.Intensity = st.ID, st.Name, st.Intensity
-		el := now - s.stepBegan
-		if s.state == Paused || s.state == Calm {
-			el = s.frozenAt
-		}
-		el = min(el, st.Duration)
-		snap.Elapsed, snap.Remaining = el, st.Duration-el
-	}
 	// A prompt is never changed once opened (a new one replaces it), so the
 	// snapshot can share it: no allocation per frame.
-	snap.Prompt = s.prompt
-	return snap
+	return s.snap.At(s.clock.Now())
 }
 
 // Step returns the step at index i of the played order.
@@ -428,24 +369,17 @@ func (s *Session) Step(i int) (scenes.Step, bool) {
 	return s.steps[i], true
 }
 
-// freezeLocked stops the step's clock; thawLocked restarts it where it was.
-func (s *Session) freezeLocked() { s.frozenAt = s.clock.Now() - s.stepBegan }
-func (s *Session) thawLocked()   { s.stepBegan = s.clock.Now() - s.frozenAt }
-
 // Pause freezes the step: its timer, its sound.
 func (s *Session) Pause(by string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.state != Running {
-		return fmt.Errorf("pause: session is %s: %w", s.state, ErrState)
+	if s.snap.State != Running {
+		return fmt.Errorf("pause: session is %s: %w", s.snap.State, ErrState)
 	}
-	s.freezeLocked()
-	s.state = Paused
-	s.scene++
 	if s.player != nil {
 		s.player.SetPaused(true)
 	}
-	s.emit(bus.Command, s.idx, map[string]any{"cmd": "pause", "by": by})
+	s.emit(s.snap.Step, event.Command{Cmd: "pause", By: by})
 	s.poke()
 	return nil
 }
@@ -454,30 +388,22 @@ func (s *Session) Pause(by string) error {
 func (s *Session) Resume(by string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch {
-	case s.state == Calm && s.idx < 0:
+	switch idx := s.snap.Step; {
+	case s.snap.State == Calm && idx < 0:
 		// Stopped on the waiting screen: back to waiting for Start.
-		s.state = Ready
-		s.scene++
-		s.emit(bus.Command, s.idx, map[string]any{"cmd": "resume", "by": by})
-		s.poke()
-		return nil
-	case s.state == Paused:
+	case s.snap.State == Paused:
 		if s.player != nil {
 			s.player.SetPaused(false)
 		}
-	case s.state == Calm:
+	case s.snap.State == Calm:
 		// The cue sounds were faded out: start them again with the scene.
 		if s.player != nil {
-			s.player.StartStep(s.idx, s.steps[s.idx].Cues)
+			s.player.StartStep(idx, s.steps[idx].Cues)
 		}
 	default:
-		return fmt.Errorf("resume: session is %s: %w", s.state, ErrState)
+		return fmt.Errorf("resume: session is %s: %w", s.snap.State, ErrState)
 	}
-	s.thawLocked()
-	s.state = Running
-	s.scene++
-	s.emit(bus.Command, s.idx, map[string]any{"cmd": "resume", "by": by})
+	s.emit(s.snap.Step, event.Command{Cmd: "resume", By: by})
 	s.poke()
 	return nil
 }
@@ -486,13 +412,13 @@ func (s *Session) Resume(by string) error {
 func (s *Session) Next(by string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.state == Ended || s.idx < 0 {
-		return fmt.Errorf("next: session is %s: %w", s.state, ErrState)
+	if s.snap.State == Ended || s.snap.Step < 0 {
+		return fmt.Errorf("next: session is %s: %w", s.snap.State, ErrState)
 	}
-	if s.state == Paused && s.player != nil {
+	if s.snap.State == Paused && s.player != nil {
 		s.player.SetPaused(false)
 	}
-	s.emit(bus.Command, s.idx, map[string]any{"cmd": "next", "by": by})
+	s.emit(s.snap.Step, event.Command{Cmd: "next", By: by})
 	s.nextLocked("next")
 	s.poke()
 	return nil
@@ -512,17 +438,17 @@ func (s *Session) Back(by string) error {
 func (s *Session) jump(delta int, cmd, by string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.state == Ended || s.idx < 0 {
-		return fmt.Errorf("%s: session is %s: %w", cmd, s.state, ErrState)
+	if s.snap.State == Ended || s.snap.Step < 0 {
+		return fmt.Errorf("%s: session is %s: %w", cmd, s.snap.State, ErrState)
 	}
-	to := s.idx + delta
+	to := s.snap.Step + delta
 	if to < 0 {
 		return fmt.Errorf("%s: already at the first step: %w", cmd, ErrState)
 	}
 	if s.player != nil {
 		s.player.SetPaused(false)
 	}
-	s.emit(bus.Command, s.idx, map[string]any{"cmd": cmd, "by": by})
+	s.emit(s.snap.Step, event.Command{Cmd: cmd, By: by})
 	s.endStepLocked(cmd)
 	s.startStepLocked(to)
 	s.poke()
@@ -531,28 +457,28 @@ func (s *Session) jump(delta int, cmd, by string) error {
 
 // Calm switches to the calm neutral scene at once and fades the sound out:
 // the patient's stop key (reason "patient_stop") or the therapist's panic
-// button. The session then waits for the therapist to resume or end.
+// button (reason "panic"). The session then waits for the therapist to
+// resume or end.
 func (s *Session) Calm(reason, by string) error {
+	var d event.Data
+	switch reason {
+	case "patient_stop":
+		d = event.PatientStop{Cmd: reason, By: by}
+	case "panic":
+		d = event.Command{Cmd: reason, By: by}
+	default:
+		return fmt.Errorf("calm: reason %q: give patient_stop or panic", reason)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.state == Ended {
+	if s.snap.State == Ended {
 		return fmt.Errorf("%s: session has ended: %w", reason, ErrState)
-	}
-	if s.state == Running {
-		s.freezeLocked()
 	}
 	if s.player != nil {
 		s.player.SetPaused(false)
 		s.player.StopAll(500 * time.Millisecond)
 	}
-	s.state = Calm
-	s.prompt = nil
-	s.scene++
-	kind := bus.Command
-	if reason == "patient_stop" {
-		kind = bus.PatientStop
-	}
-	s.emit(kind, s.idx, map[string]any{"cmd": reason, "by": by})
+	s.emit(s.snap.Step, d)
 	s.poke()
 	return nil
 }
@@ -561,22 +487,18 @@ func (s *Session) Calm(reason, by string) error {
 func (s *Session) Answer(value int, by string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.prompt == nil {
+	p := s.snap.Prompt
+	if p == nil {
 		return fmt.Errorf("rating: no prompt is open: %w", ErrState)
 	}
 	if value < 0 || value > 100 {
 		return fmt.Errorf("rating %d: must be 0..100", value)
 	}
-	p := s.prompt
-	s.prompt = nil
-	s.scene++
 	if p.Scale == scenes.ScaleCraving {
 		s.craving = float64(value)
 	}
-	s.emit(bus.Rating, s.idx, map[string]any{
-		"scale": p.Scale, "value": value, "answered": true, "by": by,
-		"prompt_t": p.Since.Seconds(),
-	})
+	s.emit(s.snap.Step, event.Rating{Scale: p.Scale, Value: event.Int(value), Answered: true, By: by,
+		PromptT: event.Secs(p.Since)})
 	if p.AtEnd {
 		s.nextLocked("rating")
 	}
@@ -588,11 +510,17 @@ func (s *Session) Answer(value int, by string) error {
 func (s *Session) AskRating(scale, by string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.state != Running {
-		return fmt.Errorf("rate: session is %s: %w", s.state, ErrState)
+	if s.snap.State != Running {
+		return fmt.Errorf("rate: session is %s: %w", s.snap.State, ErrState)
 	}
-	if s.prompt != nil {
+	if s.snap.Prompt != nil {
 		return fmt.Errorf("rate: the patient is already being asked: %w", ErrState)
+	}
+	now := s.clock.Now()
+	if st := s.steps[s.snap.Step]; s.snap.StepTime(now) >= st.Duration {
+		// The timer goroutine is about to close the step (its own prompt,
+		// or the next step): a prompt now would be taken for the closing one.
+		return fmt.Errorf("rate: the step's time is up: %w", ErrState)
 	}
 	if scale == "" {
 		scale = scenes.ScaleCraving
@@ -601,8 +529,8 @@ func (s *Session) AskRating(scale, by string) error {
 	if scale == scenes.ScaleSUDS {
 		q = "How distressed do you feel right now?"
 	}
-	s.emit(bus.Command, s.idx, map[string]any{"cmd": "rate", "scale": scale, "by": by})
-	s.openPromptLocked(&scenes.Rating{Scale: scale, Question: q}, s.clock.Now(), false)
+	s.emitAt(now, s.snap.Step, event.Command{Cmd: "rate", Scale: scale, By: by})
+	s.openPromptLocked(&scenes.Rating{Scale: scale, Question: q}, now)
 	s.poke()
 	return nil
 }
@@ -611,7 +539,7 @@ func (s *Session) AskRating(scale, by string) error {
 func (s *Session) Mark(text, by string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.emit(bus.Marker, s.idx, map[string]any{"text": text, "by": by})
+	s.emit(s.snap.Step, event.Marker{Text: text, By: by})
 	return nil
 }
 
@@ -619,10 +547,10 @@ func (s *Session) Mark(text, by string) error {
 func (s *Session) End(reason string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.state == Ended {
+	if s.snap.State == Ended {
 		return
 	}
-	if s.state == Running || s.state == Paused || s.state == Calm {
+	if s.snap.State == Running || s.snap.State == Paused || s.snap.State == Calm {
 		s.endStepLocked("ended")
 	}
 	s.endLocked(reason)
@@ -633,31 +561,4 @@ func (s *Session) EndReason() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.endReason
-}
-
-// Emit publishes an event from outside the state machine (the window's cue
-// onsets) on the session's bus.
-func (s *Session) Emit(e bus.Event) {
-	if e.Wall.IsZero() {
-		e.Wall = s.clock.Wall(e.T)
-	}
-	s.bus.Publish(bus.Msg{Event: &e})
-}
-
-// MarshalJSON writes times in seconds, as the feed and recording do.
-func (s Snapshot) MarshalJSON() ([]byte, error) {
-	type view struct {
-		State     State   `json:"status"`
-		Step      int     `json:"step_index"`
-		StepID    string  `json:"step_id,omitempty"`
-		StepName  string  `json:"step_name,omitempty"`
-		Intensity int     `json:"intensity"`
-		Steps     int     `json:"steps"`
-		Elapsed   float64 `json:"step_elapsed"`
-		Remaining float64 `json:"step_remaining"`
-		Prompt    *Prompt `json:"prompt,omitempty"`
-		T         float64 `json:"t"`
-	}
-	return json.Marshal(view{s.State, s.Step, s.StepID, s.StepName, s.Intensity, s.Steps,
-		s.Elapsed.Seconds(), s.Remaining.Seconds(), s.Prompt, s.Now.Seconds()})
 }

@@ -11,7 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/bus"
+	"github.com/cueroom/cueroom/event"
 	"github.com/cueroom/cueroom/scenes"
 )
 
@@ -68,25 +69,67 @@ type harness struct {
 	sub    *bus.Sub
 	player *fakePlayer
 	done   chan struct{}
+	// folded is every event the session emitted that the test has read,
+	// applied in order: at the end it must be the state the session reports.
+	folded Snapshot
 }
 
-func start(t *testing.T, p *scenes.Protocol) *harness {
+// setup varies how a harness runs its session.
+type setup struct {
+	clock    *Clock // NewClock() when nil
+	hold     bool   // HoldForStart
+	noPlayer bool   // no CuePlayer
+}
+
+func start(t *testing.T, p *scenes.Protocol) *harness { return run(t, p, setup{}) }
+
+// run plays p until the test ends. Then, whatever the test did, the state
+// the session reports must be the fold of the events it emitted: what a
+// replay of them shows.
+func run(t *testing.T, p *scenes.Protocol, o setup) *harness {
 	b := bus.New()
-	h := &harness{sub: b.Subscribe(64, true), player: &fakePlayer{}, done: make(chan struct{})}
-	h.s = New(p, b, NewClock(), h.player)
+	h := &harness{sub: b.Subscribe(64, true), player: &fakePlayer{}, done: make(chan struct{}), folded: NewSnapshot(len(p.All()))}
+	clk := o.clock
+	if clk == nil {
+		clk = NewClock()
+	}
+	var player CuePlayer = h.player
+	if o.noPlayer {
+		player = nil
+	}
+	h.s = New(p, b, clk, player)
+	if o.hold {
+		h.s.HoldForStart()
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { h.s.Run(ctx); close(h.done) }()
-	t.Cleanup(func() { cancel(); <-h.done; b.Close() })
+	t.Cleanup(func() {
+		cancel()
+		<-h.done
+		final := h.s.Snapshot()
+		b.Close()
+		for m := range h.sub.C {
+			h.apply(m)
+		}
+		assert.Equal(t, final, h.folded.At(final.Now.Duration()), "the session's state is its events folded")
+	})
 	return h
 }
 
-func (h *harness) next(t *testing.T, kind string) bus.Event {
+func (h *harness) apply(m bus.Msg) {
+	if m.Event != nil {
+		h.folded = Apply(h.folded, *m.Event)
+	}
+}
+
+func (h *harness) next(t *testing.T, kind event.Kind) event.Event {
 	t.Helper()
 	timeout := time.After(10 * time.Second)
 	for {
 		select {
 		case m := <-h.sub.C:
-			if m.Event != nil && m.Event.Kind == kind {
+			h.apply(m)
+			if m.Event != nil && m.Event.Kind() == kind {
 				return *m.Event
 			}
 		case <-timeout:
@@ -101,25 +144,25 @@ func src(a, b, c string) string {
 
 func TestStepsPlayInOrderWithTheirDurations(t *testing.T) {
 	h := start(t, protocol(t, src("80ms", "80ms", "80ms")))
-	b0 := h.next(t, bus.StepStart)
-	assert.Equal(t, "baseline", b0.Data["id"])
-	s1 := h.next(t, bus.StepStart)
-	assert.Equal(t, "s1", s1.Data["id"])
+	b0 := h.next(t, event.KindStepStart)
+	assert.Equal(t, "baseline", field(b0, "id"))
+	s1 := h.next(t, event.KindStepStart)
+	assert.Equal(t, "s1", field(s1, "id"))
 	assert.GreaterOrEqual(t, s1.T-b0.T, 80*time.Millisecond, "the baseline lasted its duration")
 
 	// The step's time is up: the craving prompt holds it until answered.
-	h.next(t, bus.RatingPrompt)
+	h.next(t, event.KindRatingPrompt)
 	require.NotNil(t, h.s.Snapshot().Prompt)
 	require.Error(t, h.s.Answer(101, "patient"), "out of range")
 	require.NoError(t, h.s.Answer(42, "patient"))
-	r := h.next(t, bus.Rating)
-	assert.Equal(t, 42, r.Data["value"])
-	assert.Equal(t, true, r.Data["answered"])
-	assert.Equal(t, "rating", h.next(t, bus.StepEnd).Data["reason"])
+	r := h.next(t, event.KindRating)
+	assert.Equal(t, event.Int(42), r.Data.(event.Rating).Value)
+	assert.Equal(t, true, field(r, "answered"))
+	assert.Equal(t, "rating", field(h.next(t, event.KindStepEnd), "reason"))
 
-	assert.Equal(t, "recovery", h.next(t, bus.StepStart).Data["id"])
-	end := h.next(t, bus.SessionEnd)
-	assert.Equal(t, "completed", end.Data["reason"])
+	assert.Equal(t, "recovery", field(h.next(t, event.KindStepStart), "id"))
+	end := h.next(t, event.KindSessionEnd)
+	assert.Equal(t, "completed", field(end, "reason"))
 	<-h.done
 	assert.Equal(t, Ended, h.s.Snapshot().State)
 	assert.Equal(t, []string{"start:0", "stop", "start:1", "stop", "start:2", "stop"}, h.player.got())
@@ -127,16 +170,16 @@ func TestStepsPlayInOrderWithTheirDurations(t *testing.T) {
 
 func TestPauseFreezesAndResumeContinues(t *testing.T) {
 	h := start(t, protocol(t, src("1h", "1h", "1h")))
-	h.next(t, bus.StepStart)
+	h.next(t, event.KindStepStart)
 	require.NoError(t, h.s.Pause("therapist"))
 	require.ErrorIs(t, h.s.Pause("therapist"), ErrState, "already paused")
 	a := h.s.Snapshot()
 	assert.Equal(t, Paused, a.State)
-	c := h.next(t, bus.Command)
-	assert.Equal(t, "pause", c.Data["cmd"])
-	assert.Equal(t, "therapist", c.Data["by"])
+	c := h.next(t, event.KindCommand)
+	assert.Equal(t, "pause", field(c, "cmd"))
+	assert.Equal(t, "therapist", field(c, "by"))
 	// The step clock does not move while paused, whatever the wall clock does.
-	require.Eventually(t, func() bool { return h.s.Snapshot().Now-a.Now > 20*time.Millisecond }, 5*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return (h.s.Snapshot().Now - a.Now).Duration() > 20*time.Millisecond }, 5*time.Second, time.Millisecond)
 	assert.Equal(t, a.Elapsed, h.s.Snapshot().Elapsed)
 	require.NoError(t, h.s.Resume("therapist"))
 	require.Eventually(t, func() bool { return h.s.Snapshot().Elapsed > a.Elapsed }, 5*time.Second, time.Millisecond)
@@ -145,16 +188,16 @@ func TestPauseFreezesAndResumeContinues(t *testing.T) {
 
 func TestCalmStopsSoundAndWaitsForTherapist(t *testing.T) {
 	h := start(t, protocol(t, src("50ms", "1h", "1h")))
-	h.next(t, bus.StepStart)
-	h.next(t, bus.StepStart) // s1
+	h.next(t, event.KindStepStart)
+	h.next(t, event.KindStepStart) // s1
 	require.NoError(t, h.s.Calm("patient_stop", "patient"))
-	ev := h.next(t, bus.PatientStop)
+	ev := h.next(t, event.KindPatientStop)
 	assert.Equal(t, 1, ev.Step)
 	snap := h.s.Snapshot()
 	assert.Equal(t, Calm, snap.State)
 	assert.Contains(t, h.player.got(), "stop")
 	// It stays calm: the step's time does not run out meanwhile.
-	require.Eventually(t, func() bool { return h.s.Snapshot().Now-snap.Now > 20*time.Millisecond }, 5*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return (h.s.Snapshot().Now - snap.Now).Duration() > 20*time.Millisecond }, 5*time.Second, time.Millisecond)
 	assert.Equal(t, Calm, h.s.Snapshot().State)
 	assert.Equal(t, snap.Elapsed, h.s.Snapshot().Elapsed)
 	// The therapist resumes: the step's sounds start again.
@@ -165,14 +208,14 @@ func TestCalmStopsSoundAndWaitsForTherapist(t *testing.T) {
 
 func TestNextAndEnd(t *testing.T) {
 	h := start(t, protocol(t, src("1h", "1h", "1h")))
-	h.next(t, bus.StepStart)
+	h.next(t, event.KindStepStart)
 	require.NoError(t, h.s.Next("therapist"))
-	assert.Equal(t, "next", h.next(t, bus.StepEnd).Data["reason"])
+	assert.Equal(t, "next", field(h.next(t, event.KindStepEnd), "reason"))
 	assert.Equal(t, 1, h.s.Snapshot().Step)
 	require.NoError(t, h.s.Mark("patient looks tense", "therapist"))
-	assert.Equal(t, "patient looks tense", h.next(t, bus.Marker).Data["text"])
+	assert.Equal(t, "patient looks tense", field(h.next(t, event.KindMarker), "text"))
 	h.s.End("ended by therapist")
-	assert.Equal(t, "ended by therapist", h.next(t, bus.SessionEnd).Data["reason"])
+	assert.Equal(t, "ended by therapist", field(h.next(t, event.KindSessionEnd), "reason"))
 	<-h.done
 	h.s.End("again") // idempotent
 	require.ErrorIs(t, h.s.Next("x"), ErrState)
@@ -185,26 +228,26 @@ func TestUnansweredPromptMovesOn(t *testing.T) {
 	PromptTimeout = 50 * time.Millisecond
 	t.Cleanup(func() { PromptTimeout = old })
 	h := start(t, protocol(t, src("10ms", "10ms", "1h")))
-	h.next(t, bus.RatingPrompt)
-	r := h.next(t, bus.Rating)
-	assert.Equal(t, false, r.Data["answered"])
-	assert.Equal(t, "recovery", h.next(t, bus.StepStart).Data["id"])
+	h.next(t, event.KindRatingPrompt)
+	r := h.next(t, event.KindRating)
+	assert.Equal(t, false, field(r, "answered"))
+	assert.Equal(t, "recovery", field(h.next(t, event.KindStepStart), "id"))
 }
 
 func sprintf(f string, a ...any) string { return fmt.Sprintf(f, a...) }
 
 func TestRepeatAndBackOff(t *testing.T) {
 	h := start(t, protocol(t, src("1h", "1h", "1h")))
-	h.next(t, bus.StepStart)
+	h.next(t, event.KindStepStart)
 	require.ErrorIs(t, h.s.Back("therapist"), ErrState, "nothing before the baseline")
 	require.NoError(t, h.s.Next("therapist"))
-	assert.Equal(t, "s1", h.next(t, bus.StepStart).Data["id"])
+	assert.Equal(t, "s1", field(h.next(t, event.KindStepStart), "id"))
 	require.NoError(t, h.s.Repeat("therapist"))
-	assert.Equal(t, "repeat", h.next(t, bus.StepEnd).Data["reason"])
-	assert.Equal(t, "s1", h.next(t, bus.StepStart).Data["id"])
+	assert.Equal(t, "repeat", field(h.next(t, event.KindStepEnd), "reason"))
+	assert.Equal(t, "s1", field(h.next(t, event.KindStepStart), "id"))
 	require.NoError(t, h.s.Back("therapist"))
-	assert.Equal(t, "back", h.next(t, bus.StepEnd).Data["reason"])
-	assert.Equal(t, "baseline", h.next(t, bus.StepStart).Data["id"])
+	assert.Equal(t, "back", field(h.next(t, event.KindStepEnd), "reason"))
+	assert.Equal(t, "baseline", field(h.next(t, event.KindStepStart), "id"))
 	assert.Equal(t, 0, h.s.Snapshot().Step)
 }
 
@@ -213,22 +256,22 @@ func TestSafetyLimits(t *testing.T) {
 		p := protocol(t, src("10ms", "1h", "1h"))
 		p.MaxStep = 60 * time.Millisecond
 		h := start(t, p)
-		h.next(t, bus.StepStart)
-		h.next(t, bus.StepStart) // s1, an hour long
-		a := h.next(t, bus.Alert)
-		assert.Equal(t, "max_step", a.Data["limit"])
-		assert.Equal(t, "max_step", h.next(t, bus.StepEnd).Data["reason"])
+		h.next(t, event.KindStepStart)
+		h.next(t, event.KindStepStart) // s1, an hour long
+		a := h.next(t, event.KindAlert)
+		assert.Equal(t, "max_step", field(a, "limit"))
+		assert.Equal(t, "max_step", field(h.next(t, event.KindStepEnd), "reason"))
 	})
 	t.Run("per session goes to recovery", func(t *testing.T) {
 		p := protocol(t, src("10ms", "1h", "1h"))
 		p.MaxExposure = 60 * time.Millisecond
 		h := start(t, p)
-		h.next(t, bus.StepStart)
-		s1 := h.next(t, bus.StepStart)
-		a := h.next(t, bus.Alert)
-		assert.Equal(t, "max_exposure", a.Data["limit"])
+		h.next(t, event.KindStepStart)
+		s1 := h.next(t, event.KindStepStart)
+		a := h.next(t, event.KindAlert)
+		assert.Equal(t, "max_exposure", field(a, "limit"))
 		assert.GreaterOrEqual(t, a.T-s1.T, 60*time.Millisecond)
-		assert.Equal(t, "recovery", h.next(t, bus.StepStart).Data["id"], "exposure ends on the recovery step")
+		assert.Equal(t, "recovery", field(h.next(t, event.KindStepStart), "id"), "exposure ends on the recovery step")
 	})
 }
 
@@ -236,26 +279,26 @@ func TestPeriodicRating(t *testing.T) {
 	p := protocol(t, src("10ms", "1h", "1h"))
 	p.Steps[0].Rating.Every = 40 * time.Millisecond
 	h := start(t, p)
-	h.next(t, bus.StepStart)
-	s1 := h.next(t, bus.StepStart)
-	pr := h.next(t, bus.RatingPrompt)
+	h.next(t, event.KindStepStart)
+	s1 := h.next(t, event.KindStepStart)
+	pr := h.next(t, event.KindRatingPrompt)
 	assert.GreaterOrEqual(t, pr.T-s1.T, 40*time.Millisecond)
 	require.NoError(t, h.s.Answer(30, "patient"))
-	assert.Equal(t, 30, h.next(t, bus.Rating).Data["value"])
+	assert.Equal(t, event.Int(30), h.next(t, event.KindRating).Data.(event.Rating).Value)
 	assert.Equal(t, 1, h.s.Snapshot().Step, "a periodic rating does not end the step")
-	pr2 := h.next(t, bus.RatingPrompt)
+	pr2 := h.next(t, event.KindRatingPrompt)
 	assert.GreaterOrEqual(t, pr2.T-s1.T, 80*time.Millisecond, "asked again one period later")
 }
 
 func TestTherapistAsksForARating(t *testing.T) {
 	h := start(t, protocol(t, src("1h", "1h", "1h")))
-	h.next(t, bus.StepStart)
+	h.next(t, event.KindStepStart)
 	require.NoError(t, h.s.AskRating("suds", "therapist"))
-	pr := h.next(t, bus.RatingPrompt)
-	assert.Equal(t, "suds", pr.Data["scale"])
+	pr := h.next(t, event.KindRatingPrompt)
+	assert.Equal(t, "suds", field(pr, "scale"))
 	require.ErrorIs(t, h.s.AskRating("", "therapist"), ErrState, "one prompt at a time")
 	require.NoError(t, h.s.Answer(70, "patient"))
-	assert.Equal(t, 70, h.next(t, bus.Rating).Data["value"])
+	assert.Equal(t, event.Int(70), h.next(t, event.KindRating).Data.(event.Rating).Value)
 	assert.Equal(t, 0, h.s.Snapshot().Step, "the step goes on")
 }
 
@@ -298,46 +341,39 @@ func TestStepEndsWhenHabituated(t *testing.T) {
 		f := &fakeArousal{}
 		h := start(t, protocol(t, sprintf(habituation, "scl_within: 20\n      hold: 1s")))
 		h.s.SetArousal(f)
-		h.next(t, bus.StepStart)
-		s1 := h.next(t, bus.StepStart)
+		h.next(t, event.KindStepStart)
+		s1 := h.next(t, event.KindStepStart)
 		// Not yet: the session keeps asking and the step goes on.
 		require.Eventually(t, func() bool { return f.calls() >= 2 }, 10*time.Second, time.Millisecond)
 		assert.Equal(t, 1, h.s.Snapshot().Step)
 		f.set(true)
-		end := h.next(t, bus.StepEnd)
-		assert.Equal(t, "habituated", end.Data["reason"])
+		end := h.next(t, event.KindStepEnd)
+		assert.Equal(t, "habituated", field(end, "reason"))
 		assert.GreaterOrEqual(t, end.T-s1.T, 30*time.Millisecond, "never before min")
 	})
 	t.Run("craving below", func(t *testing.T) {
 		h := start(t, protocol(t, sprintf(habituation, "craving_below: 30")))
-		h.next(t, bus.StepStart)
-		h.next(t, bus.StepStart)
+		h.next(t, event.KindStepStart)
+		h.next(t, event.KindStepStart)
 		require.NoError(t, h.s.AskRating("craving", "therapist"))
 		require.NoError(t, h.s.Answer(55, "patient"))
-		h.next(t, bus.Rating)
+		h.next(t, event.KindRating)
 		require.NoError(t, h.s.AskRating("craving", "therapist"))
 		assert.Equal(t, 1, h.s.Snapshot().Step, "55 is not below 30")
 		require.NoError(t, h.s.Answer(20, "patient"))
-		assert.Equal(t, "habituated", h.next(t, bus.StepEnd).Data["reason"])
+		assert.Equal(t, "habituated", field(h.next(t, event.KindStepEnd), "reason"))
 	})
 }
 
 func TestHeldSessionWaitsForStart(t *testing.T) {
-	b := bus.New()
-	sub := b.Subscribe(64, true)
-	s := New(protocol(t, src("1h", "1h", "1h")), b, NewClock(), nil)
-	s.HoldForStart()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { s.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done; b.Close() })
+	h := run(t, protocol(t, src("1h", "1h", "1h")), setup{hold: true, noPlayer: true})
+	s := h.s
 	assert.Equal(t, Ready, s.Snapshot().State, "nothing plays before Start")
 	require.NoError(t, s.Start("therapist"))
 	require.ErrorIs(t, s.Start("therapist"), ErrState, "once")
-	h := &harness{s: s, sub: sub}
-	st := h.next(t, bus.SessionStart)
-	assert.Equal(t, "therapist", st.Data["by"])
-	assert.Equal(t, "baseline", h.next(t, bus.StepStart).Data["id"])
+	st := h.next(t, event.KindSessionStart)
+	assert.Equal(t, "therapist", field(st, "by"))
+	assert.Equal(t, "baseline", field(h.next(t, event.KindStepStart), "id"))
 }
 
 // The patient may press stop on the waiting screen: the calm scene shows,
@@ -345,14 +381,8 @@ func TestHeldSessionWaitsForStart(t *testing.T) {
 func TestStopBeforeTheStart(t *testing.T) {
 	for _, then := range []string{"resume then start", "start"} {
 		t.Run(then, func(t *testing.T) {
-			b := bus.New()
-			sub := b.Subscribe(64, true)
-			s := New(protocol(t, src("1h", "1h", "1h")), b, NewClock(), nil)
-			s.HoldForStart()
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan struct{})
-			go func() { s.Run(ctx); close(done) }()
-			t.Cleanup(func() { cancel(); <-done; b.Close() })
+			h := run(t, protocol(t, src("1h", "1h", "1h")), setup{hold: true, noPlayer: true})
+			s := h.s
 			require.NoError(t, s.Calm("patient_stop", "patient"))
 			assert.Equal(t, Calm, s.Snapshot().State)
 			if then == "resume then start" {
@@ -360,9 +390,143 @@ func TestStopBeforeTheStart(t *testing.T) {
 				assert.Equal(t, Ready, s.Snapshot().State, "back to waiting: no step to resume")
 			}
 			require.NoError(t, s.Start("therapist"))
-			h := &harness{s: s, sub: sub}
-			assert.Equal(t, "baseline", h.next(t, bus.StepStart).Data["id"])
+			assert.Equal(t, "baseline", field(h.next(t, event.KindStepStart), "id"))
 			assert.Equal(t, Running, s.Snapshot().State)
 		})
 	}
+}
+
+// field reads one field of an event's data as the JSON edge shows it
+// (numbers as float64).
+func field(e event.Event, key string) any { return event.Fields(e.Data)[key] }
+
+// wall is a wall clock the test moves: the session's time stands still
+// between the test's steps, so its snapshots are exact.
+type wall struct {
+	mu    sync.Mutex
+	start time.Time
+	now   time.Time
+}
+
+func newWall() *wall            { t := time.Unix(1000, 0); return &wall{start: t, now: t} }
+func (w *wall) read() time.Time { w.mu.Lock(); defer w.mu.Unlock(); return w.now }
+
+// at sets the session time.
+func (w *wall) at(d time.Duration) { w.mu.Lock(); w.now = w.start.Add(d); w.mu.Unlock() }
+
+// agree checks that the events read so far, folded, are the state the
+// session reports. A marker, emitted after everything before it, says
+// when all of them have been read.
+func (h *harness) agree(t *testing.T) Snapshot {
+	t.Helper()
+	require.NoError(t, h.s.Mark("sync", "test"))
+	h.next(t, event.KindMarker)
+	snap := h.s.Snapshot()
+	require.Equal(t, snap, h.folded.At(snap.Now.Duration()), "the session's state is its events folded")
+	return snap
+}
+
+// The live session's state is, at every step, the fold of the events it
+// emitted: commands, the timer's own moves (the step's end, periodic and
+// closing prompts) and the end.
+func TestSessionStateIsItsEventsFolded(t *testing.T) {
+	p := protocol(t, src("10s", "20s", "1h"))
+	p.Steps[0].Rating.Every = 8 * time.Second
+	w := newWall()
+	h := run(t, p, setup{clock: NewClockFunc(w.read)})
+	s := h.s
+	// moveOn lets the timer goroutine look at the time now, as its timer would.
+	moveOn := func(to time.Duration, kind event.Kind) {
+		t.Helper()
+		w.at(to)
+		s.poke()
+		h.next(t, kind)
+	}
+	step := func(to time.Duration, do func() error) Snapshot {
+		t.Helper()
+		w.at(to)
+		require.NoError(t, do())
+		return h.agree(t)
+	}
+
+	h.next(t, event.KindStepStart)
+	assert.Equal(t, Running, h.agree(t).State)
+	v := step(3*sec, func() error { return s.Pause("therapist") })
+	assert.Equal(t, []any{Paused, 3 * sec}, []any{v.State, v.Elapsed.Duration()})
+	v = step(5*sec, func() error { return s.Resume("therapist") })
+	assert.Equal(t, 3*sec, v.Elapsed.Duration(), "the pause did not count")
+	v = step(6*sec, func() error { return s.Calm("patient_stop", "patient") })
+	assert.Equal(t, []any{Calm, 4 * sec}, []any{v.State, v.Elapsed.Duration()})
+	step(9*sec, func() error { return s.Resume("therapist") })
+	v = step(10*sec, func() error { return s.AskRating("suds", "therapist") })
+	require.NotNil(t, v.Prompt)
+	assert.Equal(t, Prompt{Scale: "suds", Question: v.Prompt.Question, Since: 10 * sec}, *v.Prompt)
+	step(11*sec, func() error { return s.Answer(50, "patient") })
+
+	// The baseline's 10 s are up at 16 s (3 s stood still): step A.
+	moveOn(16*sec, event.KindStepStart)
+	v = h.agree(t)
+	assert.Equal(t, []any{1, time.Duration(0), uint64(2)}, []any{v.Step, v.Elapsed.Duration(), v.Presentation})
+	// Its periodic rating after 8 s is not the closing one.
+	moveOn(24*sec, event.KindRatingPrompt)
+	v = h.agree(t)
+	require.NotNil(t, v.Prompt)
+	assert.False(t, v.Prompt.AtEnd)
+	v = step(25*sec, func() error { return s.Answer(30, "patient") })
+	assert.Equal(t, 1, v.Step, "a periodic rating does not end the step")
+
+	v = step(26*sec, func() error { return s.Repeat("therapist") })
+	assert.Equal(t, []any{1, time.Duration(0), uint64(3)}, []any{v.Step, v.Elapsed.Duration(), v.Presentation})
+	step(27*sec, func() error { return s.Calm("panic", "therapist") })
+	step(28*sec, func() error { return s.Resume("therapist") })
+	moveOn(36*sec, event.KindRatingPrompt)
+	step(37*sec, func() error { return s.Answer(30, "patient") })
+	// 21 s into a 20 s step: the closing prompt holds it.
+	moveOn(48*sec, event.KindRatingPrompt)
+	v = h.agree(t)
+	require.NotNil(t, v.Prompt)
+	assert.True(t, v.Prompt.AtEnd)
+	assert.Equal(t, []any{20 * sec, time.Duration(0)}, []any{v.Elapsed.Duration(), v.Remaining.Duration()})
+	require.ErrorIs(t, s.AskRating("suds", "therapist"), ErrState, "the closing prompt is open")
+	v = step(49*sec, func() error { return s.Answer(20, "patient") })
+	assert.Equal(t, "recovery", v.StepID)
+
+	step(50*sec, func() error { return s.Back("therapist") })
+	step(51*sec, func() error { return s.Next("therapist") })
+	w.at(52 * sec)
+	s.End("ended by therapist")
+	<-h.done
+	v = h.agree(t)
+	assert.Equal(t, []any{Ended, 2, 1 * sec}, []any{v.State, v.Step, v.Elapsed.Duration()})
+	w.at(99 * sec)
+	assert.Equal(t, 1*sec, s.Snapshot().Elapsed.Duration(), "frozen at the end")
+}
+
+// The therapist cannot open a prompt in the moment between the step's time
+// running out and the session moving on: it would be taken for the step's
+// closing prompt. (No Run goroutine here: the test is that moment.)
+func TestNoRatingOnceTheStepsTimeIsUp(t *testing.T) {
+	w := newWall()
+	b := bus.New()
+	t.Cleanup(b.Close)
+	s := New(protocol(t, src("10s", "1h", "1h")), b, NewClockFunc(w.read), nil)
+	s.mu.Lock()
+	s.startStepLocked(0)
+	s.mu.Unlock()
+	w.at(9 * time.Second)
+	require.NoError(t, s.AskRating("suds", "therapist"))
+	require.NoError(t, s.Answer(10, "patient"))
+	w.at(10 * time.Second)
+	require.ErrorIs(t, s.AskRating("suds", "therapist"), ErrState)
+	s.mu.Lock()
+	s.advanceLocked()
+	s.mu.Unlock()
+	assert.Equal(t, "s1", s.Snapshot().StepID, "the session moved on")
+}
+
+func TestCalmWantsAReason(t *testing.T) {
+	h := start(t, protocol(t, src("1h", "1h", "1h")))
+	h.next(t, event.KindStepStart)
+	require.Error(t, h.s.Calm("nap", "therapist"))
+	assert.Equal(t, Running, h.s.Snapshot().State)
 }

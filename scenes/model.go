@@ -94,6 +94,15 @@ const (
 	KindVideo Kind = "video"
 )
 
+// Kinds returns every cue kind, in a fixed order: the one closed list. A
+// test fails when a Kind constant is missing from it, and each package that
+// handles cues (parsing, loading, the manifest, drawing) has a test walking
+// it, so a new kind is pointed out everywhere it must be handled. The slice
+// is a fresh copy.
+func Kinds() []Kind {
+	return []Kind{KindImage, KindSound, KindNarration, KindText, KindBreathing, KindPanorama, KindVideo}
+}
+
 // Cue is one stimulus within a step.
 type Cue struct {
 	ID   string // unique in the protocol: given, or "<step id>.c1"..

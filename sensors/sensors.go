@@ -9,6 +9,8 @@ package sensors
 import (
 	"io"
 	"time"
+
+	"go.bug.st/serial"
 )
 
 // Physical units as types, so a conversion cannot be forgotten.
@@ -75,3 +77,25 @@ type Device interface {
 	Stop(w io.Writer) error
 	NewDecoder(r io.Reader) Decoder
 }
+
+// Optional abilities. A device, decoder or port that has one says so by
+// implementing its interface; the bridge and the drivers look for it with a
+// type assertion and do without when it is absent.
+
+// LineSetter is a Device that says how its serial line must be set up
+// (baud rate, data bits, parity, stop bits). Without it the bridge opens
+// the port at 115200 8N1; with it, a wrong setting is recognised when bytes
+// arrive that never decode.
+type LineSetter interface{ SerialMode() serial.Mode }
+
+// LossCounter is a Decoder that knows how many samples it could not
+// deliver (a device whose sequence number counts something other than
+// samples, or a line protocol with numbered lines). Without it the bridge
+// counts steps of Sample.Seq above one, which is right only for devices
+// whose Seq counts samples.
+type LossCounter interface{ SamplesLost() uint64 }
+
+// InputFlusher is a port that can throw away what it has received and not
+// yet read: a device's Start uses it to drop a stream still arriving from
+// an earlier run before it reads the device's answer.
+type InputFlusher interface{ ResetInputBuffer() error }

@@ -20,8 +20,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cueroom/cueroom/engine"
-	"github.com/cueroom/cueroom/engine/bus"
 	"github.com/cueroom/cueroom/engine/record"
+	"github.com/cueroom/cueroom/event"
+	"github.com/cueroom/cueroom/event/eventtest"
 	"github.com/cueroom/cueroom/sensors/serialport"
 )
 
@@ -29,36 +30,30 @@ import (
 // simulated BITalino on a real pseudo-terminal, a real WebSocket over
 // loopback and a real recording on disk.
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-func binary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "cueroom-e2e-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "cueroom")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	require.NoError(t, buildErr)
-	return binPath
-}
+// The test binary is also cueroom: run with asMain set it runs the
+// command line it is given, so end-to-end tests exec the real program
+// without building it a second time.
+const asMain = "CUEROOM_TEST_AS_MAIN"
 
 func TestMain(m *testing.M) {
+	if os.Getenv(asMain) == "1" {
+		os.Exit(run(os.Args[1:]))
+	}
 	code := m.Run()
-	if binPath != "" {
-		os.RemoveAll(filepath.Dir(binPath))
+	if shortRoot != "" {
+		os.RemoveAll(shortRoot)
 	}
 	os.Exit(code)
+}
+
+// cueroom is the command `cueroom args...`, run as its own process.
+func cueroom(t *testing.T, args ...string) *exec.Cmd {
+	t.Helper()
+	self, err := os.Executable()
+	require.NoError(t, err)
+	cmd := exec.Command(self, args...)
+	cmd.Env = append(os.Environ(), asMain+"=1")
+	return cmd
 }
 
 // proc is a running `cueroom run`.
@@ -79,7 +74,7 @@ var (
 func startRun(t *testing.T, sessions string, args ...string) *proc {
 	t.Helper()
 	full := append([]string{"run", "--listen", "127.0.0.1:0", "--sessions", sessions, "--no-sound"}, args...)
-	cmd := exec.Command(binary(t), full...)
+	cmd := cueroom(t, full...)
 	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	p := &proc{cmd: cmd, stderr: &strings.Builder{}, exited: make(chan error, 1)}
@@ -161,13 +156,41 @@ func (p *proc) wait(t *testing.T, limit time.Duration) {
 	}
 }
 
-func TestRunPlaysShortProtocolEndToEnd(t *testing.T) {
-	sessions := t.TempDir()
-	p := startRun(t, sessions, "../../assets/demo/short.yaml")
-	c := p.dial(t)
+// shortRun is one real session of the short demo (simulated BITalino on a
+// pseudo-terminal, the window under Xvfb, sound to the null sink) and what
+// a dashboard saw of it live. It is recorded once, by the first test that
+// asks, and shared: the tests that read a real recording (replay, export)
+// read this one, and a test that changes the folder works on a copy.
+type shortRun struct {
+	dir  string
+	msgs []feedMsg
+}
 
-	msgs := readUntil(t, c, 60*time.Second, func(m feedMsg) bool { return m.Type == "event" && m.Kind == bus.SessionEnd })
-	p.wait(t, 30*time.Second)
+var (
+	shortOnce sync.Once
+	short     shortRun
+	shortRoot string // removed by TestMain
+)
+
+func recordedShort(t *testing.T) shortRun {
+	t.Helper()
+	shortOnce.Do(func() {
+		root, err := os.MkdirTemp("", "cueroom-short-")
+		require.NoError(t, err)
+		shortRoot = root
+		p := startRun(t, root, "../../assets/demo/short.yaml")
+		c := p.dial(t)
+		msgs := readUntil(t, c, 60*time.Second, func(m feedMsg) bool { return m.Type == "event" && m.Kind == string(event.KindSessionEnd) })
+		p.wait(t, 30*time.Second)
+		short = shortRun{dir: p.dir, msgs: msgs}
+	})
+	require.NotEmpty(t, short.dir, "the shared short session could not be recorded: see the first test that asked for it")
+	return short
+}
+
+func TestRunPlaysShortProtocolEndToEnd(t *testing.T) {
+	p := recordedShort(t)
+	msgs := p.msgs
 
 	// What the dashboard saw: the hello, the BITalino stream, samples and
 	// the step events in order.
@@ -193,8 +216,8 @@ func TestRunPlaysShortProtocolEndToEnd(t *testing.T) {
 	}
 	assert.True(t, sawStream, "the dashboard was told the device's channels")
 	assert.True(t, sawDerived, "live heart rate, skin conductance and arousal reach the dashboard")
-	assert.Contains(t, kinds, bus.SessionStart)
-	assert.Contains(t, kinds, bus.CueOnset)
+	assert.Contains(t, kinds, string(event.KindSessionStart))
+	assert.Contains(t, kinds, string(event.KindCueOnset))
 
 	// What the recording holds: complete, every step, every sample in order.
 	s, err := record.Open(p.dir)
@@ -205,33 +228,33 @@ func TestRunPlaysShortProtocolEndToEnd(t *testing.T) {
 	for _, e := range s.Events {
 		assert.GreaterOrEqual(t, e.T, last, "events in time order")
 		last = e.T
-		if e.Kind == bus.StepStart {
-			steps = append(steps, fmt.Sprint(e.Data["id"]))
+		if e.Kind() == event.KindStepStart {
+			steps = append(steps, fmt.Sprint(eventtest.Field(e, "id")))
 		}
 	}
 	assert.Equal(t, []string{"baseline", "bottle", "glass", "recovery"}, steps)
-	assert.Equal(t, bus.SessionStart, s.Events[0].Kind)
+	assert.Equal(t, event.KindSessionStart, s.Events[0].Kind())
 	// session_end comes last but for the offsets of the cues still on at the
 	// end: the last frame's and the sound's fade.
 	endAt := -1
 	for i, e := range s.Events {
-		if e.Kind == bus.SessionEnd {
+		if e.Kind() == event.KindSessionEnd {
 			endAt = i
 		}
 	}
 	require.GreaterOrEqual(t, endAt, 0, "no session_end recorded")
-	assert.Equal(t, "completed", s.Events[endAt].Data["reason"])
+	assert.Equal(t, "completed", eventtest.Field(s.Events[endAt], "reason"))
 	for _, e := range s.Events[endAt+1:] {
-		assert.Equal(t, bus.CueOffset, e.Kind)
+		assert.Equal(t, event.KindCueOffset, e.Kind())
 	}
 	// Every cue that came on went off again.
 	on := map[string]int{}
 	for _, e := range s.Events {
-		key := fmt.Sprint(e.Data["cue"], "/", e.Data["channel"])
-		switch e.Kind {
-		case bus.CueOnset:
+		key := fmt.Sprint(eventtest.Field(e, "cue"), "/", eventtest.Field(e, "channel"))
+		switch e.Kind() {
+		case event.KindCueOnset:
 			on[key]++
-		case bus.CueOffset:
+		case event.KindCueOffset:
 			on[key]--
 		}
 	}
@@ -274,13 +297,13 @@ func TestEscStopsAndTherapistEnds(t *testing.T) {
 	c := p.dial(t)
 	// Wait until the window shows the first scene.
 	readUntil(t, c, 30*time.Second, func(m feedMsg) bool {
-		return m.Type == "event" && m.Kind == bus.CueOnset && m.Data["channel"] == "visual"
+		return m.Type == "event" && m.Kind == string(event.KindCueOnset) && m.Data["channel"] == "visual"
 	})
 	out, err := exec.Command(xdotool, "search", "--sync", "--name", "cueroom — Alcohol",
 		"windowfocus", "--sync", "key", "Escape").CombinedOutput()
 	require.NoError(t, err, "xdotool: %s", out)
 
-	msgs := readUntil(t, c, 10*time.Second, func(m feedMsg) bool { return m.Type == "event" && m.Kind == bus.PatientStop })
+	msgs := readUntil(t, c, 10*time.Second, func(m feedMsg) bool { return m.Type == "event" && m.Kind == string(event.KindPatientStop) })
 	stop := msgs[len(msgs)-1]
 	assert.Equal(t, "patient", stop.Data["by"])
 
@@ -295,13 +318,13 @@ func TestEscStopsAndTherapistEnds(t *testing.T) {
 
 	s, err := record.Open(p.dir)
 	require.NoError(t, err)
-	var kinds []string
+	var kinds []event.Kind
 	for _, e := range s.Events {
-		if e.Kind == bus.PatientStop || e.Kind == bus.SessionEnd || e.Kind == bus.Command {
-			kinds = append(kinds, e.Kind)
+		if e.Kind() == event.KindPatientStop || e.Kind() == event.KindSessionEnd || e.Kind() == event.KindCommand {
+			kinds = append(kinds, e.Kind())
 		}
 	}
-	assert.Equal(t, []string{bus.PatientStop, bus.SessionEnd}, kinds[:2])
+	assert.Equal(t, []event.Kind{event.KindPatientStop, event.KindSessionEnd}, kinds[:2])
 	assert.True(t, s.Complete)
 }
 
@@ -347,7 +370,7 @@ func TestBadInputExitsTwoAndWritesNothing(t *testing.T) {
 			if args[0] == "run" {
 				args = append([]string{"run", "--listen", "127.0.0.1:0", "--sessions", sessions, "--no-sound"}, args[1:]...)
 			}
-			cmd := exec.Command(binary(t), args...)
+			cmd := cueroom(t, args...)
 			var stderr strings.Builder
 			cmd.Stderr = &stderr
 			err := cmd.Run()

@@ -94,15 +94,18 @@ func cmdExport(args []string) error {
 	case !st.IsDir():
 		return usagef("export: %s is a file; give the session folder that holds %s and %s", dir, record.MetaFile, record.DataFile)
 	}
-	s, err := record.Open(dir)
+	// The session is streamed, never read whole: a 4 h recording exports
+	// in the memory of a 10-minute one.
+	x, err := record.OpenIndex(dir)
 	if err != nil {
 		return usageError{strings.TrimPrefix(err.Error(), "record: ")}
 	}
+	defer x.Close()
 	o := export.Options{
 		Format: f, Subject: subject, Session: session, Task: task, PersonalStimuli: personal,
-		Stimuli: stimuliFolders(stimuli, s),
+		Stimuli: stimuliFolders(stimuli, x.Meta),
 	}
-	res, err := export.Write(s, out, o)
+	res, err := export.WriteIndex(x, out, o)
 	if errors.Is(err, export.ErrExists) || errors.Is(err, export.ErrOption) {
 		return usageError{err.Error()}
 	}
@@ -125,12 +128,12 @@ func cmdExport(args []string) error {
 // else the protocol's folder if the recorded path still resolves, and the
 // bundled demo. Only files whose SHA-256 matches the manifest are copied,
 // so a wrong folder costs nothing.
-func stimuliFolders(given string, s *record.Session) []fs.FS {
+func stimuliFolders(given string, meta record.Meta) []fs.FS {
 	if given != "" {
 		return []fs.FS{os.DirFS(given)}
 	}
 	var out []fs.FS
-	if p, ok := s.Meta.Extra["protocol_file"].(string); ok && p != "" {
+	if p, ok := meta.Extra["protocol_file"].(string); ok && p != "" {
 		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
 			out = append(out, os.DirFS(filepath.Dir(p)))
 		}

@@ -18,8 +18,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/bus"
 	"github.com/cueroom/cueroom/engine/record"
+	"github.com/cueroom/cueroom/event"
 	"github.com/cueroom/cueroom/sensors"
 )
 
@@ -35,13 +36,13 @@ func exportSession(t *testing.T) string {
 	sub := b.Subscribe(64, true)
 	done := make(chan error, 1)
 	go func() { done <- w.Run(sub) }()
-	b.Publish(bus.Msg{Event: &bus.Event{Kind: bus.SessionStart, Step: -1}})
+	b.Publish(bus.Msg{Event: &event.Event{Step: -1, Data: event.SessionStart{}}})
 	for i := 0; i < 300; i++ {
 		s := sensors.Sample{Device: "bitalino", T: time.Duration(i) * 10 * time.Millisecond, Seq: uint32(i & 15), N: 1}
 		s.Values[0] = float64(i) / 100
 		b.Publish(bus.Msg{Sample: &s})
 	}
-	b.Publish(bus.Msg{Event: &bus.Event{T: 3 * time.Second, Kind: bus.SessionEnd, Step: -1, Data: map[string]any{"reason": "completed"}}})
+	b.Publish(bus.Msg{Event: &event.Event{T: 3 * time.Second, Step: -1, Data: event.SessionEnd{Reason: "completed"}}})
 	b.Close()
 	require.NoError(t, <-done)
 	require.NoError(t, w.Close())
@@ -196,9 +197,7 @@ func csvRows(t *testing.T, p string) [][]string {
 // simulated BITalino, sound), exports it in every format, and runs the
 // BIDS validator on it. The cue files are found in the protocol's folder.
 func TestExportRealSession(t *testing.T) {
-	sessions := t.TempDir()
-	p := startRun(t, sessions, "../../assets/demo/short.yaml")
-	p.wait(t, 60*time.Second)
+	p := recordedShort(t)
 	s, err := record.Open(p.dir)
 	require.NoError(t, err)
 	samples := len(s.Samples["bitalino"])

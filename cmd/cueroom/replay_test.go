@@ -17,16 +17,16 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/cueroom/cueroom/engine/bus"
 	"github.com/cueroom/cueroom/engine/record"
-	"github.com/cueroom/cueroom/engine/replay"
+	"github.com/cueroom/cueroom/event"
+	"github.com/cueroom/cueroom/event/eventtest"
 )
 
 // startReplay runs `cueroom replay` and returns it once it printed its
 // dashboard URL.
 func startReplay(t *testing.T, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(binary(t), append([]string{"replay", "--listen", "127.0.0.1:0", "--no-sound"}, args...)...)
+	cmd := cueroom(t, append([]string{"replay", "--listen", "127.0.0.1:0", "--no-sound"}, args...)...)
 	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	p := &proc{cmd: cmd, stderr: &strings.Builder{}, exited: make(chan error, 1)}
@@ -60,13 +60,12 @@ func times(t *testing.T, m feedMsg) []float64 {
 
 func TestReplayPlaysARecordedSessionThroughTheFeed(t *testing.T) {
 	// A real session: the short demo with the simulated BITalino.
-	run := startRun(t, t.TempDir(), "../../assets/demo/short.yaml")
-	run.wait(t, 90*time.Second)
+	run := recordedShort(t)
 	rec, err := record.Open(run.dir)
 	require.NoError(t, err)
 	bottle := time.Duration(-1)
 	for _, e := range rec.Events {
-		if e.Kind == bus.StepStart && e.Data["id"] == "bottle" {
+		if e.Kind() == event.KindStepStart && eventtest.Field(e, "id") == "bottle" {
 			bottle = e.T
 			break
 		}
@@ -121,7 +120,7 @@ func TestReplayPlaysARecordedSessionThroughTheFeed(t *testing.T) {
 	sendCmd(t, p, c, "s1", "speed", map[string]any{"x": 4})
 	sendCmd(t, p, c, "p1", "resume", nil)
 	sendCmd(t, p, c, "x1", "panic", nil)
-	msgs = readUntil(t, c, 30*time.Second, func(m feedMsg) bool { return m.Type == "event" && m.Kind == bus.SessionEnd })
+	msgs = readUntil(t, c, 30*time.Second, func(m feedMsg) bool { return m.Type == "event" && m.Kind == string(event.KindSessionEnd) })
 	acks := map[string]feedMsg{}
 	var kinds []string
 	for _, m := range msgs {
@@ -140,14 +139,14 @@ func TestReplayPlaysARecordedSessionThroughTheFeed(t *testing.T) {
 	var want []string
 	for _, e := range rec.Events {
 		if e.T > bottle {
-			want = append(want, e.Kind)
+			want = append(want, string(e.Kind()))
 		}
 	}
 	want = trimAfterEnd(want)
 	assert.Equal(t, want, kinds)
 
 	sendCmd(t, p, c, "k1", "seek", map[string]any{"t": 1.0})
-	msgs = readUntil(t, c, 10*time.Second, func(m feedMsg) bool { return m.Type == "event" && m.Kind == replay.SeekKind })
+	msgs = readUntil(t, c, 10*time.Second, func(m feedMsg) bool { return m.Type == "event" && m.Kind == string(event.KindReplaySeek) })
 	seek := msgs[len(msgs)-1]
 	assert.InDelta(t, 1.0, seek.Data["to"], 1e-9)
 	sendCmd(t, p, c, "k2", "seek", map[string]any{"step": 99.0})
@@ -159,7 +158,7 @@ func TestReplayPlaysARecordedSessionThroughTheFeed(t *testing.T) {
 	p.wait(t, 30*time.Second)
 
 	// A start that names no time and no step of the protocol.
-	out, err := exec.Command(binary(t), "replay", "--no-window", "--listen", "127.0.0.1:0", "--at", "later", run.dir).CombinedOutput()
+	out, err := cueroom(t, "replay", "--no-window", "--listen", "127.0.0.1:0", "--at", "later", run.dir).CombinedOutput()
 	var ee *exec.ExitError
 	require.ErrorAs(t, err, &ee)
 	assert.Equal(t, 2, ee.ExitCode())
@@ -175,7 +174,7 @@ func TestReplayPlaysARecordedSessionThroughTheFeed(t *testing.T) {
 	meta, err = json.Marshal(m)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(moved, "session.json"), meta, 0o600))
-	out, err = exec.Command(binary(t), "replay", "--no-window", "--listen", "127.0.0.1:0", moved).CombinedOutput()
+	out, err = cueroom(t, "replay", "--no-window", "--listen", "127.0.0.1:0", moved).CombinedOutput()
 	require.ErrorAs(t, err, &ee)
 	assert.Equal(t, 2, ee.ExitCode())
 	assert.Contains(t, string(out), "--media DIR")
@@ -191,7 +190,7 @@ func TestReplayPlaysARecordedSessionThroughTheFeed(t *testing.T) {
 // offsets after it come with it).
 func trimAfterEnd(kinds []string) []string {
 	for i, k := range kinds {
-		if k == bus.SessionEnd {
+		if k == string(event.KindSessionEnd) {
 			return kinds[:i+1]
 		}
 	}
@@ -213,13 +212,12 @@ func TestReplayDashboardInChromium(t *testing.T) {
 	}
 	node, err := exec.LookPath("node")
 	require.NoError(t, err)
-	run := startRun(t, t.TempDir(), "../../assets/demo/short.yaml")
-	run.wait(t, 90*time.Second)
+	run := recordedShort(t)
 	rec, err := record.Open(run.dir)
 	require.NoError(t, err)
 	var bottle time.Duration
 	for _, e := range rec.Events {
-		if e.Kind == bus.StepStart && e.Data["id"] == "bottle" {
+		if e.Kind() == event.KindStepStart && eventtest.Field(e, "id") == "bottle" {
 			bottle = e.T
 			break
 		}
@@ -252,7 +250,7 @@ func TestReplayBadInput(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var stderr bytes.Buffer
-			cmd := exec.Command(binary(t), append([]string{"replay", "--listen", "127.0.0.1:0", "--no-sound"}, c.args...)...)
+			cmd := cueroom(t, append([]string{"replay", "--listen", "127.0.0.1:0", "--no-sound"}, c.args...)...)
 			cmd.Stderr = &stderr
 			err := cmd.Run()
 			var ee *exec.ExitError
@@ -261,19 +259,5 @@ func TestReplayBadInput(t *testing.T) {
 			assert.Contains(t, stderr.String(), c.want)
 			assert.NotContains(t, stderr.String(), "panic")
 		})
-	}
-}
-
-func TestNextSpeed(t *testing.T) {
-	tests := []struct {
-		cur  float64
-		dir  int
-		want float64
-	}{
-		{1, +1, 2}, {1, -1, 0.5}, {3, +1, 4}, {3, -1, 2}, {0.3, +1, 0.5}, {0.3, -1, 0.25},
-		{16, +1, 16}, {0.25, -1, 0.25},
-	}
-	for _, tt := range tests {
-		assert.Equal(t, tt.want, nextSpeed(tt.cur, tt.dir), "from %g by %+d", tt.cur, tt.dir)
 	}
 }

@@ -1,6 +1,7 @@
 package export
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -104,6 +105,27 @@ func (b *bidsWriter) writeNew(path string, data []byte) error {
 	return nil
 }
 
+// writeStream writes a new file through fill and records it.
+func (b *bidsWriter) writeStream(path string, fill func(w *bufio.Writer) error) error {
+	f, err := b.v.dst.create(path)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(f, 64<<10)
+	err = fill(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("export: writing %s: %w", path, err)
+	}
+	b.res.Files = append(b.res.Files, path)
+	return nil
+}
+
 func writeNewFile(d dest, path string, data []byte) error {
 	f, err := d.create(path)
 	if err != nil {
@@ -128,7 +150,7 @@ func (b *bidsWriter) writeJSON(path string, v any) error {
 }
 
 func (b *bidsWriter) description() error {
-	m := b.v.s.Meta
+	m := b.v.meta
 	name := m.Title
 	if name == "" {
 		name = "cueroom session"
@@ -146,7 +168,7 @@ func (b *bidsWriter) description() error {
 }
 
 func (b *bidsWriter) readme() error {
-	m := b.v.s.Meta
+	m := b.v.meta
 	var t strings.Builder
 	fmt.Fprintf(&t, "%s\n\n", firstNonEmpty(m.Title, "cueroom session"))
 	fmt.Fprintf(&t, "A cue exposure therapy session recorded by %s and exported with\n'cueroom export --format bids'. Substance: %s.\n\n",

@@ -1,6 +1,7 @@
 package export
 
 import (
+	"bufio"
 	"math"
 	"path/filepath"
 	"sort"
@@ -8,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/event"
 )
 
 // eventCols are the _events.tsv columns before the extra manifest ones;
@@ -34,7 +35,7 @@ var (
 var eventDescriptions = map[string]obj{
 	"onset":         {{"Description", "Seconds since the session started (the session clock)."}, {"Units", "s"}},
 	"duration":      {{"Description", "Seconds from onset to the matching end (cue offset, step end, session end); 0 for instantaneous events; n/a when the end was not recorded."}, {"Units", "s"}},
-	"trial_type":    {{"Description", "What happened."}, {"Levels", trialLevels}},
+	"trial_type":    {{"Description", "What happened."}, {"Levels", trialLevels()}},
 	"stim_file":     {{"Description", "The cue file, relative to stimuli/; n/a when it was not copied (see README)."}},
 	"cue_id":        {{"Description", "The cue's id in the protocol (step.cN)."}},
 	"cue_file":      {{"Description", "The cue file's path relative to the protocol's folder, as run."}},
@@ -64,29 +65,66 @@ var eventDescriptions = map[string]obj{
 	"data":          {{"Description", "Every field the session recorded for the event, as JSON."}},
 }
 
-var trialLevels = obj{
-	{"session", "the whole session, start to end"},
-	{"step", "a protocol step, start to end"},
-	{"cue", "a cue presentation, onset to offset"},
-	{"cue_offset", "a cue offset whose onset was not recorded"},
-	{"rating_prompt", "the patient was asked for a rating"},
-	{"rating", "the patient's rating, or a prompt left unanswered"},
-	{"marker", "a therapist's marker or note"},
-	{"command", "a therapist's command (pause, resume, next, calm, end...)"},
-	{"patient_stop", "the patient asked to stop"},
-	{"alert", "an alert (sensor lost, disk full...)"},
-	{"gap", "a sensor's data was missing, from when it stopped to when it came back"},
-	{"scr", "a skin conductance response from onset to peak; value is its amplitude in uS, text the channel"},
-	{"device", "a device's status"},
-	{"baseline", "the baseline period the live arousal index is measured against (data: from, to in seconds)"},
-	{"quality", "a sensor signal's quality changed (data: device, channel, flags; no flags = good)"},
-	{"look", "where the patient looked in a 360° scene from then on (data: cue, yaw_deg, pitch_deg)"},
+// bidsKinds says, for every event kind, the trial_type level its rows take
+// in _events.tsv and what the level means, in the order the sidecar lists
+// them. A kind without a level of its own closes the row another kind
+// opened (a step_end closes its step; alone, it keeps its kind). about ""
+// takes the event package's description. A kind missing here is still
+// exported, listed under its own name with event.Describe, and
+// TestEveryKindIsExported names it until it is added.
+var bidsKinds = []struct {
+	kind  event.Kind
+	level string
+	about string
+}{
+	{event.KindSessionStart, "session", "the whole session, start to end"},
+	{event.KindSessionEnd, "", ""}, // closes the session
+	{event.KindStepStart, "step", "a protocol step, start to end"},
+	{event.KindStepEnd, "", ""}, // closes its step
+	{event.KindCueOnset, "cue", "a cue presentation, onset to offset"},
+	{event.KindCueOffset, "cue_offset", "a cue offset whose onset was not recorded"},
+	{event.KindRatingPrompt, "rating_prompt", "the patient was asked for a rating"},
+	{event.KindRating, "rating", "the patient's rating, or a prompt left unanswered"},
+	{event.KindMarker, "marker", "a therapist's marker or note"},
+	{event.KindCommand, "command", "a therapist's command (pause, resume, next, calm, end...)"},
+	{event.KindPatientStop, "patient_stop", "the patient asked to stop"},
+	{event.KindAlert, "alert", "an alert (sensor lost, disk full...)"},
+	{event.KindGap, "gap", "a sensor's data was missing, from when it stopped to when it came back"},
+	{event.KindSCR, "scr", "a skin conductance response from onset to peak; value is its amplitude in uS, text the channel"},
+	{event.KindDevice, "device", "a device's status"},
+	{event.KindBaseline, "baseline", ""},
+	{event.KindQuality, "quality", ""},
+	{event.KindLook, "look", "where the patient looked in a 360° scene from then on (data: cue, yaw_deg, pitch_deg)"},
+	{event.KindReplaySeek, "", ""}, // published by a replay, never recorded
 }
 
-// evRow is one row of the events table.
+// trialLevels is the trial_type column's Levels: bidsKinds', then any kind
+// it lacks.
+func trialLevels() obj {
+	var levels obj
+	listed := map[event.Kind]bool{}
+	for _, k := range bidsKinds {
+		listed[k.kind] = true
+		if k.level != "" {
+			levels = append(levels, kv{k.level, firstNonEmpty(k.about, event.Describe(k.kind))})
+		}
+	}
+	for _, k := range event.Kinds() {
+		if !listed[k] {
+			levels = append(levels, kv{string(k), event.Describe(k)})
+		}
+	}
+	return levels
+}
+
+// evRow is one row of the events table, kept small (a long session has
+// thousands): the event that opened it and what its end, if paired,
+// changed. Its cells are filled from the event when the row is written.
 type evRow struct {
-	onset time.Duration
-	vals  map[string]string
+	onset  time.Duration
+	ev     int    // index of the event in the view
+	dur    string // onset to the end that closed it; "" if none did
+	reason string // the end's reason, if it gave one
 }
 
 // stepInfo is what step_start said about a step.
@@ -95,26 +133,32 @@ type stepInfo struct{ id, name, intensity, neutral string }
 func (b *bidsWriter) events(stim map[string]bool) error {
 	mcols, extra := b.v.manifestColumns()
 	cols := append(append(append([]string(nil), eventCols...), extra...), eventTail...)
-	rows := b.v.eventRows(stim, mcols)
+	rows := b.v.eventRows()
+	steps := b.v.stepInfos()
 
-	var t strings.Builder
-	t.WriteString(strings.Join(cols, "\t"))
-	t.WriteByte('\n')
-	for _, r := range rows {
-		for i, c := range cols {
-			if i > 0 {
-				t.WriteByte('\t')
-			}
-			val := r.vals[c]
-			if val == "" {
-				val = "n/a"
-			}
-			t.WriteString(val)
-		}
-		t.WriteByte('\n')
-	}
 	base := filepath.Join(b.beh, b.prefix+"_events")
-	if err := b.writeNew(base+".tsv", []byte(t.String())); err != nil {
+	err := b.writeStream(base+".tsv", func(w *bufio.Writer) error {
+		w.WriteString(strings.Join(cols, "\t"))
+		w.WriteByte('\n')
+		for _, r := range rows {
+			vals := b.v.rowCells(r, steps, stim, mcols)
+			for i, c := range cols {
+				if i > 0 {
+					w.WriteByte('\t')
+				}
+				val := vals[c]
+				if val == "" {
+					val = "n/a"
+				}
+				w.WriteString(val)
+			}
+			if err := w.WriteByte('\n'); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	keyOf := map[string]string{}
@@ -155,112 +199,67 @@ func (v *view) manifestColumns() (map[string]string, []string) {
 	return cols, extra
 }
 
-// eventRows pairs onsets with offsets and starts with ends, and gives
-// every row its step and cue fields; rows are in onset order.
-func (v *view) eventRows(stim map[string]bool, mcols map[string]string) []*evRow {
+// stepInfos is what each step's step_start said, by step index.
+func (v *view) stepInfos() map[int]stepInfo {
 	steps := map[int]stepInfo{}
 	for _, e := range v.events {
-		if e.Kind == bus.StepStart {
-			steps[e.Step] = stepInfo{str(e.Data, "id"), str(e.Data, "name"), cell(e.Data["intensity"]), cell(e.Data["neutral"])}
+		if d, ok := e.Data.(event.StepStart); ok {
+			steps[e.Step] = stepInfo{d.ID, d.Name, strconv.Itoa(d.Intensity), strconv.FormatBool(d.Neutral)}
 		}
 	}
+	return steps
+}
+
+// eventRows pairs onsets with offsets and starts with ends: every event is
+// a row but an end that closes an open row. Rows are in onset order.
+func (v *view) eventRows() []*evRow {
 	var rows []*evRow
 	openCue := map[string][]*evRow{}
 	openStep := map[int]*evRow{}
 	var openSession *evRow
-	closeRow := func(r *evRow, e bus.Event) {
-		r.vals["duration"] = fmtMicros(e.T - r.onset)
-		if reason := str(e.Data, "reason"); reason != "" {
-			r.vals["reason"] = oneLine(reason)
-		}
+	closeRow := func(r *evRow, e event.Event, reason string) {
+		r.dur, r.reason = fmtMicros(e.T-r.onset), reason
 	}
-	for _, e := range v.events {
-		r := &evRow{onset: e.T, vals: map[string]string{
-			"onset": fmtMicros(e.T), "duration": "0", "trial_type": e.Kind, "data": cell(e.Data),
-		}}
-		if e.Step >= 0 {
-			si := steps[e.Step]
-			r.vals["step"] = strconv.Itoa(e.Step)
-			r.vals["step_id"], r.vals["step_name"] = oneLine(si.id), oneLine(si.name)
-		}
-		switch e.Kind {
-		case bus.CueOnset, bus.CueOffset:
-			key := str(e.Data, "cue") + "\x00" + str(e.Data, "channel") + "\x00" + strconv.Itoa(e.Step)
-			if e.Kind == bus.CueOffset {
-				if q := openCue[key]; len(q) > 0 {
-					closeRow(q[0], e)
-					openCue[key] = q[1:]
-					continue
-				}
+	cueKey := func(c event.Cue, e event.Event) string {
+		return c.Cue + "\x00" + c.Channel + "\x00" + strconv.Itoa(e.Step)
+	}
+	for i, e := range v.events {
+		switch d := e.Data.(type) {
+		case event.CueOffset:
+			key := cueKey(event.Cue(d), e)
+			if q := openCue[key]; len(q) > 0 {
+				closeRow(q[0], e, "")
+				openCue[key] = q[1:]
+				continue
 			}
-			v.cueFields(r, e, stim, mcols)
-			if e.Kind == bus.CueOnset {
-				r.vals["trial_type"] = "cue"
-				r.vals["duration"] = ""
-				openCue[key] = append(openCue[key], r)
-			}
-		case bus.StepStart:
-			si := steps[e.Step]
-			r.vals["trial_type"], r.vals["duration"] = "step", ""
-			r.vals["intensity"], r.vals["neutral"] = si.intensity, si.neutral
-			r.vals["substance"] = oneLine(v.s.Meta.Substance)
-			openStep[e.Step] = r
-		case bus.StepEnd:
+		case event.StepEnd:
 			if s := openStep[e.Step]; s != nil {
-				closeRow(s, e)
+				closeRow(s, e, d.Reason)
 				delete(openStep, e.Step)
 				continue
 			}
-			r.vals["reason"] = cell(e.Data["reason"])
-		case bus.SessionStart:
-			r.vals["trial_type"], r.vals["duration"] = "session", ""
-			r.vals["substance"] = oneLine(v.s.Meta.Substance)
-			openSession = r
-		case bus.SessionEnd:
+		case event.SessionEnd:
 			if openSession != nil {
-				closeRow(openSession, e)
+				closeRow(openSession, e, d.Reason)
 				openSession = nil
 				continue
 			}
-			r.vals["reason"] = cell(e.Data["reason"])
-		case bus.Rating:
-			r.vals["rating_scale"] = cell(e.Data["scale"])
-			r.vals["by"] = cell(e.Data["by"])
-			if e.Data["answered"] == false {
-				r.vals["reason"] = "unanswered"
-			} else {
-				r.vals["value"] = cell(e.Data["value"])
-				if pt, ok := sessionTime(e.Data["prompt_t"]); ok {
-					r.vals["response_time"] = fmtMicros(e.T - pt)
-				}
-			}
-		case bus.RatingPrompt:
-			r.vals["rating_scale"] = cell(e.Data["scale"])
-			r.vals["text"] = cell(e.Data["question"])
-		case bus.Marker:
-			r.vals["text"], r.vals["by"] = cell(e.Data["text"]), cell(e.Data["by"])
-		case bus.Gap:
+		}
+		r := &evRow{onset: e.T, ev: i}
+		switch d := e.Data.(type) {
+		case event.CueOnset:
+			key := cueKey(event.Cue(d), e)
+			openCue[key] = append(openCue[key], r)
+		case event.StepStart:
+			openStep[e.Step] = r
+		case event.SessionStart:
+			openSession = r
+		case event.Gap:
 			// Logged at reconnection; the row spans the missing data.
-			if from, ok := sessionTime(e.Data["gap_start"]); ok {
-				r.at(from)
-				if to, ok := sessionTime(e.Data["gap_end"]); ok && to >= from {
-					r.vals["duration"] = fmtMicros(to - from)
-				}
-			}
-			r.vals["text"], r.vals["reason"] = cell(e.Data["message"]), cell(e.Data["reason"])
-		case bus.SCR:
+			r.onset = startOf(e.T, float64(d.Start))
+		case event.SCR:
 			// Logged at its peak; the row spans onset to peak.
-			if from, ok := sessionTime(e.Data["onset"]); ok {
-				r.at(from)
-				if peak, ok := sessionTime(e.Data["peak"]); ok && peak >= from {
-					r.vals["duration"] = fmtMicros(peak - from)
-				}
-			}
-			r.vals["value"], r.vals["text"] = cell(e.Data["amplitude"]), cell(e.Data["source"])
-		case bus.Command, bus.PatientStop:
-			r.vals["text"], r.vals["by"] = cell(e.Data["cmd"]), cell(e.Data["by"])
-		default:
-			r.vals["text"] = cell(firstOf(e.Data, "message", "text", "msg"))
+			r.onset = startOf(e.T, float64(d.Onset))
 		}
 		rows = append(rows, r)
 	}
@@ -268,45 +267,130 @@ func (v *view) eventRows(stim map[string]bool, mcols map[string]string) []*evRow
 	return rows
 }
 
-// at moves a row's onset.
-func (r *evRow) at(t time.Duration) {
-	r.onset = t
-	r.vals["onset"] = fmtMicros(t)
+// startOf is a span's start in session seconds if usable, else at.
+func startOf(at time.Duration, from float64) time.Duration {
+	if t, ok := sessionTime(from); ok {
+		return t
+	}
+	return at
+}
+
+// rowCells fills a row's cells from the event that opened it and the end
+// that closed it.
+func (v *view) rowCells(r *evRow, steps map[int]stepInfo, stim map[string]bool, mcols map[string]string) map[string]string {
+	e := v.events[r.ev]
+	vals := map[string]string{
+		"onset": fmtMicros(e.T), "duration": "0", "trial_type": string(e.Kind()), "data": v.dataCell(r.ev),
+	}
+	if e.Step >= 0 {
+		si := steps[e.Step]
+		vals["step"] = strconv.Itoa(e.Step)
+		vals["step_id"], vals["step_name"] = oneLine(si.id), oneLine(si.name)
+	}
+	v.fillRow(vals, e, steps, stim, mcols)
+	if r.dur != "" {
+		vals["duration"] = r.dur
+		if r.reason != "" {
+			vals["reason"] = oneLine(r.reason)
+		}
+	}
+	return vals
+}
+
+// fillRow fills the cells an event of its kind has; known is false for a
+// kind this version does not know.
+func (v *view) fillRow(vals map[string]string, e event.Event, steps map[int]stepInfo, stim map[string]bool, mcols map[string]string) (known bool) {
+	switch d := e.Data.(type) {
+	case event.CueOnset:
+		v.cueFields(vals, event.Cue(d), stim, mcols)
+		vals["trial_type"], vals["duration"] = "cue", ""
+	case event.CueOffset: // one whose onset was not recorded
+		v.cueFields(vals, event.Cue(d), stim, mcols)
+	case event.StepStart:
+		si := steps[e.Step]
+		vals["trial_type"], vals["duration"] = "step", ""
+		vals["intensity"], vals["neutral"] = si.intensity, si.neutral
+		vals["substance"] = oneLine(v.meta.Substance)
+	case event.StepEnd: // one whose start was not recorded
+		vals["reason"] = oneLine(d.Reason)
+	case event.SessionStart:
+		vals["trial_type"], vals["duration"] = "session", ""
+		vals["substance"] = oneLine(v.meta.Substance)
+	case event.SessionEnd:
+		vals["reason"] = oneLine(d.Reason)
+	case event.Rating:
+		vals["rating_scale"], vals["by"] = oneLine(d.Scale), oneLine(d.By)
+		if !d.Answered {
+			vals["reason"] = "unanswered"
+		} else {
+			if d.Value != nil {
+				vals["value"] = strconv.Itoa(*d.Value)
+			}
+			if pt, ok := sessionTime(float64(d.PromptT)); ok {
+				vals["response_time"] = fmtMicros(e.T - pt)
+			}
+		}
+	case event.RatingPrompt:
+		vals["rating_scale"], vals["text"] = oneLine(d.Scale), oneLine(d.Question)
+	case event.Marker:
+		vals["text"], vals["by"] = oneLine(d.Text), oneLine(d.By)
+	case event.Gap:
+		span(vals, float64(d.Start), float64(d.End))
+		vals["text"], vals["reason"] = oneLine(d.Message), oneLine(d.Reason)
+	case event.SCR:
+		span(vals, float64(d.Onset), float64(d.Peak))
+		vals["value"], vals["text"] = cell(d.Amplitude), oneLine(d.Source)
+	case event.Command:
+		vals["text"], vals["by"] = oneLine(d.Cmd), oneLine(d.By)
+	case event.PatientStop:
+		vals["text"], vals["by"] = oneLine(d.Cmd), oneLine(d.By)
+	case event.Alert:
+		vals["text"] = oneLine(d.Message)
+	case event.Look, event.Baseline, event.Quality, event.DeviceInfo, event.ReplaySeek:
+		// Their fields are in the data column.
+	default:
+		// A kind from a newer version: its message or text, by name.
+		vals["text"] = cell(firstOf(event.Fields(e.Data), "message", "text", "msg"))
+		return false
+	}
+	return true
+}
+
+// span starts a row at from (session seconds) and makes it last to to,
+// where the times are usable.
+func span(vals map[string]string, from, to float64) {
+	start, ok := sessionTime(from)
+	if !ok {
+		return
+	}
+	vals["onset"] = fmtMicros(start)
+	if end, ok := sessionTime(to); ok && end >= start {
+		vals["duration"] = fmtMicros(end - start)
+	}
 }
 
 // sessionTime reads seconds on the session clock from event data.
-func sessionTime(v any) (time.Duration, bool) {
-	f, ok := v.(float64)
-	if !ok || math.IsNaN(f) || math.Abs(f) > 1e9 { // beyond 30 years: damaged
+func sessionTime(f float64) (time.Duration, bool) {
+	if math.IsNaN(f) || math.Abs(f) > 1e9 { // beyond 30 years: damaged
 		return 0, false
 	}
 	return time.Duration(math.Round(f * float64(time.Second))), true
 }
 
-func firstOf(m map[string]any, keys ...string) any {
-	for _, k := range keys {
-		if v, ok := m[k]; ok {
-			return v
-		}
-	}
-	return nil
-}
-
 // cueFields fills a cue row from its event and the manifest.
-func (v *view) cueFields(r *evRow, e bus.Event, stim map[string]bool, mcols map[string]string) {
-	id := str(e.Data, "cue")
-	r.vals["cue_id"] = oneLine(id)
-	r.vals["channel"] = cell(e.Data["channel"])
-	r.vals["modality"] = cell(e.Data["modality"])
-	r.vals["cue_file"] = cell(e.Data["file"])
-	if c := v.cues[id]; c != nil {
-		for k, val := range c {
+func (v *view) cueFields(vals map[string]string, c event.Cue, stim map[string]bool, mcols map[string]string) {
+	vals["cue_id"] = oneLine(c.Cue)
+	vals["channel"] = oneLine(c.Channel)
+	vals["modality"] = oneLine(c.Modality)
+	vals["cue_file"] = oneLine(c.File)
+	if m := v.cues[c.Cue]; m != nil {
+		for k, val := range m {
 			if col := mcols[k]; col != "step_id" && col != "step_name" {
-				r.vals[col] = cell(val)
+				vals[col] = cell(val)
 			}
 		}
 	}
-	if f := r.vals["cue_file"]; stim[f] {
-		r.vals["stim_file"] = f
+	if f := vals["cue_file"]; stim[f] {
+		vals["stim_file"] = f
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/cueroom/cueroom/sensors"
 )
 
 // rateGroup is the devices sampled at one nominal rate.
@@ -21,7 +23,7 @@ func (b *bidsWriter) physio() error {
 	var groups []*rateGroup
 	for _, d := range b.v.devices {
 		switch {
-		case len(d.samples) == 0:
+		case d.count == 0:
 			continue
 		case !d.regular():
 			b.res.warnf("device %q has no nominal sampling rate, so it is not in the BIDS physio files (it is in the XDF and CSV exports)", d.stream.Device)
@@ -64,35 +66,81 @@ func rateLabel(r float64) string {
 	return s + "hz"
 }
 
-// placedDevice is a device with its samples' rows.
+// placedDevice is a device on the grid: its columns, its samples as they
+// are placed, and then how they went.
 type placedDevice struct {
 	d    *device
-	p    placement
+	rows *gridRows
 	cols []string
+	p    placement
 }
 
+// Each device's samples are read twice, as streams: the first second of
+// each for the grid's start (which also tells whether a device's first
+// sample, and so the device, is on the grid at all: its columns), then all
+// together, row by row, for the table. The warnings and the sidecar, which
+// say how the samples went on the grid, follow the table.
 func (b *bidsWriter) physioGroup(g *rateGroup, base string) error {
-	times := make([][]float64, len(g.devices))
+	first := make([]float64, len(g.devices))
 	start := math.Inf(1)
 	for i, d := range g.devices {
-		times[i] = dejitter(d.samples, g.rate)
-		start = min(start, times[i][0])
+		dj := newDejitterer(b.v.open(d), d.count, g.rate)
+		_, t, ok := dj.next()
+		if err := dj.src.Err(); err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		first[i] = math.NaN()
+		if ok {
+			first[i] = t
+			start = min(start, t)
+		}
+	}
+	if math.IsInf(start, 1) {
+		return nil
 	}
 	// Whole nanoseconds, as the recording's clock has: no float noise in
 	// StartTime.
 	start = math.Round(start*1e9) / 1e9
 	var pds []*placedDevice
 	used := map[string]bool{}
-	tol := gapTolerance(g.rate)
 	for i, d := range g.devices {
-		p := place(times[i], start, g.rate)
-		times[i] = nil
+		// A device whose first sample is cut (as placer.place would) has
+		// no sample on the grid.
+		if math.IsNaN(first[i]) || (first[i]-start)*g.rate > float64(maxFill(g.rate)) {
+			continue
+		}
+		pd := &placedDevice{d: d, rows: b.v.gridRows(d, start, g.rate)}
+		for _, c := range d.stream.Channels {
+			col := safeName(c.Label, "ch")
+			if len(g.devices) > 1 {
+				col = safeName(d.stream.Device, "device") + "_" + col
+			}
+			pd.cols = append(pd.cols, uniqueName(col, used))
+		}
+		pds = append(pds, pd)
+	}
+	if len(pds) > 0 {
+		if err := b.physioTSV(pds, base+".tsv.gz"); err != nil {
+			return err
+		}
+	}
+	tol := gapTolerance(g.rate)
+	k := 0
+	for i, d := range g.devices {
 		name := d.stream.Device
+		var p placement
+		if k < len(pds) && pds[k].d == d {
+			p = pds[k].rows.pl.p
+			pds[k].p = p
+			k++
+		} else if !math.IsNaN(first[i]) {
+			p = placement{cut: d.count, cutAt: first[i]}
+		}
 		if p.cut > 0 {
 			b.res.warnf("%s: %d samples from %.3f s on follow a gap of more than %.0f s and are left out of %s (they are in the XDF and CSV exports)",
 				name, p.cut, p.cutAt, float64(maxFill(g.rate))/g.rate, filepath.Base(base)+".tsv.gz")
 		}
-		if len(p.rows) == 0 {
+		if p.placed == 0 {
 			continue
 		}
 		if p.gaps > 0 {
@@ -103,26 +151,40 @@ func (b *bidsWriter) physioGroup(g *rateGroup, base string) error {
 			b.res.warnf("%s: on the %s Hz grid its samples are up to %.3f s from their recorded times (the device ran faster than its nominal rate); use the XDF or CSV export for exact times",
 				name, fmtFloat(g.rate), p.maxErr)
 		}
-		pd := &placedDevice{d: d, p: p}
-		for _, c := range d.stream.Channels {
-			col := safeName(c.Label, "ch")
-			if len(g.devices) > 1 {
-				col = safeName(d.stream.Device, "device") + "_" + col
-			}
-			pd.cols = append(pd.cols, uniqueName(col, used))
-		}
-		pds = append(pds, pd)
 	}
 	if len(pds) == 0 {
 		return nil
 	}
-	if err := b.physioTSV(pds, base+".tsv.gz"); err != nil {
-		return err
-	}
 	return b.physioJSON(pds, g.rate, start, base+".json")
 }
 
-// physioTSV writes rows 0…last; a device with no sample in a row gets n/a.
+// gridRows walks a device's samples with their rows on the grid.
+type gridRows struct {
+	dj  *dejitterer
+	pl  *placer
+	s   *sensors.Sample
+	row int64
+}
+
+func (v *view) gridRows(d *device, start, rate float64) *gridRows {
+	return &gridRows{dj: newDejitterer(v.open(d), d.count, rate), pl: newPlacer(start, rate, d.count)}
+}
+
+// next moves to the next placed sample; false at the end or at a cut.
+func (g *gridRows) next() bool {
+	s, t, ok := g.dj.next()
+	if !ok {
+		return false
+	}
+	g.s = s
+	g.row, ok = g.pl.place(t)
+	return ok
+}
+
+func (g *gridRows) err() error { return g.dj.src.Err() }
+
+// physioTSV writes rows from 0 until every device's samples are placed; a
+// device with no sample in a row gets n/a.
 func (b *bidsWriter) physioTSV(pds []*placedDevice, path string) (err error) {
 	f, err := b.v.dst.create(path)
 	if err != nil {
@@ -137,21 +199,23 @@ func (b *bidsWriter) physioTSV(pds []*placedDevice, path string) (err error) {
 	// Level 1: the physiology compresses nearly as well and several times
 	// faster than at the default level.
 	zw, _ := gzip.NewWriterLevel(bw, gzip.BestSpeed)
-	var last int64 = -1
-	for _, pd := range pds {
-		last = max(last, pd.p.rows[len(pd.p.rows)-1])
+	rows := make([]*gridRows, len(pds))
+	more := make([]bool, len(pds))
+	left := 0 // devices with samples still to place
+	for k, pd := range pds {
+		rows[k] = pd.rows
+		if more[k] = rows[k].next(); more[k] {
+			left++
+		}
 	}
-	next := make([]int, len(pds))
 	line := make([]byte, 0, 64<<10)
-	for row := int64(0); row <= last; row++ {
+	for row := int64(0); left > 0; row++ {
 		for k, pd := range pds {
 			if k > 0 {
 				line = append(line, '\t')
 			}
-			j := next[k]
-			if j < len(pd.p.rows) && pd.p.rows[j] == row {
-				next[k]++
-				s := &pd.d.samples[j]
+			if more[k] && rows[k].row == row {
+				s := rows[k].s
 				w := width(s)
 				for c := 0; c < pd.d.n; c++ {
 					if c > 0 {
@@ -162,6 +226,9 @@ func (b *bidsWriter) physioTSV(pds []*placedDevice, path string) (err error) {
 					} else {
 						line = append(line, "n/a"...)
 					}
+				}
+				if more[k] = rows[k].next(); !more[k] {
+					left--
 				}
 			} else {
 				for c := 0; c < pd.d.n; c++ {
@@ -178,6 +245,11 @@ func (b *bidsWriter) physioTSV(pds []*placedDevice, path string) (err error) {
 				return fmt.Errorf("export: writing %s: %w", path, err)
 			}
 			line = line[:0]
+		}
+	}
+	for _, r := range rows {
+		if err := r.err(); err != nil {
+			return fmt.Errorf("export: %w", err)
 		}
 	}
 	if _, err := zw.Write(line); err != nil {
@@ -223,12 +295,12 @@ func (b *bidsWriter) physioJSON(pds []*placedDevice, rate, start float64, path s
 		}
 		devs = append(devs, kv{s.Device, obj{
 			{"Kind", s.Kind}, {"Settings", settings},
-			{"Samples", len(pd.p.rows)}, {"GapRows", pd.p.missing},
+			{"Samples", pd.p.placed}, {"GapRows", pd.p.missing},
 			{"MaxTimingErrorSeconds", math.Round(pd.p.maxErr*1e6) / 1e6},
 		}})
 	}
 	side = append(side,
-		kv{"SoftwareVersions", b.v.s.Meta.Software},
+		kv{"SoftwareVersions", b.v.meta.Software},
 		kv{"Devices", devs},
 		kv{"TimingNote", "Rows are the recorded samples in order on the grid StartTime + row/SamplingFrequency (seconds since the session started); each sample's time is de-jittered from its arrival time, and lost samples leave n/a rows. See README."},
 	)

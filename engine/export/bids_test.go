@@ -16,8 +16,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/bus"
 	"github.com/cueroom/cueroom/engine/record"
+	"github.com/cueroom/cueroom/event"
 	"github.com/cueroom/cueroom/sensors"
 )
 
@@ -312,7 +313,7 @@ func TestBIDSLeavesOutWhatItCannotGrid(t *testing.T) {
 func TestBIDSManifestColumns(t *testing.T) {
 	manifest := []map[string]any{{"id": "a.c1", "modality": "image", "Odd Key": "first", "odd_key": "second"}}
 	s := makeSession(t, record.Meta{Title: "m", Start: goldenStart, Manifest: manifest}, []bus.Msg{
-		ev(time.Second, bus.CueOnset, 0, map[string]any{"cue": "a.c1", "channel": "visual"}),
+		ev(time.Second, 0, event.CueOnset{Cue: "a.c1", Channel: "visual"}),
 	})
 	out, _ := exportTo(t, s, Options{Format: BIDS})
 	rows := readTSV(t, filepath.Join(out, "sub-01", "ses-01", "beh", "sub-01_ses-01_task-cueexposure_events.tsv"))
@@ -326,4 +327,35 @@ func TestBIDSManifestColumns(t *testing.T) {
 	assert.Equal(t, "image", got["modality"])
 	side := readJSONFile(t, filepath.Join(out, "sub-01", "ses-01", "beh", "sub-01_ses-01_task-cueexposure_events.json"))
 	assert.Contains(t, side, "manifest_odd_key_2")
+}
+
+// TestBIDSLateDeviceIsLeftOut: a device whose first sample comes more than
+// the longest gap BIDS fills after the grid's start (600 rows) has no
+// sample on the grid: no columns, and a warning; the other keeps its own.
+func TestBIDSLateDeviceIsLeftOut(t *testing.T) {
+	var msgs []bus.Msg
+	for i := 0; i < 11; i++ {
+		a := sensors.Sample{Device: "early", T: time.Duration(i) * time.Second, N: 1}
+		a.Values[0] = float64(i)
+		msgs = append(msgs, bus.Msg{Sample: &a})
+	}
+	for i := 0; i < 11; i++ {
+		b := sensors.Sample{Device: "late", T: time.Duration(700+i) * time.Second, N: 1}
+		b.Values[0] = float64(-i)
+		msgs = append(msgs, bus.Msg{Sample: &b})
+	}
+	s := makeSession(t, record.Meta{Title: "late", Start: goldenStart, Streams: []sensors.Stream{
+		{Device: "early", Rate: 1, Channels: []sensors.Channel{{Label: "hr", Unit: "bpm"}}},
+		{Device: "late", Rate: 1, Channels: []sensors.Channel{{Label: "hr", Unit: "bpm"}}},
+	}}, msgs)
+	out, res := exportTo(t, s, Options{Format: BIDS})
+	require.Len(t, res.Warnings, 1, "%q", res.Warnings)
+	assert.Contains(t, res.Warnings[0], "late: 11 samples from 700.000 s on follow a gap of more than 600 s")
+	beh := filepath.Join(out, "sub-01", "ses-01", "beh")
+	side := readJSONFile(t, filepath.Join(beh, "sub-01_ses-01_task-cueexposure_recording-1hz_physio.json"))
+	assert.Equal(t, []any{"early_hr"}, side["Columns"], "named as one of two devices")
+	assert.NotContains(t, side["Devices"], "late")
+	rows := readTSV(t, filepath.Join(beh, "sub-01_ses-01_task-cueexposure_recording-1hz_physio.tsv.gz"))
+	require.Len(t, rows, 11)
+	assert.Equal(t, []string{"10"}, rows[10])
 }

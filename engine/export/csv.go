@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/cueroom/cueroom/event"
 )
 
 // The CSV export, for spreadsheets: comma-separated, UTF-8, one header row,
@@ -78,8 +80,9 @@ func writeSamplesCSV(v *view, d *device, path string, res *Result) error {
 		// they are appended by hand, as csv.Writer would allocate for each.
 		var wall wallCache
 		buf := make([]byte, 0, 64<<10)
-		for i := range d.samples {
-			s := &d.samples[i]
+		src := v.open(d)
+		for src.Next() {
+			s := src.Sample()
 			buf = wall.append(buf, v.start, s.T)
 			buf = append(buf, ',')
 			buf = appendMicros(buf, s.T)
@@ -99,6 +102,9 @@ func writeSamplesCSV(v *view, d *device, path string, res *Result) error {
 				}
 				buf = buf[:0]
 			}
+		}
+		if err := src.Err(); err != nil {
+			return err
 		}
 		_, err := raw.Write(buf)
 		return err
@@ -146,11 +152,11 @@ func writeEventsCSV(v *view, path string, res *Result) error {
 		}
 		stepIDs := map[int]string{}
 		for _, e := range v.events {
-			if id := str(e.Data, "id"); e.Kind == "step_start" && id != "" {
-				stepIDs[e.Step] = id
+			if d, ok := e.Data.(event.StepStart); ok && d.ID != "" {
+				stepIDs[e.Step] = d.ID
 			}
 		}
-		for _, e := range v.events {
+		for i, e := range v.events {
 			wall := v.wallTime(e.T)
 			if !e.Wall.IsZero() {
 				wall = e.Wall.UTC().Round(time.Microsecond).Format("2006-01-02T15:04:05.000000Z")
@@ -159,10 +165,9 @@ func writeEventsCSV(v *view, path string, res *Result) error {
 			if e.Step >= 0 {
 				step = strconv.Itoa(e.Step)
 			}
-			text := firstOf(e.Data, "text", "question", "cmd", "reason", "message")
-			rec := []string{wall, fmtMicros(e.T), oneLine(e.Kind), step, oneLine(stepIDs[e.Step]),
-				cell(e.Data["cue"]), cell(e.Data["channel"]), cell(e.Data["modality"]), cell(e.Data["file"]),
-				cell(e.Data["value"]), cell(text), cell(e.Data["by"]), cell(e.Data)}
+			c, _ := csvColumns(e.Data)
+			rec := []string{wall, fmtMicros(e.T), oneLine(string(e.Kind())), step, oneLine(stepIDs[e.Step]),
+				c.cue, c.channel, c.modality, c.file, c.value, c.text, c.by, v.dataCell(i)}
 			if err := w.Write(rec); err != nil {
 				return err
 			}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cueroom/cueroom/event"
 )
 
 func readCSV(t *testing.T, p string) [][]string {
@@ -77,19 +79,19 @@ func TestCSVEvents(t *testing.T) {
 	require.Len(t, rows, len(s.Events)+1)
 	for i, e := range s.Events {
 		r := rows[i+1]
-		assert.Equal(t, e.Kind, r[2])
+		assert.Equal(t, string(e.Kind()), r[2])
 		assert.Equal(t, fmtMicros(e.T), r[1])
 		var data map[string]any
 		require.NoError(t, json.Unmarshal([]byte(r[12]), &data), "row %d: %s", i, r[12])
-		assert.Equal(t, normalise(t, e.Data), normalise(t, data))
-		switch e.Kind {
-		case "marker":
+		assert.Equal(t, normalise(t, event.Fields(e.Data)), normalise(t, data))
+		switch e.Kind() {
+		case event.KindMarker:
 			assert.Equal(t, `looks "away", then back — ü`, r[10], "one line for spreadsheets")
 			assert.Equal(t, "therapist", r[11])
 			assert.Equal(t, "bottle", r[4])
-		case "rating":
+		case event.KindRating:
 			assert.Equal(t, "63", r[9])
-		case "session_start":
+		case event.KindSessionStart:
 			assert.Empty(t, r[3], "no step")
 		}
 	}

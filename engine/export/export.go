@@ -20,9 +20,15 @@
 //
 // The output is never overwritten: Write fails if it exists, and removes
 // what it made if it fails part-way.
+//
+// WriteIndex exports a session read with record.OpenIndex: samples are
+// streamed from data.rec device by device, so a 4 h session exports in
+// about the memory of a 10-minute one. Write takes a session already in
+// memory (record.Open) and gives the same files.
 package export
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -35,8 +41,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cueroom/cueroom/engine/bus"
 	"github.com/cueroom/cueroom/engine/record"
+	"github.com/cueroom/cueroom/event"
 	"github.com/cueroom/cueroom/sensors"
 )
 
@@ -97,13 +103,27 @@ func optionErrorf(format string, args ...any) error {
 
 var labelRE = regexp.MustCompile(`^[A-Za-z0-9]+$`)
 
-// Write exports s to out: a file for XDF, a new folder for BIDS and CSV.
-// out must not exist. A damaged or unfinished session is exported as far as
-// it was read, with a warning.
+// WriteIndex exports the session x indexes to out: a file for XDF, a new
+// folder for BIDS and CSV. out must not exist. A damaged or unfinished
+// session is exported as far as it was read, with a warning. Samples are
+// read from data.rec as they are written out, so x must stay open.
+func WriteIndex(x *record.Index, out string, o Options) (*Result, error) {
+	if x == nil {
+		return nil, errors.New("export: no session")
+	}
+	return write(indexView(x), out, o)
+}
+
+// Write exports s, a session read whole by record.Open, to out; see
+// WriteIndex, which needs far less memory for the same files.
 func Write(s *record.Session, out string, o Options) (*Result, error) {
 	if s == nil {
 		return nil, errors.New("export: no session")
 	}
+	return write(sessionView(s), out, o)
+}
+
+func write(v *view, out string, o Options) (*Result, error) {
 	if err := o.check(); err != nil {
 		return nil, err
 	}
@@ -112,7 +132,6 @@ func Write(s *record.Session, out string, o Options) (*Result, error) {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("export: %w", err)
 	}
-	v := newView(s)
 	v.dst = osDest{}
 	res := &Result{}
 	v.warnDamage(res)
@@ -213,11 +232,11 @@ func createNew(path string) (*os.File, error) {
 }
 
 // device is one device's stream as exported: its description (channels
-// padded to the widest sample) and its samples in recorded order.
+// padded to the widest sample) and where its samples come from.
 type device struct {
 	stream   sensors.Stream
-	n        int
-	samples  []sensors.Sample
+	n        int    // channels
+	count    int    // samples
 	fileName string // safe, unique file-name part
 }
 
@@ -226,24 +245,98 @@ func (d *device) regular() bool {
 	return d.stream.Rate > 0 && !math.IsInf(d.stream.Rate, 0) && !math.IsNaN(d.stream.Rate)
 }
 
-// view is the session as the writers need it.
-type view struct {
-	s        *record.Session
-	start    time.Time
-	devices  []*device
-	events   []bus.Event
-	manifest []map[string]any
-	cues     map[string]map[string]any // manifest by cue id
-	warn     []string                  // found while building the view
-	dst      dest
+// samples walks one device's samples in recorded order: a record.Cursor
+// reading data.rec, or a slice in memory.
+type samples interface {
+	Next() bool
+	Sample() *sensors.Sample // valid until the next call to Next
+	Err() error
 }
 
-func newView(s *record.Session) *view {
-	v := &view{s: s, start: s.Meta.Start, events: s.Events, cues: map[string]map[string]any{}}
+// source is where a session's samples and recorded event data come from:
+// a *record.Index or a session in memory.
+type source interface {
+	Devices() []string // those with samples records
+	Stats(device string) record.SampleStats
+	open(device string) samples
+	RecordedData(i int) (json.RawMessage, bool)
+}
+
+// view is the session as the writers need it.
+type view struct {
+	src       source
+	meta      record.Meta
+	streams   []sensors.Stream // announced on the bus, in recorded order
+	recovered *record.Recovery
+	complete  bool
+	errText   string
+	start     time.Time
+	devices   []*device
+	events    []event.Event
+	manifest  []map[string]any
+	cues      map[string]map[string]any // manifest by cue id
+	warn      []string                  // found while building the view
+	dst       dest
+}
+
+func indexView(x *record.Index) *view {
+	return newView(indexSource{x}, x.Meta, x.Streams, x.Events, x.Recovered, x.Complete, x.Error)
+}
+
+func sessionView(s *record.Session) *view {
+	return newView(sessionSource{s}, s.Meta, s.Streams, s.Events, s.Recovered, s.Complete, s.Error)
+}
+
+func newView(src source, meta record.Meta, streams []sensors.Stream, events []event.Event, rec *record.Recovery, complete bool, errText string) *view {
+	v := &view{src: src, meta: meta, streams: streams, events: events, recovered: rec, complete: complete,
+		errText: errText, start: meta.Start, cues: map[string]map[string]any{}}
 	v.buildDevices()
 	v.buildManifest()
 	return v
 }
+
+// open starts reading a device's samples.
+func (v *view) open(d *device) samples { return v.src.open(d.stream.Device) }
+
+type indexSource struct{ *record.Index }
+
+func (s indexSource) open(device string) samples { return s.Cursor(device) }
+
+// sessionSource serves a session read whole.
+type sessionSource struct{ s *record.Session }
+
+func (s sessionSource) Devices() []string {
+	var out []string
+	for name := range s.s.Samples {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (s sessionSource) Stats(device string) record.SampleStats {
+	all := s.s.Samples[device]
+	st := record.SampleStats{Count: len(all)}
+	for i := range all {
+		st.Width = max(st.Width, width(&all[i]))
+	}
+	return st
+}
+
+func (s sessionSource) open(device string) samples {
+	return &sliceSamples{s: s.s.Samples[device], i: -1}
+}
+
+func (s sessionSource) RecordedData(i int) (json.RawMessage, bool) { return s.s.RecordedData(i) }
+
+type sliceSamples struct {
+	s []sensors.Sample
+	i int
+}
+
+func (c *sliceSamples) Next() bool              { c.i++; return c.i < len(c.s) }
+func (c *sliceSamples) Sample() *sensors.Sample { return &c.s[c.i] }
+func (c *sliceSamples) Err() error              { return nil }
 
 // buildDevices merges the streams known at start with those announced
 // later (same device: the announcement wins, as the recorder does), then
@@ -259,30 +352,23 @@ func (v *view) buildDevices() {
 		byName[st.Device] = d
 		v.devices = append(v.devices, d)
 	}
-	for _, st := range v.s.Meta.Streams {
+	for _, st := range v.meta.Streams {
 		add(st)
 	}
-	for _, st := range v.s.Streams {
+	for _, st := range v.streams {
 		add(st)
 	}
-	var extra []string
-	for name := range v.s.Samples {
+	for _, name := range v.src.Devices() { // sorted
 		if byName[name] == nil {
-			extra = append(extra, name)
+			v.warn = append(v.warn, fmt.Sprintf("device %q has samples but no description of its channels: they are named ch1, ch2… with no units and no rate", name))
+			add(sensors.Stream{Device: name})
 		}
-	}
-	sort.Strings(extra)
-	for _, name := range extra {
-		v.warn = append(v.warn, fmt.Sprintf("device %q has samples but no description of its channels: they are named ch1, ch2… with no units and no rate", name))
-		add(sensors.Stream{Device: name})
 	}
 	used := map[string]bool{}
 	for _, d := range v.devices {
-		d.samples = v.s.Samples[d.stream.Device]
-		d.n = len(d.stream.Channels)
-		for i := range d.samples {
-			d.n = max(d.n, width(&d.samples[i]))
-		}
+		st := v.src.Stats(d.stream.Device)
+		d.count = st.Count
+		d.n = max(len(d.stream.Channels), st.Width)
 		d.stream.Channels = channels(d.stream.Channels, d.n)
 		d.fileName = uniqueName(safeName(d.stream.Device, "device"), used)
 	}
@@ -341,10 +427,10 @@ func safeName(s, fallback string) string {
 // buildManifest reads the cue manifest, which session.json stores as any
 // JSON: a list of objects is expected, anything else is reported.
 func (v *view) buildManifest() {
-	if v.s.Meta.Manifest == nil {
+	if v.meta.Manifest == nil {
 		return
 	}
-	if err := v.s.Meta.DecodeManifest(&v.manifest); err != nil {
+	if err := v.meta.DecodeManifest(&v.manifest); err != nil {
 		v.manifest = nil
 		v.warn = append(v.warn, fmt.Sprintf("%s: the cue manifest is not a list of cues (%v); cue details are left out", record.MetaFile, err))
 		return
@@ -364,13 +450,12 @@ func (v *view) buildManifest() {
 
 // warnDamage passes on what the reader found wrong with the session.
 func (v *view) warnDamage(res *Result) {
-	s := v.s
-	if s.Recovered != nil {
-		res.warnf("%s was damaged; what could be read was exported: %s", record.DataFile, s.Recovered.Note)
+	if v.recovered != nil {
+		res.warnf("%s was damaged; what could be read was exported: %s", record.DataFile, v.recovered.Note)
 	}
-	if !s.Complete {
-		if s.Error != "" {
-			res.warnf("the recording stopped on an error (%s); the export ends where it stopped", s.Error)
+	if !v.complete {
+		if v.errText != "" {
+			res.warnf("the recording stopped on an error (%s); the export ends where it stopped", v.errText)
 		} else {
 			res.warnf("the session was not closed normally (a crash or power loss?); the export ends with the last record that was written")
 		}

@@ -20,8 +20,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/bus"
 	"github.com/cueroom/cueroom/engine/record"
+	"github.com/cueroom/cueroom/event"
 	"github.com/cueroom/cueroom/sensors"
 )
 
@@ -53,8 +54,8 @@ func makeSession(t testing.TB, meta record.Meta, msgs []bus.Msg) *record.Session
 
 func ms(n float64) time.Duration { return time.Duration(n * float64(time.Millisecond)) }
 
-func ev(t time.Duration, kind string, step int, data map[string]any) bus.Msg {
-	return bus.Msg{Event: &bus.Event{T: t, Wall: goldenStart.Add(t), Kind: kind, Step: step, Data: data}}
+func ev(t time.Duration, step int, d event.Data) bus.Msg {
+	return bus.Msg{Event: &event.Event{T: t, Wall: goldenStart.Add(t), Step: step, Data: d}}
 }
 
 var goldenStart = time.Date(2025, 1, 31, 14, 25, 0, 0, time.UTC)
@@ -145,35 +146,37 @@ func goldenSession(t testing.TB) *record.Session {
 		}
 		all = append(all, timed{arrive, bus.Msg{Sample: &s}})
 	}
-	cue := func(id, ch, mod, file string) map[string]any {
-		return map[string]any{"cue": id, "channel": ch, "modality": mod, "file": file}
+	cue := func(id, ch, mod, file string) event.Cue {
+		return event.Cue{Cue: id, Channel: ch, Modality: mod, File: file}
 	}
+	on := func(c event.Cue) event.Data { return event.CueOnset(c) }
+	off := func(c event.Cue) event.Data { return event.CueOffset(c) }
 	events := []bus.Msg{
-		ev(ms(100), bus.SessionStart, -1, map[string]any{"title": meta.Title, "substance": "alcohol", "steps": 2}),
-		ev(ms(110), bus.StepStart, 0, map[string]any{"id": "baseline", "name": "Baseline", "intensity": 0, "duration": 3, "neutral": true}),
-		ev(ms(150), bus.CueOnset, 0, cue("baseline.c1", "visual", "image", "media/neutral.png")),
-		ev(ms(160), bus.CueOnset, 0, cue("baseline.c2", "audio", "sound", "media/calm.wav")),
-		ev(ms(3090), bus.CueOffset, 0, cue("baseline.c1", "visual", "image", "media/neutral.png")),
-		ev(ms(3100), bus.StepEnd, 0, map[string]any{"id": "baseline", "reason": "duration"}),
-		ev(ms(3105), bus.CueOffset, 0, cue("baseline.c2", "audio", "sound", "media/calm.wav")),
-		ev(ms(3110), bus.StepStart, 1, map[string]any{"id": "bottle", "name": "Beer bottle", "intensity": 3, "duration": 6, "neutral": false}),
-		ev(ms(3150), bus.CueOnset, 1, cue("bottle.c1", "visual", "image", "media/bottle.png")),
-		ev(ms(3150), bus.CueOnset, 1, cue("bottle.c2", "visual", "text", "")),
-		ev(ms(3200), bus.CueOnset, 1, cue("bottle.c3", "audio", "sound", "media/own.wav")),
-		ev(ms(4000), bus.Marker, 1, map[string]any{"text": "looks \"away\",\tthen\nback — ü", "by": "therapist"}),
-		ev(ms(5000), bus.Command, 1, map[string]any{"cmd": "pause", "by": "therapist"}),
-		ev(ms(6000), bus.Command, 1, map[string]any{"cmd": "resume", "by": "therapist"}),
-		ev(ms(5800), bus.Gap, -1, map[string]any{"device": "bitalino", "message": "bitalino: back after 0.5 s",
-			"gap_start": 5.193, "gap_end": 5.713, "reason": "no data"}),
-		ev(ms(6500), bus.SCR, 1, map[string]any{"device": "bitalino", "source": "eda", "onset": 5.9, "peak": 6.5, "amplitude": 0.12, "rise": 0.6}),
-		ev(ms(7000), bus.Alert, -1, map[string]any{"message": "bitalino: no data for 0.5 s", "device": "bitalino"}),
-		ev(ms(8500), bus.RatingPrompt, 1, map[string]any{"scale": "craving", "question": "How strong is your craving?"}),
-		ev(ms(9000), bus.Rating, 1, map[string]any{"scale": "craving", "value": 63, "answered": true, "by": "patient", "prompt_t": 8.5}),
-		ev(ms(9090), bus.CueOffset, 1, cue("bottle.c1", "visual", "image", "media/bottle.png")),
-		ev(ms(9090), bus.CueOffset, 1, cue("bottle.c2", "visual", "text", "")),
-		ev(ms(9100), bus.StepEnd, 1, map[string]any{"id": "bottle", "reason": "duration"}),
-		ev(ms(9200), bus.SessionEnd, 1, map[string]any{"reason": "completed"}),
-		ev(ms(9300), bus.CueOffset, 1, cue("ghost.c9", "visual", "image", "media/ghost.png")),
+		ev(ms(100), -1, event.SessionStart{Title: meta.Title, Substance: "alcohol", Steps: 2, By: "therapist"}),
+		ev(ms(110), 0, event.StepStart{ID: "baseline", Name: "Baseline", Intensity: 0, Duration: 3, Neutral: true}),
+		ev(ms(150), 0, on(cue("baseline.c1", "visual", "image", "media/neutral.png"))),
+		ev(ms(160), 0, on(cue("baseline.c2", "audio", "sound", "media/calm.wav"))),
+		ev(ms(3090), 0, off(cue("baseline.c1", "visual", "image", "media/neutral.png"))),
+		ev(ms(3100), 0, event.StepEnd{ID: "baseline", Reason: "duration"}),
+		ev(ms(3105), 0, off(cue("baseline.c2", "audio", "sound", "media/calm.wav"))),
+		ev(ms(3110), 1, event.StepStart{ID: "bottle", Name: "Beer bottle", Intensity: 3, Duration: 6, Neutral: false}),
+		ev(ms(3150), 1, on(cue("bottle.c1", "visual", "image", "media/bottle.png"))),
+		ev(ms(3150), 1, on(cue("bottle.c2", "visual", "text", ""))),
+		ev(ms(3200), 1, on(cue("bottle.c3", "audio", "sound", "media/own.wav"))),
+		ev(ms(4000), 1, event.Marker{Text: "looks \"away\",\tthen\nback — ü", By: "therapist"}),
+		ev(ms(5000), 1, event.Command{Cmd: "pause", By: "therapist"}),
+		ev(ms(6000), 1, event.Command{Cmd: "resume", By: "therapist"}),
+		ev(ms(5800), -1, event.Gap{Device: "bitalino", Message: "bitalino: back after 0.5 s",
+			Start: 5.193, End: 5.713, Reason: "no data"}),
+		ev(ms(6500), 1, event.SCR{Device: "bitalino", Source: "eda", Onset: 5.9, Peak: 6.5, Amplitude: 0.12, Rise: 0.6}),
+		ev(ms(7000), -1, event.Alert{Source: "sensor", Message: "bitalino: no data for 0.5 s", Device: "bitalino"}),
+		ev(ms(8500), 1, event.RatingPrompt{Scale: "craving", Question: "How strong is your craving?"}),
+		ev(ms(9000), 1, event.Rating{Scale: "craving", Value: event.Int(63), Answered: true, By: "patient", PromptT: 8.5}),
+		ev(ms(9090), 1, off(cue("bottle.c1", "visual", "image", "media/bottle.png"))),
+		ev(ms(9090), 1, off(cue("bottle.c2", "visual", "text", ""))),
+		ev(ms(9100), 1, event.StepEnd{ID: "bottle", Reason: "duration"}),
+		ev(ms(9200), 1, event.SessionEnd{Reason: "completed"}),
+		ev(ms(9300), 1, off(cue("ghost.c9", "visual", "image", "media/ghost.png"))),
 	}
 	for _, e := range events {
 		all = append(all, timed{e.Event.T, e})
@@ -189,23 +192,41 @@ func goldenOptions(f Format) Options {
 	return Options{Format: f, Stimuli: []fs.FS{goldenStimuli}}
 }
 
-// exportTo writes s in format f to a fresh path and returns it.
+// exportTo writes s's folder in format f to a fresh path, reading it as
+// the command does (record.OpenIndex, WriteIndex), and returns the path.
 func exportTo(t testing.TB, s *record.Session, o Options) (string, *Result) {
 	t.Helper()
+	x, err := record.OpenIndex(s.Dir)
+	require.NoError(t, err)
+	defer x.Close()
 	out := filepath.Join(t.TempDir(), "out")
 	if o.Format == XDF {
 		out += ".xdf"
 	}
-	res, err := Write(s, out, o)
+	res, err := WriteIndex(x, out, o)
 	require.NoError(t, err)
 	return out, res
 }
 
+// recordedV1 is the golden session as the recorder wrote it before events
+// were typed (engine/bus's map data, commit 25e7b90): its session_start has
+// no "by" and its alert no "source", as the typed payloads would write.
+const recordedV1 = "testdata/recorded-v1"
+
 // TestGolden compares each format with testdata/golden (go test -update
-// rewrites it). Gzip files are compared decompressed, as compressors may
-// change between Go versions.
+// rewrites it), exporting a session recorded by an earlier version both
+// ways: read whole (Write) and streamed (WriteIndex). Gzip files are
+// compared decompressed, as compressors may change between Go versions.
 func TestGolden(t *testing.T) {
-	s := goldenSession(t)
+	s, err := record.Open(recordedV1)
+	require.NoError(t, err)
+	x, err := record.OpenIndex(recordedV1)
+	require.NoError(t, err)
+	defer x.Close()
+	write := map[string]func(out string, o Options) (*Result, error){
+		"Write":      func(out string, o Options) (*Result, error) { return Write(s, out, o) },
+		"WriteIndex": func(out string, o Options) (*Result, error) { return WriteIndex(x, out, o) },
+	}
 	for _, tc := range []struct {
 		format Format
 		golden string
@@ -215,26 +236,33 @@ func TestGolden(t *testing.T) {
 		{BIDS, "golden/bids", []string{"personalised cue file", "media/calm.wav", "1 gap(s)"}},
 		{CSV, "golden/csv", nil},
 	} {
-		t.Run(string(tc.format), func(t *testing.T) {
-			out, res := exportTo(t, s, goldenOptions(tc.format))
-			want := filepath.Join("testdata", tc.golden)
-			if *update {
-				require.NoError(t, os.RemoveAll(want))
-				require.NoError(t, os.MkdirAll(filepath.Dir(want), 0o755))
+		for _, how := range []string{"WriteIndex", "Write"} {
+			t.Run(string(tc.format)+"/"+how, func(t *testing.T) {
+				out := filepath.Join(t.TempDir(), "out")
 				if tc.format == XDF {
-					b, err := os.ReadFile(out)
-					require.NoError(t, err)
-					require.NoError(t, os.WriteFile(want, b, 0o644))
-				} else {
-					require.NoError(t, os.CopyFS(want, os.DirFS(out)))
+					out += ".xdf"
 				}
-			}
-			compareTrees(t, want, out)
-			require.Len(t, res.Warnings, len(tc.warns), "warnings: %q", res.Warnings)
-			for i, w := range tc.warns {
-				assert.Contains(t, res.Warnings[i], w)
-			}
-		})
+				res, err := write[how](out, goldenOptions(tc.format))
+				require.NoError(t, err)
+				want := filepath.Join("testdata", tc.golden)
+				if *update && how == "WriteIndex" {
+					require.NoError(t, os.RemoveAll(want))
+					require.NoError(t, os.MkdirAll(filepath.Dir(want), 0o755))
+					if tc.format == XDF {
+						b, err := os.ReadFile(out)
+						require.NoError(t, err)
+						require.NoError(t, os.WriteFile(want, b, 0o644))
+					} else {
+						require.NoError(t, os.CopyFS(want, os.DirFS(out)))
+					}
+				}
+				compareTrees(t, want, out)
+				require.Len(t, res.Warnings, len(tc.warns), "warnings: %q", res.Warnings)
+				for i, w := range tc.warns {
+					assert.Contains(t, res.Warnings[i], w)
+				}
+			})
+		}
 	}
 }
 

@@ -11,8 +11,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/bus"
 	"github.com/cueroom/cueroom/engine/record"
+	"github.com/cueroom/cueroom/event"
 	"github.com/cueroom/cueroom/sensors"
 )
 
@@ -31,15 +32,15 @@ func fuzzSeedSession(t testing.TB) *record.Session {
 		b.Values[0] = 70
 		msgs = append(msgs, bus.Msg{Sample: &a}, bus.Msg{Sample: &b})
 	}
-	cue := map[string]any{"cue": "s.c1", "channel": "visual", "modality": "image", "file": "media/bottle.png"}
+	cue := event.Cue{Cue: "s.c1", Channel: "visual", Modality: "image", File: "media/bottle.png"}
 	msgs = append(msgs,
-		ev(0, bus.SessionStart, -1, nil),
-		ev(ms(10), bus.StepStart, 0, map[string]any{"id": "s", "intensity": 2}),
-		ev(ms(20), bus.CueOnset, 0, cue),
-		ev(ms(30), bus.Rating, 0, map[string]any{"value": 5, "prompt_t": 0.01}),
-		ev(ms(40), bus.CueOffset, 0, cue),
-		ev(ms(50), bus.StepEnd, 0, nil),
-		ev(ms(60), bus.SessionEnd, 0, nil))
+		ev(0, -1, event.SessionStart{}),
+		ev(ms(10), 0, event.StepStart{ID: "s", Intensity: 2}),
+		ev(ms(20), 0, event.CueOnset(cue)),
+		ev(ms(30), 0, event.Rating{Value: event.Int(5), Answered: true, PromptT: 0.01}),
+		ev(ms(40), 0, event.CueOffset(cue)),
+		ev(ms(50), 0, event.StepEnd{}),
+		ev(ms(60), 0, event.SessionEnd{}))
 	manifest := []map[string]any{{"id": "s.c1", "modality": "image", "file": "media/bottle.png", "sha256": sha("bottle picture")}}
 	return makeSession(t, record.Meta{Title: "f", Start: goldenStart, Streams: streams, Manifest: manifest}, msgs)
 }
@@ -47,8 +48,9 @@ func fuzzSeedSession(t testing.TB) *record.Session {
 // FuzzExport feeds damaged and hostile session folders (session.json and
 // data.rec are the untrusted input: device names, channel lists, rates,
 // time stamps, event data and the cue manifest all come from them) through
-// every format. Whatever record.Open accepts must export without a panic,
-// and the XDF must read back with every sample and event.
+// every format. Whatever record.OpenIndex accepts must export without a
+// panic, and the XDF must read back with every sample and event that
+// record.Open reads.
 func FuzzExport(f *testing.F) {
 	s := fuzzSeedSession(f)
 	meta, err := os.ReadFile(filepath.Join(s.Dir, record.MetaFile))
@@ -69,12 +71,15 @@ func FuzzExport(f *testing.F) {
 		if err != nil {
 			return // not a session: record's own fuzzing covers the message
 		}
+		idx, err := record.OpenIndex(dir)
+		require.NoError(t, err)
+		defer idx.Close()
 		for _, format := range Formats {
 			o := Options{Format: format, Stimuli: goldenOptions(BIDS).Stimuli}
 			require.NoError(t, o.check())
 			// In memory: the same writers, thousands of times faster than
 			// the disk, so the fuzzer explores instead of waiting.
-			v := newView(s)
+			v := indexView(idx)
 			mem := memDest{}
 			v.dst = mem
 			out := "out"
@@ -90,7 +95,7 @@ func FuzzExport(f *testing.F) {
 			require.NoError(t, err)
 			require.Len(t, x.order, len(v.devices)+1)
 			for i, d := range v.devices {
-				require.Len(t, x.streams[uint32(i+1)].times, len(d.samples))
+				require.Len(t, x.streams[uint32(i+1)].times, len(s.Samples[d.stream.Device]))
 			}
 			require.Len(t, x.streams[uint32(len(v.devices)+1)].strings, len(s.Events))
 		}

@@ -36,9 +36,10 @@ func maxFill(rate float64) int64 { return int64(max(min(600*rate, 2e6), 1)) }
 // claims more is damaged.
 const maxRate = 100_000
 
-// placement is where one device's samples go on a grid.
+// placement says how one device's samples went on a grid.
 type placement struct {
-	rows    []int64 // row of each placed sample, strictly increasing
+	placed  int     // samples placed, on strictly increasing rows
+	last    int64   // the row of the last one
 	gaps    int     // runs of n/a rows inserted between samples
 	missing int64   // n/a rows inserted between samples
 	maxErr  float64 // seconds: the largest |row time − de-jittered time|
@@ -46,61 +47,108 @@ type placement struct {
 	cutAt   float64 // de-jittered time of the first sample not placed
 }
 
-// dejitter returns each sample's de-jittered time in seconds.
-func dejitter(samples []sensors.Sample, rate float64) []float64 {
-	n := len(samples)
-	w := max(min(int(math.Ceil(rate)), n), 2) // about a second of samples
-	e := make([]float64, n)                   // t_i − i/rate
-	for i := range samples {
-		e[i] = seconds(samples[i].T) - float64(i)/rate
-	}
-	d := make([]float64, n)
-	// Sliding minimum over the forward window [j, j+w), walking j down:
-	// q holds indices with values increasing from q[head] (the window's
-	// minimum, the largest index) to the end (the newest, smallest index).
-	q := make([]int, 0, w+1)
-	head := 0
-	for j := n - 1; j >= 0; j-- {
-		for len(q) > head && e[q[len(q)-1]] >= e[j] {
-			q = q[:len(q)-1]
-		}
-		q = append(q, j)
-		for q[head] >= j+w {
-			head++
-		}
-		d[j] = e[q[head]] + float64(j)/rate
-		if head > w && head*2 > len(q) { // reclaim the dead front
-			q = append(q[:0], q[head:]...)
-			head = 0
-		}
-	}
-	return d
+// dejitterer yields a device's samples with their de-jittered times in
+// seconds, reading about a second ahead: d_j needs samples j…j+w−1. It
+// holds w samples, however long the recording.
+type dejitterer struct {
+	src  samples
+	rate float64
+	w    int
+	ring []sensors.Sample // sample i of the window is at ring[i%w]
+	// q holds the window's candidates for the minimum of e_i = t_i − i/rate:
+	// indices increasing and values increasing from q[head] (the minimum).
+	q    []candidate
+	head int
+	read int // samples read from src
+	j    int // the next sample to yield
+	eof  bool
 }
 
-// place puts de-jittered times d on the grid start + row/rate.
-func place(d []float64, start, rate float64) placement {
-	p := placement{rows: make([]int64, 0, len(d))}
-	tol := gapTolerance(rate) * rate
-	limit := maxFill(rate)
-	row := int64(-1)
-	for j, dj := range d {
-		want := (dj - start) * rate
-		next := row + 1
-		r := next
-		if j == 0 || want-float64(next) > tol {
-			if want-float64(next) > float64(limit) {
-				p.cut, p.cutAt = len(d)-j, dj
-				return p
-			}
-			r = max(next, int64(math.Round(want)))
-			if j > 0 && r > next {
-				p.gaps++
-				p.missing += r - next
-			}
+type candidate struct {
+	i int
+	e float64
+}
+
+// newDejitterer de-jitters src's n samples nominally at rate.
+func newDejitterer(src samples, n int, rate float64) *dejitterer {
+	w := max(min(int(math.Ceil(rate)), n), 2) // about a second of samples
+	return &dejitterer{src: src, rate: rate, w: w, ring: make([]sensors.Sample, w), q: make([]candidate, 0, w+1)}
+}
+
+// next returns the next sample (valid until the following call) and its
+// de-jittered time; false at the end (or on a read error: src.Err).
+func (d *dejitterer) next() (*sensors.Sample, float64, bool) {
+	for !d.eof && d.read < d.j+d.w {
+		if !d.src.Next() {
+			d.eof = true
+			break
 		}
-		p.maxErr = max(p.maxErr, math.Abs(start+float64(r)/rate-dj))
-		p.rows = append(p.rows, r)
-		row = r
+		s := d.src.Sample()
+		i := d.read
+		d.ring[i%d.w] = *s
+		e := seconds(s.T) - float64(i)/d.rate
+		for len(d.q) > d.head && d.q[len(d.q)-1].e >= e {
+			d.q = d.q[:len(d.q)-1]
+		}
+		d.q = append(d.q, candidate{i, e})
+		d.read++
 	}
-	return p
+	if d.j >= d.read {
+		return nil, 0, false
+	}
+	for d.q[d.head].i < d.j {
+		d.head++
+	}
+	dj := d.q[d.head].e + float64(d.j)/d.rate
+	s := &d.ring[d.j%d.w]
+	d.j++
+	if d.head > d.w && d.head*2 > len(d.q) { // reclaim the dead front
+		d.q = append(d.q[:0], d.q[d.head:]...)
+		d.head = 0
+	}
+	return s, dj, true
+}
+
+// placer puts de-jittered times on the grid start + row/rate, one sample
+// at a time, in order.
+type placer struct {
+	start, rate float64
+	tol         float64 // rows a sample may be late before rows are left empty
+	limit       int64
+	n           int // samples in all, to count what a cut leaves out
+	j           int // samples seen
+	row         int64
+	p           placement
+}
+
+func newPlacer(start, rate float64, n int) *placer {
+	return &placer{start: start, rate: rate, tol: gapTolerance(rate) * rate, limit: maxFill(rate), n: n, row: -1}
+}
+
+// place returns the row of the sample with de-jittered time dj; false when
+// it (and so every later one) is cut.
+func (pl *placer) place(dj float64) (int64, bool) {
+	if pl.p.cut > 0 {
+		return 0, false
+	}
+	want := (dj - pl.start) * pl.rate
+	next := pl.row + 1
+	r := next
+	if pl.j == 0 || want-float64(next) > pl.tol {
+		if want-float64(next) > float64(pl.limit) {
+			pl.p.cut, pl.p.cutAt = max(pl.n-pl.j, 1), dj
+			return 0, false
+		}
+		r = max(next, int64(math.Round(want)))
+		if pl.j > 0 && r > next {
+			pl.p.gaps++
+			pl.p.missing += r - next
+		}
+	}
+	pl.p.maxErr = max(pl.p.maxErr, math.Abs(pl.start+float64(r)/pl.rate-dj))
+	pl.p.placed++
+	pl.p.last = r
+	pl.row = r
+	pl.j++
+	return r, true
 }

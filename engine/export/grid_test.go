@@ -2,6 +2,7 @@ package export
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -125,4 +126,90 @@ func TestDejitterWindow(t *testing.T) {
 	assert.InDelta(t, 4.0+0.2, d[40], 1e-9)
 	assert.InDelta(t, 5.0+0.01, d[50], 1e-9)
 	assert.InDelta(t, 4.9+0.01, d[49], 1e-9, "within a second of the change it is seen")
+}
+
+// dejitter de-jitters a whole slice through the streaming dejitterer.
+func dejitter(s []sensors.Sample, rate float64) []float64 {
+	dj := newDejitterer(&sliceSamples{s: s, i: -1}, len(s), rate)
+	var out []float64
+	for {
+		_, t, ok := dj.next()
+		if !ok {
+			return out
+		}
+		out = append(out, t)
+	}
+}
+
+// placedRows is a placement with every row, for the tests.
+type placedRows struct {
+	placement
+	rows []int64
+}
+
+// place places a whole slice of de-jittered times through the placer.
+func place(d []float64, start, rate float64) placedRows {
+	pl := newPlacer(start, rate, len(d))
+	var p placedRows
+	for _, t := range d {
+		r, ok := pl.place(t)
+		if !ok {
+			break
+		}
+		p.rows = append(p.rows, r)
+	}
+	p.placement = pl.p
+	return p
+}
+
+// dejitterWhole is the de-jittering over a whole recording in memory, as
+// the export did before it streamed: the reference for the streaming one.
+func dejitterWhole(samples []sensors.Sample, rate float64) []float64 {
+	n := len(samples)
+	w := max(min(int(math.Ceil(rate)), n), 2)
+	e := make([]float64, n)
+	for i := range samples {
+		e[i] = seconds(samples[i].T) - float64(i)/rate
+	}
+	d := make([]float64, n)
+	q := make([]int, 0, w+1)
+	head := 0
+	for j := n - 1; j >= 0; j-- {
+		for len(q) > head && e[q[len(q)-1]] >= e[j] {
+			q = q[:len(q)-1]
+		}
+		q = append(q, j)
+		for q[head] >= j+w {
+			head++
+		}
+		d[j] = e[q[head]] + float64(j)/rate
+		if head > w && head*2 > len(q) {
+			q = append(q[:0], q[head:]...)
+			head = 0
+		}
+	}
+	return d
+}
+
+// TestDejitterStreamsAsWhole: the streaming de-jitterer, holding a second
+// of samples, gives bit for bit what the whole-recording one gave.
+func TestDejitterStreamsAsWhole(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, rate := range []float64{1, 4, 100, 1000, 0.5} {
+		for _, n := range []int{0, 1, 2, 3, 50, 5000} {
+			s := arrivals(n, func(i int) float64 {
+				jitter := rng.Float64() * 0.05
+				if rng.IntN(50) == 0 {
+					jitter += rng.Float64() // a stall
+				}
+				return float64(i)/rate + jitter
+			})
+			want := dejitterWhole(s, rate)
+			got := dejitter(s, rate)
+			require.Len(t, got, len(want))
+			for j := range want {
+				require.Equal(t, math.Float64bits(want[j]), math.Float64bits(got[j]), "rate %v n %d sample %d", rate, n, j)
+			}
+		}
+	}
 }

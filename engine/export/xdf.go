@@ -2,11 +2,9 @@ package export
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -15,8 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/cueroom/cueroom/engine/bus"
 )
 
 // XDF chunk tags (the XDF 1.0 specification).
@@ -74,14 +70,85 @@ func writeXDFFile(v *view, path string, res *Result) (err error) {
 // xdfStream is one stream being written: a device's or the markers.
 type xdfStream struct {
 	id      uint32
-	n       int // samples
-	t       func(i int) time.Duration
-	put     func(dst []byte, i int) []byte // appends sample i's values
-	next    int                            // first sample not written
+	src     xdfSource
+	n       int // samples written
 	first   float64
 	last    float64
-	offsets []float64 // collection times of the clock offsets written
+	offsets *clockOffsets
 }
+
+// clockOffsets are the collection times of the clock offsets written, the
+// same for every stream: count of them every xdfOffsetEvery from first.
+// (Kept as a count, not a list, as a long session has thousands.)
+type clockOffsets struct {
+	first time.Duration
+	count int
+}
+
+// xdfSource gives a stream's samples in order, one at a time.
+type xdfSource interface {
+	// peek returns the next sample's time stamp, false at the end.
+	peek() (time.Duration, bool)
+	// put appends the next sample's values and moves past it.
+	put(dst []byte) []byte
+	err() error
+}
+
+// deviceSamples is a device's samples as an XDF stream: double64 values,
+// NaN where a sample is narrower than the stream.
+type deviceSamples struct {
+	src    samples
+	n      int // channels
+	loaded bool
+}
+
+func (d *deviceSamples) peek() (time.Duration, bool) {
+	if !d.loaded {
+		if !d.src.Next() {
+			return 0, false
+		}
+		d.loaded = true
+	}
+	return d.src.Sample().T, true
+}
+
+func (d *deviceSamples) put(dst []byte) []byte {
+	smp := d.src.Sample()
+	d.loaded = false
+	k := width(smp)
+	for c := 0; c < d.n; c++ {
+		val := math.NaN() // a sample narrower than the stream
+		if c < k {
+			val = smp.Values[c]
+		}
+		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(val))
+	}
+	return dst
+}
+
+func (d *deviceSamples) err() error { return d.src.Err() }
+
+// markerSamples is the events as the marker stream: one string each.
+type markerSamples struct {
+	v    *view
+	next int
+}
+
+func (m *markerSamples) peek() (time.Duration, bool) {
+	if m.next >= len(m.v.events) {
+		return 0, false
+	}
+	return m.v.events[m.next].T, true
+}
+
+func (m *markerSamples) put(dst []byte) []byte {
+	p := m.v.marker(m.next)
+	m.next++
+	dst = putVarLen(dst, uint64(len(p)))
+	return append(dst, p...)
+}
+
+func (m *markerSamples) err() error { return nil }
 
 // xdfWriter writes chunks; the first error sticks.
 type xdfWriter struct {
@@ -106,24 +173,33 @@ func putVarLen(dst []byte, n uint64) []byte {
 // chunk writes [Length][Tag][StreamID?][content]; Length counts the tag,
 // the stream id and the content.
 func (x *xdfWriter) chunk(tag uint16, id *uint32, content []byte) {
+	x.header(tag, id, len(content))
+	x.write(content)
+}
+
+// header writes a chunk's [Length][Tag][StreamID?] for n bytes of content,
+// which follow.
+func (x *xdfWriter) header(tag uint16, id *uint32, n int) {
 	if x.err != nil {
 		return
 	}
-	n := uint64(len(content)) + 2
+	size := uint64(n) + 2
 	if id != nil {
-		n += 4
+		size += 4
 	}
-	h := putVarLen(x.buf[:0], n)
+	h := putVarLen(x.buf[:0], size)
 	h = binary.LittleEndian.AppendUint16(h, tag)
 	if id != nil {
 		h = binary.LittleEndian.AppendUint32(h, *id)
 	}
 	x.buf = h
-	if _, err := x.w.Write(h); err != nil {
-		x.err = err
-		return
+	x.write(h)
+}
+
+func (x *xdfWriter) write(p []byte) {
+	if x.err == nil {
+		_, x.err = x.w.Write(p)
 	}
-	_, x.err = x.w.Write(content)
 }
 
 func writeXDF(w io.Writer, v *view) error {
@@ -136,41 +212,33 @@ func writeXDF(w io.Writer, v *view) error {
 
 	var streams []*xdfStream
 	for i, d := range v.devices {
-		d := d
-		s := &xdfStream{id: uint32(i + 1), n: len(d.samples)}
-		s.t = func(i int) time.Duration { return d.samples[i].T }
-		s.put = func(dst []byte, i int) []byte {
-			smp := &d.samples[i]
-			k := width(smp)
-			for c := 0; c < d.n; c++ {
-				val := math.NaN() // a sample narrower than the stream
-				if c < k {
-					val = smp.Values[c]
-				}
-				dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(val))
-			}
-			return dst
-		}
+		s := &xdfStream{id: uint32(i + 1), src: &deviceSamples{src: v.open(d), n: d.n}}
 		x.chunk(tagStreamHeader, &s.id, []byte(v.deviceHeaderXML(d, s.id)))
 		streams = append(streams, s)
 	}
-	markers := make([][]byte, len(v.events))
-	for i, e := range v.events {
-		markers[i] = markerJSON(e)
-	}
-	m := &xdfStream{id: uint32(len(v.devices) + 1), n: len(v.events)}
-	m.t = func(i int) time.Duration { return v.events[i].T }
-	m.put = func(dst []byte, i int) []byte {
-		dst = putVarLen(dst, uint64(len(markers[i])))
-		return append(dst, markers[i]...)
-	}
+	m := &xdfStream{id: uint32(len(v.devices) + 1), src: &markerSamples{v: v}}
 	x.chunk(tagStreamHeader, &m.id, []byte(v.markerHeaderXML(m.id)))
 	streams = append(streams, m)
 
+	offsets := &clockOffsets{}
+	for _, s := range streams {
+		s.offsets = offsets
+	}
 	writeTimeline(x, streams)
+	for _, s := range streams {
+		if err := s.src.err(); err != nil {
+			return err
+		}
+	}
 
 	for _, s := range streams {
-		x.chunk(tagStreamFooter, &s.id, []byte(footerXML(s)))
+		// The footer lists every clock offset: thousands in a long
+		// session, so it is written as it is made, its length counted
+		// first.
+		n := 0
+		footer(s, func(p []byte) { n += len(p) })
+		x.header(tagStreamFooter, &s.id, n)
+		footer(s, x.write)
 	}
 	return x.err
 }
@@ -178,19 +246,22 @@ func writeXDF(w io.Writer, v *view) error {
 // writeTimeline writes the samples in half-second chunks per stream, in
 // time order as a live recorder would, with clock offsets and boundaries
 // on their cadence. Gaps with no data are skipped, so absurd time stamps
-// cannot make it loop for ever.
+// cannot make it loop for ever. Each stream is read once, in order.
 func writeTimeline(x *xdfWriter, streams []*xdfStream) {
 	// Windows are computed on time stamps clamped well inside int64, so
 	// damaged ones near its ends cannot overflow the arithmetic; the time
 	// stamps written are the real ones.
 	const far = time.Duration(1 << 62)
-	at := func(s *xdfStream, i int) time.Duration { return min(max(s.t(i), -far), far) }
+	at := func(s *xdfStream) (time.Duration, time.Duration, bool) {
+		t, ok := s.src.peek()
+		return min(max(t, -far), far), t, ok
+	}
 	head := func() (time.Duration, bool) {
 		var t time.Duration
 		ok := false
 		for _, s := range streams {
-			if s.next < s.n && (!ok || at(s, s.next) < t) {
-				t, ok = at(s, s.next), true
+			if st, _, more := at(s); more && (!ok || st < t) {
+				t, ok = st, true
 			}
 		}
 		return t, ok
@@ -217,8 +288,11 @@ func writeTimeline(x *xdfWriter, streams []*xdfStream) {
 					binary.LittleEndian.PutUint64(c[:], math.Float64bits(at))
 					binary.LittleEndian.PutUint64(c[8:], math.Float64bits(0))
 					x.chunk(tagClockOffset, &s.id, c[:])
-					s.offsets = append(s.offsets, at)
 				}
+				if o := streams[0].offsets; o.count == 0 {
+					o.first = nextOffset
+				}
+				streams[0].offsets.count++
 				nextOffset += xdfOffsetEvery
 			} else {
 				x.chunk(tagBoundary, nil, boundaryUUID[:])
@@ -230,29 +304,34 @@ func writeTimeline(x *xdfWriter, streams []*xdfStream) {
 		end := w + xdfChunkSpan
 		for k := 0; k < len(streams); k++ {
 			s := streams[k]
-			start := s.next
-			for s.next < s.n && at(s, s.next) < end && s.next-start < xdfMaxChunk {
-				s.next++
-			}
-			if s.next == start {
-				continue
-			}
-			if s.next-start == xdfMaxChunk {
-				k-- // more of this stream in this window: another chunk
-			}
-			// LabRecorder writes the count with a fixed 4-byte width.
-			content = binary.LittleEndian.AppendUint32(append(content[:0], 4), uint32(s.next-start))
-			for i := start; i < s.next; i++ {
-				ts := seconds(s.t(i))
-				if i == 0 {
+			// LabRecorder writes the count with a fixed 4-byte width; it is
+			// filled in below.
+			content = append(content[:0], 4, 0, 0, 0, 0)
+			count := 0
+			for count < xdfMaxChunk {
+				clamped, t, more := at(s)
+				if !more || clamped >= end {
+					break
+				}
+				ts := seconds(t)
+				if s.n == 0 {
 					s.first = ts
 				}
 				s.last = ts
+				s.n++
+				count++
 				// Every sample carries its time stamp: arrival times are
 				// not regular enough to be deduced.
 				content = binary.LittleEndian.AppendUint64(append(content, 8), math.Float64bits(ts))
-				content = s.put(content, i)
+				content = s.src.put(content)
 			}
+			if count == 0 {
+				continue
+			}
+			if count == xdfMaxChunk {
+				k-- // more of this stream in this window: another chunk
+			}
+			binary.LittleEndian.PutUint32(content[1:], uint32(count))
 			x.chunk(tagSamples, &s.id, content)
 		}
 		marks(end)
@@ -274,24 +353,6 @@ func floorTo(t, d time.Duration) time.Duration {
 	return t - r
 }
 
-// markerJSON is one event as a marker: {"kind":…,"step":…,"data":{…}}.
-func markerJSON(e bus.Event) []byte {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	err := enc.Encode(struct {
-		Kind string         `json:"kind"`
-		Step int            `json:"step"`
-		Data map[string]any `json:"data,omitempty"`
-	}{e.Kind, e.Step, e.Data})
-	if err != nil {
-		// Data read back from JSON always encodes; keep the kind regardless.
-		b.Reset()
-		fmt.Fprintf(&b, `{"kind":%q,"step":%d}`, e.Kind, e.Step)
-	}
-	return bytes.TrimRight(b.Bytes(), "\n")
-}
-
 // xmlB builds XML text, escaping every value.
 type xmlB struct{ strings.Builder }
 
@@ -305,6 +366,8 @@ func (b *xmlB) close(name string) { b.WriteString("</" + name + ">") }
 
 // fmtG is C++'s ostream output at precision 16, as LabRecorder writes numbers.
 func fmtG(f float64) string { return strconv.FormatFloat(f, 'g', 16, 64) }
+
+func appendG(dst []byte, f float64) []byte { return strconv.AppendFloat(dst, f, 'g', 16, 64) }
 
 // streamUID is a stable id for a stream of this session, so exporting the
 // same session twice gives the same file.
@@ -336,9 +399,9 @@ func (v *view) sessionDesc(b *xmlB) {
 	b.open("session")
 	b.el("start", v.start.UTC().Format(time.RFC3339Nano))
 	b.el("time_base", "seconds since start on the session's monotonic clock; all streams share it (clock offsets are 0)")
-	b.el("title", v.s.Meta.Title)
-	b.el("substance", v.s.Meta.Substance)
-	b.el("software", v.s.Meta.Software)
+	b.el("title", v.meta.Title)
+	b.el("substance", v.meta.Substance)
+	b.el("software", v.meta.Software)
 	b.close("session")
 }
 
@@ -443,20 +506,29 @@ func xmlName(k string) string {
 	return b.String()
 }
 
-func footerXML(s *xdfStream) string {
-	var b xmlB
-	b.WriteString(`<?xml version="1.0"?><info>`)
-	b.el("first_timestamp", fmtG(s.first))
-	b.el("last_timestamp", fmtG(s.last))
-	b.el("sample_count", strconv.Itoa(s.n))
-	b.open("clock_offsets")
-	for _, t := range s.offsets {
-		b.open("offset")
-		b.el("time", fmtG(t))
-		b.el("value", "0")
-		b.close("offset")
+// footer makes a stream's footer, a piece at a time, allocating nothing
+// per piece (a long session's has thousands of clock offsets). It holds
+// only numbers, which need no escaping.
+func footer(s *xdfStream, emit func([]byte)) {
+	var b []byte
+	el := func(name string, num []byte) []byte {
+		b = append(append(append(b, '<'), name...), '>')
+		b = append(b, num...)
+		return append(append(append(b, "</"...), name...), '>')
 	}
-	b.close("clock_offsets")
-	b.close("info")
-	return b.String()
+	var num [32]byte
+	b = append(b, `<?xml version="1.0"?><info>`...)
+	b = el("first_timestamp", appendG(num[:0], s.first))
+	b = el("last_timestamp", appendG(num[:0], s.last))
+	b = el("sample_count", strconv.AppendInt(num[:0], int64(s.n), 10))
+	b = append(b, "<clock_offsets>"...)
+	emit(b)
+	for k := range s.offsets.count {
+		b = append(b[:0], "<offset>"...)
+		b = el("time", appendG(num[:0], seconds(s.offsets.first+time.Duration(k)*xdfOffsetEvery)))
+		b = el("value", append(num[:0], '0'))
+		b = append(b, "</offset>"...)
+		emit(b)
+	}
+	emit(append(b[:0], "</clock_offsets></info>"...))
 }

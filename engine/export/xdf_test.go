@@ -9,8 +9,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/bus"
 	"github.com/cueroom/cueroom/engine/record"
+	"github.com/cueroom/cueroom/event"
 	"github.com/cueroom/cueroom/sensors"
 )
 
@@ -45,7 +46,7 @@ func TestXDFReadsBack(t *testing.T) {
 				u.Values[0], u.Values[1] = math.Inf(1), -0.0
 				msgs = append(msgs, bus.Msg{Sample: &u})
 			}
-			msgs = append(msgs, ev(25*time.Second, bus.Marker, -1, map[string]any{"text": "<&>\x00 not XML-safe"}))
+			msgs = append(msgs, ev(25*time.Second, -1, event.Marker{Text: "<&>\x00 not XML-safe"}))
 			return makeSession(t, record.Meta{Title: "odd <streams> & more", Start: goldenStart,
 				Streams: []sensors.Stream{wide, irregular}}, msgs)
 		}},
@@ -54,7 +55,7 @@ func TestXDFReadsBack(t *testing.T) {
 			s := tc.s(t)
 			out, _ := exportTo(t, s, Options{Format: XDF})
 			x := readXDFFile(t, out)
-			v := newView(s)
+			v := sessionView(s)
 
 			assert.Equal(t, `<?xml version="1.0"?><info><version>1.0</version></info>`, x.fileHeader)
 			require.Len(t, x.order, len(v.devices)+1, "a stream per device and the markers")
@@ -77,8 +78,9 @@ func TestXDFReadsBack(t *testing.T) {
 				} else {
 					assert.Zero(t, st.info.NominalSrate, "irregular")
 				}
-				require.Len(t, st.times, len(d.samples))
-				for j, smp := range d.samples {
+				samples := s.Samples[d.stream.Device]
+				require.Len(t, st.times, len(samples))
+				for j, smp := range samples {
 					require.Equal(t, float64(smp.T)/1e9, st.times[j], "sample %d time", j)
 					for c := 0; c < d.n; c++ {
 						want := math.NaN()
@@ -111,9 +113,9 @@ func TestXDFReadsBack(t *testing.T) {
 					Data map[string]any `json:"data"`
 				}
 				require.NoError(t, json.Unmarshal([]byte(m.strings[j][0]), &got), "marker %d: %s", j, m.strings[j][0])
-				assert.Equal(t, e.Kind, got.Kind)
+				assert.Equal(t, string(e.Kind()), got.Kind)
 				assert.Equal(t, e.Step, got.Step)
-				assert.Equal(t, normalise(t, e.Data), normalise(t, got.Data))
+				assert.Equal(t, normalise(t, event.Fields(e.Data)), normalise(t, got.Data))
 				assert.Equal(t, float64(e.T)/1e9, m.times[j])
 			}
 			checkFooter(t, m)

@@ -16,7 +16,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/bus"
+	"github.com/cueroom/cueroom/event"
 	"github.com/cueroom/cueroom/sensors"
 )
 
@@ -62,16 +63,16 @@ func TestDashboardPlaywright(t *testing.T) {
 	b, _ := runBus(t, s)
 	b.Publish(bus.Msg{Stream: &testStream})
 	b.Publish(bus.Msg{Stream: &physioStream})
-	ev := func(sec float64, kind string, step int, data map[string]any) {
-		b.Publish(bus.Msg{Event: &bus.Event{T: time.Duration(sec * float64(time.Second)), Kind: kind, Step: step, Data: data}})
+	ev := func(sec float64, step int, data event.Data) {
+		b.Publish(bus.Msg{Event: &event.Event{T: time.Duration(sec * float64(time.Second)), Step: step, Data: data}})
 	}
-	ev(0.1, bus.StepStart, 0, nil)
-	ev(60, bus.StepEnd, 0, nil)
-	ev(60, bus.StepStart, 1, nil)
-	ev(60.2, bus.CueOnset, 1, map[string]any{"channel": "visual", "cue": "beer.jpg", "modality": "image"})
-	ev(62, "scr", -1, map[string]any{"amplitude": 0.12})
-	ev(63, bus.Rating, 1, map[string]any{"scale": "craving", "value": 6, "answered": true})
-	ev(64, bus.Alert, 1, map[string]any{"source": "arousal", "message": "arousal above the ceiling", "limit": 2.5})
+	ev(0.1, 0, event.StepStart{Duration: 60, ID: "base", Name: "Baseline", Neutral: true})
+	ev(60, 0, event.StepEnd{ID: "base", Reason: "done"})
+	ev(60, 1, event.StepStart{Duration: 120, ID: "bar", Intensity: 3, Name: "Bar scene"})
+	ev(60.2, 1, event.CueOnset{Channel: "visual", Cue: "beer.jpg", File: "cues/beer.jpg", Modality: "image"})
+	ev(62, -1, event.SCR{Amplitude: 0.12, Device: "physio", Onset: 62, Peak: 63.5, Rise: 1.5, Source: "bitalino"})
+	ev(63, 1, event.Rating{Answered: true, By: "patient", PromptT: 62.5, Scale: "craving", Value: event.Int(6)})
+	ev(64, 1, event.Alert{Source: "arousal", Message: "arousal above the ceiling", Limit: &event.Limit{Value: 2.5}})
 	s.SetState(map[string]any{"status": "running", "step_index": 1, "step_id": "bar", "step_name": "Bar scene",
 		"intensity": 3, "steps": 3, "step_elapsed": 4, "step_remaining": 116, "t": 64})
 

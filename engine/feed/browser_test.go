@@ -18,7 +18,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/bus"
+	"github.com/cueroom/cueroom/event"
 )
 
 // cdp is a minimal Chrome DevTools Protocol client: enough to load the page,
@@ -222,7 +223,8 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	s.SetState(map[string]any{"status": "paused", "step_index": 1, "step_name": "Bar scene", "intensity": 3, "step_remaining": 90})
 	pubSample(b, "bitalino", 1, 5.5, 0.25)
-	b.Publish(bus.Msg{Event: &bus.Event{T: 65 * time.Second, Kind: bus.CueOnset, Step: 1, Data: map[string]any{"cue": "beer.jpg"}}})
+	b.Publish(bus.Msg{Event: &event.Event{T: 65 * time.Second, Step: 1,
+		Data: event.CueOnset{Channel: "visual", Cue: "beer.jpg", File: "cues/beer.jpg", Modality: "image"}}})
 
 	require.Eventually(t, func() bool {
 		return strings.Contains(br.text("#values"), "0.250 mV") && strings.Contains(br.text("#events"), "cue_onset")
@@ -234,7 +236,9 @@ func TestDashboardInBrowser(t *testing.T) {
 	assert.Equal(t, "paused", br.text("#status"))
 	assert.Contains(t, br.text("#values"), "bitalinoeda5.50 µS")
 	assert.Contains(t, br.text("#values"), "bitalinoecg0.250 mV")
-	assert.Equal(t, `1:05.0cue_onset · step 2 · cue="beer.jpg"`, br.text("#events li"))
+	assert.Equal(t, `1:05.0cue_onset · step 2 · channel="visual" cue="beer.jpg" file="cues/beer.jpg" modality="image"`, br.text("#events li"))
+	assert.Eventually(t, func() bool { return br.text("#cue") == "visual: beer.jpg" }, 5*time.Second, 20*time.Millisecond,
+		"cue panel: %q", br.text("#cue"))
 
 	br.screenshot(t, "")
 

@@ -279,17 +279,38 @@ func (c *client) handle(typ int, data []byte) {
 	c.enqueue(encodeAck(ack))
 }
 
-// apply runs OnCommand, one command at a time across all clients.
+// apply runs OnCommand or Commands, one command at a time across all
+// clients.
 func (s *Server) apply(cmd Command) Ack {
-	if s.cfg.OnCommand == nil {
+	var ack Ack
+	switch {
+	case s.cfg.OnCommand != nil:
+		s.cmdMu.Lock()
+		ack = s.cfg.OnCommand(cmd)
+		s.cmdMu.Unlock()
+	case s.cfg.Commands != nil:
+		s.cmdMu.Lock()
+		ack = s.runCommand(cmd)
+		s.cmdMu.Unlock()
+	default:
 		return Ack{ID: cmd.ID, Error: "this feed is read-only: commands are not accepted"}
 	}
-	s.cmdMu.Lock()
-	ack := s.cfg.OnCommand(cmd)
-	s.cmdMu.Unlock()
 	ack.ID = cmd.ID
 	if !ack.OK && ack.Error == "" {
 		ack.Error = "not applied"
+	}
+	return ack
+}
+
+// runCommand applies cmd through Config.Commands; an applied command's
+// ack carries the state that followed it.
+func (s *Server) runCommand(cmd Command) Ack {
+	if err := s.cfg.Commands.Apply(cmd); err != nil {
+		return Ack{Error: err.Error()}
+	}
+	ack := Ack{OK: true}
+	if s.cfg.State != nil {
+		ack.Data = s.cfg.State()
 	}
 	return ack
 }

@@ -65,8 +65,17 @@ type Config struct {
 	Hello func() any
 	// OnCommand applies a validated command in the session and says whether
 	// it was applied. Calls are serialised (never two at once). Nil: every
-	// command is refused.
+	// command is refused, unless Commands is set.
 	OnCommand func(Command) Ack
+	// Commands applies validated commands, one at a time, through its
+	// table; the ack of an applied command carries State() as its data.
+	// Set Commands or OnCommand, not both.
+	Commands *Commands
+	// State, when set, is the session state the dashboards follow: called
+	// every 250 ms from Start to Close and sent when it changed (SetState);
+	// a nil result (no session yet) is not sent. It must be safe to call
+	// from any goroutine.
+	State func() any
 	// Logf reports dropped clients and refused requests; log.Printf when nil.
 	Logf func(format string, args ...any)
 	// AllowedOrigins are extra browser origins ("http://host:port") allowed
@@ -89,6 +98,7 @@ type limits struct {
 	maxBatch     int           // samples per message before an early flush
 	rate, burst  float64       // client messages per second, and burst
 	historyBytes int           // cap on the history ring, whatever History says
+	stateEvery   time.Duration // how often Config.State is polled
 }
 
 var defaultLimits = limits{
@@ -102,6 +112,7 @@ var defaultLimits = limits{
 	rate:         20,
 	burst:        20,
 	historyBytes: 32 << 20,
+	stateEvery:   250 * time.Millisecond,
 }
 
 // Server is the live feed. Create it with New, then Start, Run and Close.
@@ -161,6 +172,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.History == 0 {
 		cfg.History = DefaultHistory
+	}
+	if cfg.OnCommand != nil && cfg.Commands != nil {
+		return nil, errors.New("feed: set Config.Commands or Config.OnCommand, not both")
 	}
 	s := &Server{
 		cfg:     cfg,
@@ -248,6 +262,10 @@ func (s *Server) Start() error {
 			s.logf("feed: serving %s stopped: %v", s.addr, err)
 		}
 	}()
+	if s.cfg.State != nil {
+		s.wg.Add(1)
+		go s.followState()
+	}
 	return nil
 }
 

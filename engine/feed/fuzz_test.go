@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cueroom/cueroom/event"
 	"github.com/cueroom/cueroom/sensors"
 )
 
@@ -130,5 +131,41 @@ func FuzzAppendSamples(f *testing.F) {
 				assert.Equal(t, want, *col[0])
 			}
 		}
+	})
+}
+
+// FuzzEncodeEvent: whatever a recording holds (any kind, any data, known
+// or not), the event message is valid JSON with the kind and step it had.
+func FuzzEncodeEvent(f *testing.F) {
+	for _, k := range event.Kinds() {
+		f.Add(string(k), `{}`, int64(1500), 2)
+	}
+	f.Add("cue_onset", `{"cue":"beer","channel":"visual"}`, int64(-1), -1)
+	f.Add("alert", `{"limit":"max_step","message":"x","source":"session"}`, int64(0), 0)
+	f.Add("future", `{"b":[1,2],"a":null}`, int64(math.MaxInt64), 7)
+	f.Add("future", `not json`, int64(0), 0)
+	f.Add("rating", `{"value":"high"}`, int64(0), 0)
+	f.Fuzz(func(t *testing.T, kind, raw string, ns int64, step int) {
+		d, err := event.UnmarshalData(event.Kind(kind), []byte(raw))
+		if err != nil {
+			return // a known kind with data that does not fit: the reader refuses it
+		}
+		e := event.Event{T: time.Duration(ns), Step: step, Data: d}
+		out := encodeEvent(&e)
+		require.True(t, json.Valid(out), "%q", out)
+		var m struct {
+			Type      string
+			Kind      string
+			Step      int
+			Data      json.RawMessage
+			DataError string `json:"data_error"`
+		}
+		require.NoError(t, json.Unmarshal(out, &m))
+		assert.Equal(t, "event", m.Type)
+		var wantKind string // invalid UTF-8 becomes U+FFFD, as encoding/json does
+		require.NoError(t, json.Unmarshal(appendJSONString(nil, kind), &wantKind))
+		assert.Equal(t, wantKind, m.Kind)
+		assert.Equal(t, step, m.Step)
+		assert.False(t, m.Data != nil && m.DataError != "", "data and data_error: %s", out)
 	})
 }

@@ -1,6 +1,7 @@
 package feed
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -11,7 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/bus"
+	"github.com/cueroom/cueroom/event"
 )
 
 // A dashboard opened in the middle of a session must list every event of
@@ -22,44 +24,61 @@ import (
 // timelineEvent is one bus event of the test session, at ms on its clock.
 type timelineEvent struct {
 	ms   int
-	kind string
 	step int
-	cue  string // data.cue when not empty
+	data event.Data
+}
+
+func cueOn(cue string) event.Data {
+	return event.CueOnset{Channel: "visual", Cue: cue, File: cue + ".jpg", Modality: "image"}
 }
 
 // lateTimeline mimics the demo protocol's first 15 s: events just after
 // the start, then a step change 15 s later, with one event in between.
 var lateTimeline = []timelineEvent{
-	{100, bus.SessionStart, -1, ""},
-	{100, bus.StepStart, 0, ""},
-	{150, bus.CueOnset, 0, "baseline.c1"},
-	{300, bus.CueOnset, 0, "baseline.c2"},
-	{7500, bus.Marker, -1, ""},
-	{15100, bus.StepEnd, 0, ""},
-	{15100, bus.StepStart, 1, ""},
-	{15150, bus.CueOffset, 0, "baseline.c1"},
-	{15200, bus.CueOnset, 1, "bottle.c1"},
-	{15200, bus.CueOnset, 1, "bottle.c2"},
+	{100, -1, event.SessionStart{By: "therapist", Steps: 2, Substance: "alcohol", Title: "Late join"}},
+	{100, 0, event.StepStart{Duration: 15, ID: "baseline", Name: "Baseline", Neutral: true}},
+	{150, 0, cueOn("baseline.c1")},
+	{300, 0, cueOn("baseline.c2")},
+	{7500, -1, event.Marker{By: "therapist", Text: "calm"}},
+	{15100, 0, event.StepEnd{ID: "baseline", Reason: "done"}},
+	{15100, 1, event.StepStart{Duration: 120, ID: "bottle", Intensity: 2, Name: "Beer bottle"}},
+	{15150, 0, event.CueOffset{Channel: "visual", Cue: "baseline.c1", File: "baseline.c1.jpg", Modality: "image"}},
+	{15200, 1, cueOn("bottle.c1")},
+	{15200, 1, cueOn("bottle.c2")},
 }
 
 const lateSamples = 15300 // samples 0..lateSamples-1, one per ms
 
-func (e timelineEvent) event() *bus.Event {
-	ev := &bus.Event{T: time.Duration(e.ms) * time.Millisecond, Kind: e.kind, Step: e.step}
-	if e.cue != "" {
-		ev.Data = map[string]any{"cue": e.cue}
-	}
-	return ev
+// lastEvent ends the history: seeing it tells that Run has handled it all.
+var lastEvent = timelineEvent{lateSamples, -1, event.Marker{By: "test", Text: "last"}}
+
+func (e timelineEvent) event() *event.Event {
+	return &event.Event{T: time.Duration(e.ms) * time.Millisecond, Step: e.step, Data: e.data}
 }
 
-// pageText is how the dashboard lists the event: time, kind, step, data.
-func (e timelineEvent) pageText() string {
-	s := fmt.Sprintf("%d:%04.1f%s", e.ms/60000, float64(e.ms%60000)/1000, e.kind)
+// pageText is how the dashboard lists the event: time, kind, step, and
+// the first six fields of its data as key=JSON, in the wire's order.
+func (e timelineEvent) pageText(t *testing.T) string {
+	t.Helper()
+	s := fmt.Sprintf("%d:%04.1f%s", e.ms/60000, float64(e.ms%60000)/1000, e.data.Kind())
 	if e.step >= 0 {
 		s += fmt.Sprintf(" · step %d", e.step+1)
 	}
-	if e.cue != "" {
-		s += fmt.Sprintf(` · cue=%q`, e.cue)
+	raw, err := event.MarshalData(e.data)
+	require.NoError(t, err)
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	_, err = dec.Token() // {
+	require.NoError(t, err)
+	var parts []string
+	for dec.More() && len(parts) < 6 {
+		k, err := dec.Token()
+		require.NoError(t, err)
+		var v json.RawMessage
+		require.NoError(t, dec.Decode(&v))
+		parts = append(parts, fmt.Sprintf("%s=%.60s", k, v))
+	}
+	if len(parts) > 0 {
+		s += " · " + strings.Join(parts, " ")
 	}
 	return s
 }
@@ -82,13 +101,12 @@ func publishLateTimeline(t *testing.T, s *Server, b *bus.Bus) {
 	}
 	require.Equal(t, len(lateTimeline), next, "timeline events must fall inside the samples")
 	// The marker that ends the history tells when Run has handled it all.
-	b.Publish(bus.Msg{Event: &bus.Event{T: lateSamples * time.Millisecond, Kind: bus.Marker, Step: -1,
-		Data: map[string]any{"name": "last"}}})
+	b.Publish(bus.Msg{Event: lastEvent.event()})
 	require.Eventually(t, func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		n := s.hist.len()
-		return n > 0 && strings.Contains(string(s.hist.items[len(s.hist.items)-1].msg), `"name":"last"`)
+		return n > 0 && strings.Contains(string(s.hist.items[len(s.hist.items)-1].msg), `"text":"last"`)
 	}, 10*time.Second, 5*time.Millisecond, "Run did not forward the timeline")
 }
 
@@ -137,7 +155,7 @@ func TestLateClientGetsWholeHistory(t *testing.T) {
 					continue
 				}
 				require.Equal(t, "event", m.Type, "%s", raw)
-				if m.Kind == bus.Marker && m.Data["name"] == "last" {
+				if event.Kind(m.Kind) == event.KindMarker && m.Data["text"] == "last" {
 					break
 				}
 				kinds = append(kinds, m.Kind)
@@ -147,7 +165,7 @@ func TestLateClientGetsWholeHistory(t *testing.T) {
 			var wantKinds []string
 			var wantPos []int
 			for _, e := range lateTimeline {
-				wantKinds = append(wantKinds, e.kind)
+				wantKinds = append(wantKinds, string(e.data.Kind()))
 				wantPos = append(wantPos, e.ms)
 			}
 			assert.Equal(t, wantKinds, kinds)
@@ -169,9 +187,10 @@ func TestLateDashboardListsWholeHistory(t *testing.T) {
 	// Oldest first: the timeline, then the marker that ended it.
 	var want []string
 	for _, e := range lateTimeline {
-		want = append(want, e.pageText())
+		want = append(want, e.pageText(t))
 	}
-	want = append(want, `0:15.3marker · name="last"`)
+	want = append(want, lastEvent.pageText(t))
+	require.Equal(t, `0:15.3marker · by="test" text="last"`, lastEvent.pageText(t))
 
 	br := startBrowser(t)
 	_, err := br.call("Page.navigate", map[string]any{"url": s.URL()})
@@ -205,9 +224,9 @@ func TestLateDashboardListsWholeHistory(t *testing.T) {
 	for seq := lateSamples; seq < lateSamples+200; seq++ {
 		pubSample(b, "bitalino", uint32(seq), float64(seq)*10, float64(seq)*10+1)
 	}
-	live := timelineEvent{lateSamples + 200, bus.RatingPrompt, 1, ""}
+	live := timelineEvent{lateSamples + 200, 1, event.RatingPrompt{Question: "How strong is your craving?", Scale: "craving"}}
 	b.Publish(bus.Msg{Event: live.event()})
-	withLive := append([]string{live.pageText()}, newestFirst...)
+	withLive := append([]string{live.pageText(t)}, newestFirst...)
 	assert.Eventually(t, func() bool { return slices.Equal(events(), withLive) },
 		10*time.Second, 20*time.Millisecond)
 	require.Equal(t, withLive, events())

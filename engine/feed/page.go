@@ -11,8 +11,11 @@ import (
 // and styles hold no session data and are served to anyone who passed the
 // Host check, so the page needs no inline code (strict CSP). web/vendor is
 // uPlot from npm, refreshed by ui/build.sh, so go build needs no node.
+// web/kinds.js is generated from package event, so the page and Go share one
+// list of event kinds (TestKindsJSUpToDate fails when it is stale).
 //
-//go:embed web/index.html web/app.js web/app.css web/vendor/uPlot.iife.min.js web/vendor/uPlot.min.css web/vendor/uPlot.LICENSE.txt
+//go:generate go run ./internal/kindsjs/genkindsjs web/kinds.js
+//go:embed web/index.html web/app.js web/kinds.js web/app.css web/vendor/uPlot.iife.min.js web/vendor/uPlot.min.css web/vendor/uPlot.LICENSE.txt
 var webFS embed.FS
 
 const csp = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; " +
@@ -24,9 +27,10 @@ type asset struct {
 }
 
 var assets = map[string]asset{
-	"/":        {mustRead("web/index.html"), "text/html; charset=utf-8"},
-	"/app.js":  {mustRead("web/app.js"), "text/javascript; charset=utf-8"},
-	"/app.css": {mustRead("web/app.css"), "text/css; charset=utf-8"},
+	"/":         {mustRead("web/index.html"), "text/html; charset=utf-8"},
+	"/app.js":   {mustRead("web/app.js"), "text/javascript; charset=utf-8"},
+	"/kinds.js": {mustRead("web/kinds.js"), "text/javascript; charset=utf-8"},
+	"/app.css":  {mustRead("web/app.css"), "text/css; charset=utf-8"},
 
 	"/vendor/uPlot.iife.min.js": {mustRead("web/vendor/uPlot.iife.min.js"), "text/javascript; charset=utf-8"},
 	"/vendor/uPlot.min.css":     {mustRead("web/vendor/uPlot.min.css"), "text/css; charset=utf-8"},

@@ -24,8 +24,11 @@ package feed
 //	    thinned). values is column-major: values[i][k] is channel i of sample k,
 //	    null where the value is NaN or infinite. Units come from the stream.
 //	{"type":"event","v":1,"t":12.5,"wall":"...","kind":"cue_onset","step":2,"data":{...}}
-//	    a bus.Event, forwarded as soon as it arrives (pending samples first, so
-//	    wire order is bus order).
+//	    an event.Event, forwarded as soon as it arrives (pending samples first,
+//	    so wire order is bus order). kind is one of event.Kinds() (or a newer
+//	    one, from a recording); data is the payload's one JSON encoding
+//	    (event.MarshalData), left out when empty; when it cannot be encoded
+//	    (a NaN) it is left out and "data_error" says why.
 //	{"type":"stream",...}   a device (re)announcing its channels
 //	{"type":"state","v":1,"state":{...}}   sent when the state changes
 //	{"type":"view","v":1,"t":12.5,"jpeg":"<base64>"}
@@ -63,6 +66,7 @@ package feed
 // session.title from the hello for the title.
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -70,7 +74,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/event"
 	"github.com/cueroom/cueroom/sensors"
 )
 
@@ -277,14 +281,14 @@ type errorMsg struct {
 }
 
 type eventMsg struct {
-	Type      string         `json:"type"`
-	V         int            `json:"v"`
-	T         float64        `json:"t"`
-	Wall      time.Time      `json:"wall"`
-	Kind      string         `json:"kind"`
-	Step      int            `json:"step"`
-	Data      map[string]any `json:"data,omitempty"`
-	DataError string         `json:"data_error,omitempty"`
+	Type      string          `json:"type"`
+	V         int             `json:"v"`
+	T         float64         `json:"t"`
+	Wall      time.Time       `json:"wall"`
+	Kind      event.Kind      `json:"kind"`
+	Step      int             `json:"step"`
+	Data      json.RawMessage `json:"data,omitempty"`
+	DataError string          `json:"data_error,omitempty"`
 }
 
 func encodeHello(client, role string, history time.Duration, session any) ([]byte, error) {
@@ -317,20 +321,41 @@ func encodeError(e *protoError) []byte {
 	return b
 }
 
-// encodeEvent never fails: an event whose Data cannot be encoded (NaN, a
-// channel...) is still delivered, without Data and with the reason.
-func encodeEvent(e *bus.Event) []byte {
-	m := eventMsg{Type: "event", V: Version, T: e.T.Seconds(), Wall: e.Wall, Kind: e.Kind, Step: e.Step, Data: e.Data}
-	b, err := json.Marshal(m)
-	if err != nil {
-		m.Data, m.DataError = nil, err.Error()
-		if b, err = json.Marshal(m); err != nil {
-			// Only Wall can still fail (year outside 0..9999).
-			m.Wall = time.Time{}
-			b, _ = json.Marshal(m)
+// encodeEvent never fails: an event whose data cannot be encoded (a NaN) is
+// still delivered, without data and with the reason.
+func encodeEvent(e *event.Event) []byte {
+	m := eventMsg{Type: "event", V: Version, T: e.T.Seconds(), Wall: e.Wall, Kind: e.Kind(), Step: e.Step}
+	if e.Data != nil {
+		d, err := event.MarshalData(e.Data)
+		switch {
+		case err != nil:
+			m.DataError = err.Error()
+		case !emptyJSON(d):
+			m.Data = d
 		}
 	}
+	b, err := json.Marshal(m)
+	if err != nil && m.Data != nil {
+		// Raw data kept from a newer recording may not be valid JSON.
+		m.Data, m.DataError = nil, err.Error()
+		b, err = json.Marshal(m)
+	}
+	if err != nil {
+		// Only Wall can still fail (year outside 0..9999).
+		m.Wall = time.Time{}
+		b, _ = json.Marshal(m)
+	}
 	return b
+}
+
+// emptyJSON says whether an encoded payload is empty ({} or null): left out
+// of the message, as the wire has always done for an event without data.
+func emptyJSON(b []byte) bool {
+	b = bytes.TrimSpace(b)
+	if len(b) >= 2 && b[0] == '{' && b[len(b)-1] == '}' {
+		b = bytes.TrimSpace(b[1 : len(b)-1])
+	}
+	return len(b) == 0 || string(b) == "null"
 }
 
 // appendSamples encodes consecutive samples of one device as a "samples"

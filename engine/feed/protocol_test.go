@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/event"
 	"github.com/cueroom/cueroom/sensors"
 )
 
@@ -155,13 +155,21 @@ func TestEncodeEvent(t *testing.T) {
 	wall := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name    string
-		ev      bus.Event
+		ev      event.Event
+		kind    event.Kind
 		data    map[string]any
 		dataErr bool
 	}{
-		{name: "plain", ev: bus.Event{T: 1500 * time.Millisecond, Wall: wall, Kind: bus.CueOnset, Step: 2, Data: map[string]any{"cue": "beer"}}, data: map[string]any{"cue": "beer"}},
-		{name: "no data", ev: bus.Event{T: 0, Wall: wall, Kind: bus.SessionStart, Step: -1}},
-		{name: "unencodable data", ev: bus.Event{T: time.Second, Wall: wall, Kind: bus.Alert, Step: 0, Data: map[string]any{"x": math.NaN()}}, dataErr: true},
+		{name: "plain", ev: event.Event{T: 1500 * time.Millisecond, Wall: wall, Step: 2, Data: event.CueOnset{Channel: "visual", Cue: "beer", File: "beer.jpg", Modality: "image"}},
+			kind: event.KindCueOnset, data: map[string]any{"channel": "visual", "cue": "beer", "file": "beer.jpg", "modality": "image"}},
+		{name: "a newer recording's kind, verbatim", ev: event.Event{T: 2 * time.Second, Wall: wall, Step: -1, Data: event.Unknown{Name: "heartbeat", Raw: []byte(`{"bpm":61}`)}},
+			kind: "heartbeat", data: map[string]any{"bpm": 61.0}},
+		{name: "no data", ev: event.Event{T: 0, Wall: wall, Step: -1, Data: event.Unknown{Name: "tick"}}, kind: "tick"},
+		{name: "empty data", ev: event.Event{T: 0, Wall: wall, Step: -1, Data: event.Unknown{Name: "tick", Raw: []byte(" { } ")}}, kind: "tick"},
+		{name: "unencodable data", ev: event.Event{T: time.Second, Wall: wall, Step: 0, Data: event.Alert{Source: "arousal", Message: "high", Value: event.Float(math.NaN())}},
+			kind: event.KindAlert, dataErr: true},
+		{name: "data that is not JSON", ev: event.Event{T: time.Second, Wall: wall, Step: 0, Data: event.Unknown{Name: "odd", Raw: []byte(`{"a":`)}},
+			kind: "odd", dataErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -170,7 +178,7 @@ func TestEncodeEvent(t *testing.T) {
 			assert.Equal(t, "event", m["type"])
 			assert.EqualValues(t, 1, m["v"])
 			assert.InDelta(t, tt.ev.T.Seconds(), m["t"], 1e-12)
-			assert.Equal(t, tt.ev.Kind, m["kind"])
+			assert.EqualValues(t, tt.kind, m["kind"])
 			assert.EqualValues(t, tt.ev.Step, m["step"])
 			assert.Equal(t, "2025-03-01T10:00:00Z", m["wall"])
 			if tt.data != nil {
@@ -179,11 +187,57 @@ func TestEncodeEvent(t *testing.T) {
 				assert.NotContains(t, m, "data")
 			}
 			if tt.dataErr {
-				assert.Contains(t, m["data_error"], "NaN")
+				assert.NotEmpty(t, m["data_error"])
 			} else {
 				assert.NotContains(t, m, "data_error")
 			}
 		})
+	}
+}
+
+// The bytes of an event message are part of the protocol: pin one.
+func TestEncodeEventGolden(t *testing.T) {
+	e := event.Event{T: 65200 * time.Millisecond, Wall: time.Date(2025, 5, 1, 10, 3, 5, 200e6, time.UTC), Step: 1,
+		Data: event.CueOnset{Channel: "visual", Cue: "beer.jpg", File: "cues/beer.jpg", Modality: "image"}}
+	assert.Equal(t, `{"type":"event","v":1,"t":65.2,"wall":"2025-05-01T10:03:05.2Z","kind":"cue_onset","step":1,`+
+		`"data":{"channel":"visual","cue":"beer.jpg","file":"cues/beer.jpg","modality":"image"}}`, string(encodeEvent(&e)))
+	e.Data = event.SCR{Amplitude: math.NaN(), Device: "physio", Source: "physio"}
+	assert.Equal(t, `{"type":"event","v":1,"t":65.2,"wall":"2025-05-01T10:03:05.2Z","kind":"scr","step":1,`+
+		`"data_error":"json: unsupported value: NaN"}`, string(encodeEvent(&e)))
+}
+
+// TestEncodeEventAsMaps: for every kind, the typed event encodes to the
+// bytes the map-based event of the same data did before event types.
+func TestEncodeEventAsMaps(t *testing.T) {
+	wall := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
+	// mapMsg is the event message as the feed wrote it from a map.
+	type mapMsg struct {
+		Type      string         `json:"type"`
+		V         int            `json:"v"`
+		T         float64        `json:"t"`
+		Wall      time.Time      `json:"wall"`
+		Kind      string         `json:"kind"`
+		Step      int            `json:"step"`
+		Data      map[string]any `json:"data,omitempty"`
+		DataError string         `json:"data_error,omitempty"`
+	}
+	full := map[event.Kind]event.Data{
+		event.KindRating: event.Rating{Answered: true, By: "patient", PromptT: 61.5, Scale: "suds", Value: event.Int(40)},
+		event.KindAlert: event.Alert{Source: "arousal", Message: "above <ceiling> & rising", Limit: &event.Limit{Value: 2.5},
+			Value: event.Float(2.75), Raised: []string{"flat"}},
+		event.KindCueOnset: event.CueOnset{Channel: "audio", Cue: "pour", File: "pour.ogg", Modality: "sound", Sink: "null", Source: "headset"},
+		event.KindGap:      event.Gap{Device: "bitalino", Start: 10.25, End: 12, Reason: "lost"},
+	}
+	for _, k := range event.Kinds() {
+		for _, d := range []event.Data{event.Zero(k), full[k]} {
+			if d == nil {
+				continue
+			}
+			e := event.Event{T: 12345 * time.Millisecond, Wall: wall, Step: 3, Data: d}
+			want, err := json.Marshal(mapMsg{Type: "event", V: 1, T: 12.345, Wall: wall, Kind: string(k), Step: 3, Data: event.Fields(d)})
+			require.NoError(t, err)
+			assert.Equal(t, string(want), string(encodeEvent(&e)), "%s", k)
+		}
 	}
 }
 

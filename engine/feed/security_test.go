@@ -55,6 +55,7 @@ func TestPageToken(t *testing.T) {
 		{"page without token", "/", nil, http.StatusUnauthorized, "", "Unauthorized"},
 		{"page wrong token", "/?token=guess", nil, http.StatusUnauthorized, "", "Unauthorized"},
 		{"script needs no token", "/app.js", nil, http.StatusOK, "text/javascript; charset=utf-8", "new WebSocket"},
+		{"kinds need no token", "/kinds.js", nil, http.StatusOK, "text/javascript; charset=utf-8", "const cueroomKinds"},
 		{"style needs no token", "/app.css", nil, http.StatusOK, "text/css; charset=utf-8", "body"},
 		{"unknown path", "/etc/passwd?token=" + testToken, nil, http.StatusNotFound, "", "not found"},
 	}

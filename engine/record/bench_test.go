@@ -8,7 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/bus"
 	"github.com/cueroom/cueroom/sensors"
 )
 

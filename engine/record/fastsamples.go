@@ -15,76 +15,98 @@ import (
 // is wrong with invalid JSON. FuzzSamplesFastAgrees holds the two to the
 // same answer.
 func parseSamplesFast(p []byte) (r *samplesJSON, ok bool) {
+	r = &samplesJSON{}
+	if !parseSamplesFastInto(p, r) {
+		return nil, false
+	}
+	return r, true
+}
+
+// parseSamplesFastInto is parseSamplesFast into r, reusing its slices: a
+// cursor reads thousands of records one after the other. r's content is
+// undefined when it returns false.
+func parseSamplesFastInto(p []byte, r *samplesJSON) (ok bool) {
 	s := fastScanner{b: p}
 	if !s.lit(`{"k":"samples","device":"`) {
-		return nil, false
+		return false
 	}
 	end := bytes.IndexByte(s.b[s.i:], '"')
 	if end < 0 {
-		return nil, false
+		return false
 	}
 	name := s.b[s.i : s.i+end]
 	if bytes.IndexByte(name, '\\') >= 0 || !validPlain(name) {
-		return nil, false
+		return false
 	}
-	r = &samplesJSON{Device: string(name)}
+	if r.Device != string(name) { // the same device as the last record: no new string
+		r.Device = string(name)
+	}
+	cols := r.V[:cap(r.V)]
+	r.T, r.Seq, r.V = r.T[:0], r.Seq[:0], r.V[:0]
 	s.i += end + 1
 	if !s.lit(`,"n":`) {
-		return nil, false
+		return false
 	}
 	n, ok := s.int()
 	if !ok || n < 0 || n > 1<<20 {
-		return nil, false
+		return false
 	}
 	r.N = int(n)
 	if !s.lit(`,"t":[`) {
-		return nil, false
+		return false
 	}
 	// The times tell how many samples: size every column once.
 	for !s.peek(']') {
 		if len(r.T) > 0 && !s.lit(",") {
-			return nil, false
+			return false
 		}
 		v, ok := s.int()
 		if !ok {
-			return nil, false
+			return false
 		}
 		r.T = append(r.T, v)
 	}
 	s.i++
 	if !s.lit(`,"seq":[`) {
-		return nil, false
+		return false
 	}
-	r.Seq = make([]uint32, 0, len(r.T))
+	if cap(r.Seq) < len(r.T) {
+		r.Seq = make([]uint32, 0, len(r.T))
+	}
 	for !s.peek(']') {
 		if len(r.Seq) > 0 && !s.lit(",") {
-			return nil, false
+			return false
 		}
 		v, ok := s.int()
 		if !ok || v < 0 || v > math.MaxUint32 {
-			return nil, false
+			return false
 		}
 		r.Seq = append(r.Seq, uint32(v))
 	}
 	s.i++
 	if !s.lit(`,"v":[`) {
-		return nil, false
+		return false
 	}
 	for c := 0; !s.peek(']'); c++ {
 		if c > 0 && !s.lit(",") {
-			return nil, false
+			return false
 		}
 		if !s.lit("[") {
-			return nil, false
+			return false
 		}
-		col := make([]jfloat, 0, len(r.T))
+		var col []jfloat
+		if c < len(cols) && cap(cols[c]) >= len(r.T) {
+			col = cols[c][:0]
+		} else {
+			col = make([]jfloat, 0, len(r.T))
+		}
 		for !s.peek(']') {
 			if len(col) > 0 && !s.lit(",") {
-				return nil, false
+				return false
 			}
 			v, ok := s.float()
 			if !ok {
-				return nil, false
+				return false
 			}
 			col = append(col, jfloat(v))
 		}
@@ -93,9 +115,9 @@ func parseSamplesFast(p []byte) (r *samplesJSON, ok bool) {
 	}
 	s.i++
 	if !s.lit("}") || s.i != len(s.b) {
-		return nil, false
+		return false
 	}
-	return r, true
+	return true
 }
 
 // validPlain says whether a device name needs no JSON escaping: printable

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/event"
 	"github.com/cueroom/cueroom/sensors"
 )
 
@@ -180,27 +180,34 @@ type samplesJSON struct {
 
 // decodeSamples parses a samples record and checks its shape.
 func decodeSamples(p []byte) (*samplesJSON, error) {
-	r, ok := parseSamplesFast(p)
-	if !ok {
-		r = &samplesJSON{}
+	r, _, err := decodeSamplesInto(p, &samplesJSON{})
+	return r, err
+}
+
+// decodeSamplesInto is decodeSamples into r, reusing its slices; canonical
+// says the record is in the writer's own form (parseSamplesFast read it).
+func decodeSamplesInto(p []byte, r *samplesJSON) (_ *samplesJSON, canonical bool, err error) {
+	canonical = parseSamplesFastInto(p, r)
+	if !canonical {
+		*r = samplesJSON{}
 		if err := json.Unmarshal(p, r); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	switch {
 	case r.N < 0 || r.N > sensors.MaxChannels:
-		return nil, fmt.Errorf("samples record has %d channels (at most %d allowed)", r.N, sensors.MaxChannels)
+		return nil, false, fmt.Errorf("samples record has %d channels (at most %d allowed)", r.N, sensors.MaxChannels)
 	case len(r.V) != r.N:
-		return nil, fmt.Errorf("samples record says %d channels but has %d value columns", r.N, len(r.V))
+		return nil, false, fmt.Errorf("samples record says %d channels but has %d value columns", r.N, len(r.V))
 	case len(r.Seq) != len(r.T):
-		return nil, fmt.Errorf("samples record has %d times but %d sequence numbers", len(r.T), len(r.Seq))
+		return nil, false, fmt.Errorf("samples record has %d times but %d sequence numbers", len(r.T), len(r.Seq))
 	}
 	for c, col := range r.V {
 		if len(col) != len(r.T) {
-			return nil, fmt.Errorf("samples record column %d has %d values for %d times", c, len(col), len(r.T))
+			return nil, false, fmt.Errorf("samples record column %d has %d values for %d times", c, len(col), len(r.T))
 		}
 	}
-	return r, nil
+	return r, canonical, nil
 }
 
 // appendTo turns the columns back into samples.
@@ -215,52 +222,46 @@ func (r *samplesJSON) appendTo(dst []sensors.Sample) []sensors.Sample {
 	return dst
 }
 
-// eventRecord and streamRecord put "k" first and the value's own fields
-// beside it.
-type eventRecord struct {
-	K string `json:"k"`
-	bus.Event
-}
-
+// streamRecord puts "k" first and the stream's own fields beside it; an
+// event record is the event's own encoding with "k" spliced in front.
 type streamRecord struct {
 	K string `json:"k"`
 	sensors.Stream
 }
 
 // encodeEvent never fails: an event whose data cannot be stored as JSON (a
-// NaN, a channel, a cycle) is still recorded, with the offending values
-// replaced by a description, because losing the event would be worse.
-func encodeEvent(e bus.Event) []byte {
-	p, err := json.Marshal(eventRecord{K: kindEvent, Event: e})
+// NaN) or is too large is still recorded, its data replaced by a note of
+// why, because losing the event would be worse.
+func encodeEvent(e event.Event) []byte {
+	p, err := e.MarshalJSON()
 	if err == nil && len(p) <= maxEventPayload {
-		return p
+		return withKind(p)
 	}
+	note := "event could not be stored as JSON"
 	if err == nil {
-		e.Data = map[string]any{"record_error": fmt.Sprintf("event data was %d bytes, more than the %d allowed; not stored", len(p), maxEventPayload)}
-		p, err = json.Marshal(eventRecord{K: kindEvent, Event: e})
+		note = fmt.Sprintf("event data was %d bytes, more than the %d allowed; not stored", len(p), maxEventPayload)
 	} else {
-		clean := make(map[string]any, len(e.Data))
-		for k, v := range e.Data {
-			if _, verr := json.Marshal(v); verr != nil {
-				clean[k] = fmt.Sprintf("unstorable %T: %v", v, verr)
-				continue
-			}
-			clean[k] = v
-		}
-		e.Data = clean
-		p, err = json.Marshal(eventRecord{K: kindEvent, Event: e})
+		note += ": " + err.Error()
 	}
-	if err == nil && len(p) <= maxEventPayload {
-		return p
-	}
-	// Last resort: keep what identifies the event.
+	raw, _ := json.Marshal(map[string]string{"record_error": note})
+	e.Data = event.Unknown{Name: e.Kind(), Raw: raw}
 	e.Wall = e.Wall.UTC()
 	if e.Wall.Year() < 0 || e.Wall.Year() > 9999 {
 		e.Wall = time.Time{}
 	}
-	e.Data = map[string]any{"record_error": "event could not be stored as JSON"}
-	p, _ = json.Marshal(eventRecord{K: kindEvent, Event: e})
-	return p
+	if p, err = e.MarshalJSON(); err != nil || len(p) > maxEventPayload {
+		// Last resort: a kind too long to store.
+		e.Data = event.Unknown{Name: "record_error", Raw: raw}
+		p, _ = e.MarshalJSON()
+	}
+	return withKind(p)
+}
+
+// withKind turns {"t":… into {"k":"event","t":….
+func withKind(p []byte) []byte {
+	out := make([]byte, 0, len(p)+12)
+	out = append(out, `{"k":"event",`...)
+	return append(out, p[1:]...)
 }
 
 // cleanStream copies a stream (the publisher keeps its own) and makes it

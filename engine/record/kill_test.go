@@ -9,10 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cueroom/cueroom/event"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/bus"
 	"github.com/cueroom/cueroom/sensors"
 )
 
@@ -28,8 +30,8 @@ func childSample(i int) sensors.Sample {
 	return s
 }
 
-func childEvent(k int) bus.Event {
-	return event(bus.Marker, k, time.Duration(k*50)*time.Millisecond, map[string]any{"k": float64(k)})
+func childEvent(k int) event.Event {
+	return ev(event.KindMarker, k, time.Duration(k*50)*time.Millisecond, map[string]any{"k": float64(k)})
 }
 
 // runChild records until it is killed, printing a line after every fsync.

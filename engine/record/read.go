@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/event"
 	"github.com/cueroom/cueroom/sensors"
 )
 
@@ -29,7 +29,7 @@ type Session struct {
 	Counts   Counts    // what the writer had written at close (zero after a crash)
 	Notes    []string  // notes added later, e.g. by Repair
 
-	Events  []bus.Event                 // in session-time order (see Open)
+	Events  []event.Event               // in session-time order (see Open)
 	Streams []sensors.Stream            // stream announcements, in recorded order
 	Samples map[string][]sensors.Sample // by device, in recorded order
 	Records int                         // whole records read from data.rec
@@ -37,6 +37,28 @@ type Session struct {
 	Recovered *Recovery // nil when data.rec was read without damage
 
 	batches map[string][]*samplesJSON // samples records while reading, by device
+	rec     recorded                  // each event's data object as recorded
+}
+
+// RecordedData returns the data object of s.Events[i] exactly as data.rec
+// holds it (nil if the record had none), and false when it is not known:
+// a Session not read by Open, or whose Events were changed since. Exports
+// use it to show every field the session recorded, including fields of a
+// newer version that the typed payload does not carry.
+func (s *Session) RecordedData(i int) (json.RawMessage, bool) { return s.rec.get(s.Events, i) }
+
+// Session is the visitor readData fills.
+func (s *Session) event(e event.Event, data json.RawMessage) {
+	s.Events = s.rec.add(s.Events, e, data)
+}
+
+func (s *Session) stream(st sensors.Stream) { s.Streams = append(s.Streams, st) }
+
+func (s *Session) samples(r *samplesJSON, _ int64, _ int, _ bool) {
+	if s.batches == nil {
+		s.batches = map[string][]*samplesJSON{}
+	}
+	s.batches[r.Device] = append(s.batches[r.Device], r)
 }
 
 // flatten turns the sample records read into Samples, each device's slice
@@ -83,6 +105,7 @@ type scanner struct {
 	size    int64
 	off     int64
 	buf     []byte
+	hdr     [frameHeader]byte // a frame header being read (here, not on the stack: ReadAt would make that escape for every frame)
 	chunk   []byte
 	records int
 	damage  []damage
@@ -139,8 +162,8 @@ func (s *scanner) frameAt(off int64) ([]byte, string, error) {
 	if left < frameHeader {
 		return nil, fmt.Sprintf("the file ends %d bytes into a frame header", left), nil
 	}
-	var h [frameHeader]byte
-	if _, err := s.r.ReadAt(h[:], off); err != nil {
+	h := s.hdr[:]
+	if _, err := s.r.ReadAt(h, off); err != nil {
 		return nil, "", fmt.Errorf("reading byte %d: %w", off, err)
 	}
 	n := int64(binary.LittleEndian.Uint32(h[:]))
@@ -262,44 +285,104 @@ func (s *scanner) recovery() *Recovery {
 	return r
 }
 
-// Open reads a session folder. Damage in data.rec (a torn tail after a
-// crash, a corrupt region) is reported in Session.Recovered, not as an
-// error, and every good record is returned. Errors are for folders that are
-// not sessions and for I/O failures.
+// Open reads a session folder whole into memory. Damage in data.rec (a
+// torn tail after a crash, a corrupt region) is reported in
+// Session.Recovered, not as an error, and every good record is returned.
+// Errors are for folders that are not sessions and for I/O failures.
+//
+// A long session's samples take a lot of memory this way (about 100 bytes
+// each); OpenIndex reads the same folder keeping only an index of them.
 func Open(dir string) (*Session, error) {
-	dataPath := filepath.Join(dir, DataFile)
-	m, err := readMeta(dir)
-	if err != nil {
-		return nil, err
-	}
-	proto, err := os.ReadFile(filepath.Join(dir, ProtocolFile))
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("record: %w", err)
-	}
-	f, err := openData(dir, os.O_RDONLY)
+	h, f, size, err := openFolder(dir)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("record: %w", err)
-	}
 	sess := &Session{
-		Dir: dir, Meta: m.meta(), Protocol: proto, End: m.End, Complete: m.Complete,
-		Error: m.Error, Notes: m.Notes, Samples: map[string][]sensors.Sample{},
+		Dir: dir, Meta: h.meta.meta(), Protocol: h.protocol, End: h.meta.End, Complete: h.meta.Complete,
+		Error: h.meta.Error, Counts: h.counts(), Notes: h.meta.Notes, Samples: map[string][]sensors.Sample{},
+		Events: eventsRoom(eventsHint(h)),
 	}
-	if m.Counts != nil {
-		sess.Counts = *m.Counts
-	}
-	if err := readData(f, st.Size(), dataPath, sess); err != nil {
+	if err := readData(f, size, filepath.Join(dir, DataFile), sess); err != nil {
 		return nil, err
 	}
-	// Frame offsets are stamped with the last frame that showed a cue, so
-	// they are written after events that happened a little later: order by
-	// session time, keeping the written order among equal times.
-	sort.SliceStable(sess.Events, func(a, b int) bool { return sess.Events[a].T < sess.Events[b].T })
+	sess.rec.done(sess.Events)
 	return sess, nil
+}
+
+// folder is what a session folder holds besides data.rec.
+type folder struct {
+	meta     *metaJSON
+	protocol []byte
+}
+
+// eventsHint is how many events to make room for: what a closed session
+// says it recorded, so a long session's events are not copied as they grow.
+func eventsHint(h *folder) int {
+	if c := h.meta.Counts; c != nil && c.Events > 0 && c.Events < 1<<20 {
+		return int(c.Events)
+	}
+	return 0
+}
+
+// eventsRoom is an empty events slice with room for n (nil for none).
+func eventsRoom(n int) []event.Event {
+	if n == 0 {
+		return nil
+	}
+	return make([]event.Event, 0, n)
+}
+
+func (h *folder) counts() Counts {
+	if h.meta.Counts == nil {
+		return Counts{}
+	}
+	return *h.meta.Counts
+}
+
+// openFolder reads session.json and protocol.yaml and opens data.rec for
+// reading.
+func openFolder(dir string) (*folder, *os.File, int64, error) {
+	m, err := readMeta(dir)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	proto, err := os.ReadFile(filepath.Join(dir, ProtocolFile))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, nil, 0, fmt.Errorf("record: %w", err)
+	}
+	f, err := openData(dir, os.O_RDONLY)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, 0, fmt.Errorf("record: %w", err)
+	}
+	return &folder{meta: m, protocol: proto}, f, st.Size(), nil
+}
+
+// sortEvents orders events by session time, keeping the written order among
+// equal times, and their recorded data with them. Frame offsets are stamped
+// with the last frame that showed a cue, so they are written after events
+// that happened a little later.
+func sortEvents(events []event.Event, data []json.RawMessage) {
+	sort.Stable(eventsByT{events, data})
+}
+
+type eventsByT struct {
+	e []event.Event
+	d []json.RawMessage
+}
+
+func (s eventsByT) Len() int           { return len(s.e) }
+func (s eventsByT) Less(i, j int) bool { return s.e[i].T < s.e[j].T }
+func (s eventsByT) Swap(i, j int) {
+	s.e[i], s.e[j] = s.e[j], s.e[i]
+	if len(s.d) == len(s.e) {
+		s.d[i], s.d[j] = s.d[j], s.d[i]
+	}
 }
 
 func openData(dir string, flag int) (*os.File, error) {
@@ -332,9 +415,38 @@ func readMeta(dir string) (*metaJSON, error) {
 
 // readData decodes every good record of data.rec into sess.
 func readData(r io.ReaderAt, size int64, path string, sess *Session) error {
-	sc, err := newScanner(r, size, path)
+	sc, err := scanData(r, size, path, sess)
 	if err != nil {
 		return err
+	}
+	sess.flatten()
+	sess.Records = sc.records
+	sess.Recovered = sc.recovery()
+	return nil
+}
+
+// visitor takes the records of data.rec as they are decoded: Open keeps
+// them all, OpenIndex keeps the events and an index of the samples.
+type visitor interface {
+	event(e event.Event, data json.RawMessage)
+	stream(s sensors.Stream)
+	// samples gets a samples record and where its frame is: at byte off,
+	// n payload bytes; canonical if in the writer's own form.
+	samples(r *samplesJSON, off int64, n int, canonical bool)
+}
+
+// reuser is a visitor that keeps nothing of the samples records it is
+// given, so they can all be decoded into one.
+type reuser interface {
+	samplesBuffer() *samplesJSON
+}
+
+// scanData decodes every good record of data.rec for v. A frame whose
+// checksum is right but whose record is unusable is counted as damage.
+func scanData(r io.ReaderAt, size int64, path string, v visitor) (*scanner, error) {
+	sc, err := newScanner(r, size, path)
+	if err != nil {
+		return nil, err
 	}
 	for {
 		p, off, err := sc.next()
@@ -342,16 +454,13 @@ func readData(r io.ReaderAt, size int64, path string, sess *Session) error {
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("record: %s: %w", path, err)
+			return nil, fmt.Errorf("record: %s: %w", path, err)
 		}
-		if err := decodeRecord(p, sess); err != nil {
+		if err := decodeRecord(p, off, v); err != nil {
 			sc.bad(off, len(p), fmt.Sprintf("checksum matches but the record is unusable (%v)", err))
 		}
 	}
-	sess.flatten()
-	sess.Records = sc.records
-	sess.Recovered = sc.recovery()
-	return nil
+	return sc, nil
 }
 
 // kindOf reads "k". The writer always puts it first, which saves parsing
@@ -370,33 +479,41 @@ func kindOf(p []byte) (string, error) {
 	return k.K, err
 }
 
-func decodeRecord(p []byte, sess *Session) error {
+func decodeRecord(p []byte, off int64, v visitor) error {
 	kind, err := kindOf(p)
 	if err != nil {
 		return err
 	}
 	switch kind {
 	case kindEvent:
-		var e eventRecord
+		var e event.Event
 		if err := json.Unmarshal(p, &e); err != nil {
 			return err
 		}
-		sess.Events = append(sess.Events, e.Event)
+		// The data object as recorded, for exports (see RecordedData).
+		var raw struct {
+			Data json.RawMessage `json:"data"`
+		}
+		if err := json.Unmarshal(p, &raw); err != nil {
+			return err
+		}
+		v.event(e, raw.Data)
 	case kindStream:
 		var s streamRecord
 		if err := json.Unmarshal(p, &s); err != nil {
 			return err
 		}
-		sess.Streams = append(sess.Streams, s.Stream)
+		v.stream(s.Stream)
 	case kindSamples:
-		r, err := decodeSamples(p)
+		buf := &samplesJSON{}
+		if r, ok := v.(reuser); ok {
+			buf = r.samplesBuffer()
+		}
+		r, canonical, err := decodeSamplesInto(p, buf)
 		if err != nil {
 			return err
 		}
-		if sess.batches == nil {
-			sess.batches = map[string][]*samplesJSON{}
-		}
-		sess.batches[r.Device] = append(sess.batches[r.Device], r)
+		v.samples(r, off, len(p), canonical)
 	default:
 		return fmt.Errorf("unknown kind %.40q, perhaps written by newer software", kind)
 	}

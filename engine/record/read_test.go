@@ -10,22 +10,24 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cueroom/cueroom/event"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/bus"
 	"github.com/cueroom/cueroom/sensors"
 )
 
 // recordedEvents writes a closed session holding only events, one record
 // each, so record k is event k.
-func recordedEvents(t *testing.T, n int) (string, []bus.Event) {
+func recordedEvents(t *testing.T, n int) (string, []event.Event) {
 	t.Helper()
 	w := newTestWriter(t, testMeta(), noTicks)
-	var events []bus.Event
+	var events []event.Event
 	var msgs []bus.Msg
 	for i := 0; i < n; i++ {
-		e := event(bus.Rating, i, time.Duration(i)*time.Second, map[string]any{"craving": float64(i % 10)})
+		e := ev(event.KindRating, i, time.Duration(i)*time.Second, map[string]any{"craving": float64(i % 10)})
 		events = append(events, e)
 		msgs = append(msgs, bus.Msg{Event: &e})
 	}
@@ -113,9 +115,9 @@ func TestTornTail(t *testing.T) {
 	}
 }
 
-func emptyIfNil(e []bus.Event) []bus.Event {
+func emptyIfNil(e []event.Event) []event.Event {
 	if len(e) == 0 {
-		return []bus.Event{}
+		return []event.Event{}
 	}
 	return e
 }
@@ -147,7 +149,7 @@ func TestFlippedByte(t *testing.T) {
 
 			s, err := Open(dir)
 			require.NoError(t, err)
-			want := append(append([]bus.Event(nil), events[:tc.rec]...), events[tc.rec+1:]...)
+			want := append(append([]event.Event(nil), events[:tc.rec]...), events[tc.rec+1:]...)
 			assert.Equal(t, want, s.Events, "every record but the damaged one is read")
 			require.NotNil(t, s.Recovered)
 			r := s.Recovered
@@ -193,7 +195,7 @@ func TestValidFrameWithUnusablePayload(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, events := recordedEvents(t, 2)
-			good := encodeEvent(event(bus.Marker, 99, 5*time.Second, nil))
+			good := encodeEvent(ev(event.KindMarker, 99, 5*time.Second, nil))
 			f, err := os.OpenFile(filepath.Join(dir, DataFile), os.O_WRONLY|os.O_APPEND, 0)
 			require.NoError(t, err)
 			st, err := f.Stat()
@@ -316,9 +318,9 @@ func TestGolden(t *testing.T) {
 	assert.True(t, s.Complete)
 	assert.Equal(t, 4, s.Records)
 	require.Len(t, s.Events, 2)
-	assert.Equal(t, bus.CueOnset, s.Events[0].Kind)
+	assert.Equal(t, event.KindCueOnset, s.Events[0].Kind())
 	assert.Equal(t, 1500*time.Millisecond, s.Events[0].T)
-	assert.Equal(t, map[string]any{"cue": "beer.jpg"}, s.Events[0].Data)
+	assert.Equal(t, event.CueOnset{Cue: "beer.jpg"}, s.Events[0].Data, "an event recorded before typed events reads as its type")
 	assert.Equal(t, "bitalino", s.Streams[0].Device)
 	require.Len(t, s.Samples["bitalino"], 3)
 	assert.Equal(t, sensors.Sample{Device: "bitalino", T: 2 * time.Millisecond, Seq: 2, N: 2, Values: [8]float64{0.25, -1.5}}, s.Samples["bitalino"][2])
@@ -333,8 +335,8 @@ func TestGolden(t *testing.T) {
 
 func goldenMsgs() []bus.Msg {
 	st := testMeta().Streams[0]
-	on := event(bus.CueOnset, 1, 1500*time.Millisecond, map[string]any{"cue": "beer.jpg"})
-	off := event(bus.CueOffset, 1, 2500*time.Millisecond, nil)
+	on := ev(event.KindCueOnset, 1, 1500*time.Millisecond, map[string]any{"cue": "beer.jpg"})
+	off := ev(event.KindCueOffset, 1, 2500*time.Millisecond, nil)
 	msgs := []bus.Msg{{Stream: &st}, {Event: &on}}
 	for i := 0; i < 3; i++ {
 		s := sensors.Sample{Device: "bitalino", T: time.Duration(i) * time.Millisecond, Seq: uint32(i), N: 2,

@@ -14,7 +14,7 @@
 //
 // Each payload is one JSON object whose first key is "k":
 //
-//	{"k":"event", "t":ns, "wall":RFC3339, "kind":…, "step":n, "data":{…}}     a bus.Event
+//	{"k":"event", "t":ns, "wall":RFC3339, "kind":…, "step":n, "data":{…}}     an event.Event
 //	{"k":"stream", "device":…, "kind":…, "rate":hz, "channels":[…], …}        a sensors.Stream
 //	{"k":"samples", "device":…, "n":channels, "t":[ns…], "seq":[…], "v":[[ch0…],[ch1…],…]}
 //
@@ -38,7 +38,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/bus"
 	"github.com/cueroom/cueroom/sensors"
 )
 

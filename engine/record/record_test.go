@@ -12,10 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cueroom/cueroom/event"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/bus"
 	"github.com/cueroom/cueroom/sensors"
 )
 
@@ -88,13 +90,23 @@ func genSamples(dev string, n, ch int, rate float64) []sensors.Sample {
 	return out
 }
 
-func event(kind string, step int, at time.Duration, data map[string]any) bus.Event {
-	return bus.Event{T: at, Wall: t0.Add(at), Kind: kind, Step: step, Data: data}
+// ev makes a typed event from a kind and its data as the JSON edge would
+// give them (fields the kind does not have are dropped, as decoding does).
+func ev(kind event.Kind, step int, at time.Duration, data map[string]any) event.Event {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		panic(err)
+	}
+	d, err := event.UnmarshalData(kind, raw)
+	if err != nil {
+		panic(err)
+	}
+	return event.Event{T: at, Wall: t0.Add(at), Step: step, Data: d}
 }
 
 type fixture struct {
 	msgs    []bus.Msg
-	events  []bus.Event
+	events  []event.Event
 	streams []sensors.Stream
 	samples map[string][]sensors.Sample
 	records int // records the writer must produce with noTicks
@@ -127,12 +139,12 @@ func sessionFixture() fixture {
 			ox++
 		}
 		if i%500 == 250 {
-			e := event(bus.CueOnset, i/500, s.T, map[string]any{"cue": "beer.jpg", "intensity": 3.5, "tags": []any{"bar", "night"}})
+			e := ev(event.KindCueOnset, i/500, s.T, map[string]any{"cue": "beer.jpg", "intensity": 3.5, "tags": []any{"bar", "night"}})
 			f.events = append(f.events, e)
 			f.msgs = append(f.msgs, bus.Msg{Event: &e})
 		}
 	}
-	e := event(bus.SessionEnd, -1, 2500*time.Millisecond, nil)
+	e := ev(event.KindSessionEnd, -1, 2500*time.Millisecond, nil)
 	f.events = append(f.events, e)
 	f.msgs = append(f.msgs, bus.Msg{Event: &e})
 	f.records += len(f.events)
@@ -285,9 +297,9 @@ func TestNonFiniteAndSignedZeroKeepTheirBits(t *testing.T) {
 
 func TestUnstorableEventIsStillRecorded(t *testing.T) {
 	w := newTestWriter(t, testMeta(), noTicks)
-	bad := event(bus.Marker, 2, time.Second, map[string]any{"ok": "yes", "nan": math.NaN(), "ch": make(chan int)})
-	huge := event(bus.Marker, 3, 2*time.Second, map[string]any{"blob": strings.Repeat("x", maxEventPayload)})
-	farWall := event(bus.Marker, 4, 3*time.Second, nil)
+	bad := event.Event{T: time.Second, Step: 2, Data: event.Alert{Source: "arousal", Message: "yes", Value: event.Float(math.NaN())}}
+	huge := event.Event{T: 2 * time.Second, Step: 3, Data: event.Marker{Text: strings.Repeat("x", maxEventPayload)}}
+	farWall := ev(event.KindMarker, 4, 3*time.Second, nil)
 	farWall.Wall = time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC)
 	require.NoError(t, playThroughBus(t, w, []bus.Msg{{Event: &bad}, {Event: &huge}, {Event: &farWall}}))
 	require.NoError(t, w.Close())
@@ -296,11 +308,11 @@ func TestUnstorableEventIsStillRecorded(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, got.Events, 3)
 	e := got.Events[0]
-	assert.Equal(t, "yes", e.Data["ok"])
-	assert.Contains(t, e.Data["nan"], "unstorable float64")
-	assert.Contains(t, e.Data["ch"], "unstorable chan int")
+	assert.Equal(t, event.KindAlert, e.Kind(), "the event keeps its kind")
+	assert.Contains(t, event.Fields(e.Data)["record_error"], "unsupported value: NaN")
 	assert.Equal(t, 2, e.Step)
-	assert.Contains(t, got.Events[1].Data["record_error"], "more than the 1048576 allowed")
+	assert.Equal(t, event.KindMarker, got.Events[1].Kind())
+	assert.Contains(t, event.Fields(got.Events[1].Data)["record_error"], "more than the 1048576 allowed")
 	assert.Equal(t, 3, got.Events[1].Step)
 	assert.Equal(t, 4, got.Events[2].Step)
 	assert.True(t, got.Events[2].Wall.IsZero())
@@ -360,7 +372,7 @@ func TestSyncLoopMakesDataDurableWithoutClose(t *testing.T) {
 			}
 		}
 	})
-	e := event(bus.Marker, 1, time.Second, map[string]any{"note": "craving"})
+	e := ev(event.KindMarker, 1, time.Second, map[string]any{"note": "craving"})
 	s := genSamples("d", 3, 2, 1000)
 	w.handle(bus.Msg{Event: &e})
 	for i := range s {
@@ -379,7 +391,7 @@ func TestSyncLoopMakesDataDurableWithoutClose(t *testing.T) {
 	got, err := Open(w.Dir())
 	require.NoError(t, err)
 	assert.Nil(t, got.Recovered)
-	assert.Equal(t, []bus.Event{e}, got.Events)
+	assert.Equal(t, []event.Event{e}, got.Events)
 	assert.Equal(t, s, got.Samples["d"])
 }
 
@@ -445,10 +457,10 @@ func TestWriteErrorStopsCleanly(t *testing.T) {
 					return &faultyFile{file: f, limit: tc.limit, truncateFails: tc.truncateFails, syncsLeft: math.MaxInt}
 				}
 			})
-			var events []bus.Event
+			var events []event.Event
 			var msgs []bus.Msg
 			for i := 0; i < 400; i++ {
-				e := event(bus.Marker, i, time.Duration(i)*time.Millisecond, map[string]any{"pad": strings.Repeat("p", 1000)})
+				e := ev(event.KindMarker, i, time.Duration(i)*time.Millisecond, map[string]any{"text": strings.Repeat("p", 1000)})
 				events = append(events, e)
 				msgs = append(msgs, bus.Msg{Event: &e})
 			}
@@ -505,7 +517,7 @@ func TestFsyncError(t *testing.T) {
 	})
 	t.Run("while recording stops it", func(t *testing.T) {
 		w := newTestWriter(t, testMeta(), noTicks, failing(1))
-		e := event(bus.Marker, 1, 0, nil)
+		e := ev(event.KindMarker, 1, 0, nil)
 		w.handle(bus.Msg{Event: &e})
 		err := w.sync()
 		require.ErrorIs(t, err, syscall.EIO)
@@ -517,7 +529,7 @@ func TestFsyncError(t *testing.T) {
 		require.NoError(t, oerr)
 		assert.False(t, s.Complete)
 		assert.Contains(t, s.Error, "fsync")
-		assert.Equal(t, []bus.Event{e}, s.Events, "written before the failed fsync")
+		assert.Equal(t, []event.Event{e}, s.Events, "written before the failed fsync")
 		assert.Equal(t, int64(1), s.Counts.Lost)
 	})
 }
@@ -525,7 +537,7 @@ func TestFsyncError(t *testing.T) {
 func TestRunAfterCloseCountsLostMessages(t *testing.T) {
 	w := newTestWriter(t, testMeta())
 	require.NoError(t, w.Close())
-	e := event(bus.Marker, 1, 0, nil)
+	e := ev(event.KindMarker, 1, 0, nil)
 	err := playThroughBus(t, w, []bus.Msg{{Event: &e}, {Event: &e}})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "2 messages arrived after Close")

@@ -2,16 +2,16 @@ package replay
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
 	"sync"
 	"time"
 
+	"github.com/cueroom/cueroom/bus"
 	"github.com/cueroom/cueroom/engine"
-	"github.com/cueroom/cueroom/engine/bus"
 	"github.com/cueroom/cueroom/engine/record"
+	"github.com/cueroom/cueroom/event"
 	"github.com/cueroom/cueroom/scenes"
 	"github.com/cueroom/cueroom/sensors"
 )
@@ -21,10 +21,6 @@ const (
 	MinSpeed = 0.25
 	MaxSpeed = 16
 )
-
-// SeekKind is the event a replay publishes when it jumps: consumers (the
-// dashboard) drop what they hold and take the history that follows.
-const SeekKind = "replay_seek"
 
 // DefaultContext is how much signal before the new position a seek sends,
 // so the charts are not empty after a jump.
@@ -56,43 +52,71 @@ type Options struct {
 	Paused bool
 	// Now is the wall clock (tests); time.Now when nil.
 	Now func() time.Time
+	// Logf is told when data.rec cannot be read on (an I/O error, or the
+	// file changed since it was indexed): that device's samples stop until
+	// the next seek. Nil: Err keeps the first such error only.
+	Logf func(format string, args ...any)
 }
 
 // ErrReadOnly refuses what a replay cannot do: change what was recorded.
 var ErrReadOnly = errors.New("this is a replay of a recorded session: it cannot be changed")
 
 // Player plays one recorded session. All methods are safe for concurrent use.
+//
+// The events are in memory (the Index holds them; they are few); the
+// samples are read from data.rec as the position reaches them, through a
+// cursor per device, so a replay needs the same memory for a 4 h session
+// as for a 10-minute one.
 type Player struct {
 	tl   *Timeline
-	rec  *record.Session
+	x    *record.Index
 	bus  *bus.Bus
 	opt  Options
-	devs []string // devices in a fixed order
+	srcs []*source // one per device, in name order; step's (under reading)
 
 	mu      sync.Mutex
 	base    time.Duration // position at anchor
 	anchor  time.Time
 	speed   float64
 	playing bool
-	gen     int // bumped by every seek
-	cueGen  int // bumped by seeks and speed changes: the cues start again
+	gen     int           // bumped by every seek
+	ctxFrom time.Duration // where the last seek's context starts
+	cueGen  int           // bumped by seeks and speed changes: the cues start again
 	nextEv  int
-	nextSmp map[string]int
 	out     []bus.Msg // queued for the bus, see publishLocked
 	spare   []bus.Msg
+	err     error // the first read error
 	have    struct {
 		on, paused bool
 		epoch, gen int
 	}
+
+	// reading is held by step: the cursors, and what step reads with
+	// them, are its own, so data.rec is read outside mu (a seek's minute
+	// of context is megabytes, and the render thread takes mu every frame).
+	reading sync.Mutex
+	srcGen  int              // the seek (gen) the cursors are positioned for
+	batch   []bus.Msg        // samples read, not yet queued
+	chunk   []sensors.Sample // the samples sent point into it, see keep
 
 	done    chan struct{}
 	endOnce sync.Once
 	wake    chan struct{}
 }
 
-// New prepares a replay of rec, whose protocol's played order is steps;
-// recorded samples and events go to b as the replay reaches them.
-func New(rec *record.Session, steps []scenes.Step, b *bus.Bus, opt Options) *Player {
+// source is one device's samples as step reads them: a cursor, and the
+// sample read ahead of the position.
+type source struct {
+	c    *record.Cursor
+	head sensors.Sample // the next sample to send, when have
+	have bool
+	end  bool // nothing more to read until the next seek (the end, or an error)
+}
+
+// New prepares a replay of the session x indexes, whose protocol's played
+// order is steps; recorded samples and events go to b as the replay reaches
+// them. The caller closes x after the replay (after Run returns).
+func New(x *record.Index, steps []scenes.Step, b *bus.Bus, opt Options) *Player {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
@@ -103,18 +127,18 @@ func New(rec *record.Session, steps []scenes.Step, b *bus.Bus, opt Options) *Pla
 		opt.Speed = 1
 	}
 	p := &Player{
-		tl: NewTimeline(rec.Events, steps), rec: rec, bus: b, opt: opt,
+		tl: NewTimeline(x.Events, steps), x: x, bus: b, opt: opt,
 		speed: min(max(opt.Speed, MinSpeed), MaxSpeed), playing: !opt.Paused,
-		anchor: opt.Now(), nextSmp: map[string]int{},
-		done: make(chan struct{}), wake: make(chan struct{}, 1),
+		anchor: opt.Now(),
+		done:   make(chan struct{}), wake: make(chan struct{}, 1),
 	}
-	for d, ss := range rec.Samples {
-		p.devs = append(p.devs, d)
-		if n := len(ss); n > 0 && ss[n-1].T > p.tl.end {
-			p.tl.end = ss[n-1].T
+	for _, d := range x.Devices() { // sorted: a fixed order
+		st := x.Stats(d)
+		if st.Count > 0 && st.Last > p.tl.end {
+			p.tl.end = st.Last
 		}
+		p.srcs = append(p.srcs, &source{c: x.Cursor(d)})
 	}
-	sort.Strings(p.devs)
 	return p
 }
 
@@ -179,9 +203,6 @@ func (p *Player) Calm(string, string) error { return p.Pause() }
 
 // Answer refuses: the ratings were given in the session.
 func (p *Player) Answer(int, string) error { return ErrReadOnly }
-
-// Emit drops the window's re-rendered onsets: the recorded ones are sent.
-func (p *Player) Emit(bus.Event) {}
 
 // Play continues from the current position (from the start at the end).
 func (p *Player) Play() error {
@@ -286,15 +307,13 @@ func (p *Player) seekLocked(t time.Duration) {
 	p.gen++
 	p.cueGen++
 	// Consumers drop what they show and take the context that follows.
-	p.publishLocked(bus.Msg{Event: &bus.Event{T: t, Wall: p.wall(t), Kind: SeekKind, Step: p.tl.At(t).Step,
-		Data: map[string]any{"from": from.Seconds(), "to": t.Seconds()}}})
-	ctxFrom := t - p.opt.Context
-	p.nextEv = sort.Search(len(p.rec.Events), func(i int) bool { return p.rec.Events[i].T > ctxFrom })
+	p.publishLocked(bus.Msg{Event: &event.Event{T: t, Wall: p.wall(t), Step: p.tl.At(t).Step,
+		Data: event.ReplaySeek{From: event.Secs(from), To: event.Secs(t)}}})
+	p.ctxFrom = t - p.opt.Context
+	evs := p.x.Events
+	p.nextEv = sort.Search(len(evs), func(i int) bool { return evs[i].T > p.ctxFrom })
 	p.sendStateLocked(p.nextEv)
-	for _, d := range p.devs {
-		ss := p.rec.Samples[d]
-		p.nextSmp[d] = sort.Search(len(ss), func(i int) bool { return ss[i].T > ctxFrom })
-	}
+	// step moves the cursors to ctxFrom when it sees the new gen.
 	p.poke()
 }
 
@@ -303,20 +322,20 @@ func (p *Player) seekLocked(t time.Duration) {
 // rests on: the step under way and its cues still on, the baseline, the
 // arousal ceiling, and every rating.
 func (p *Player) sendStateLocked(end int) {
-	evs := p.rec.Events[:end]
+	evs := p.x.Events[:end]
 	var keep []int
 	step, baseline, ceiling := -1, -1, -1
 	for i, e := range evs {
-		switch e.Kind {
-		case bus.StepStart:
+		switch d := e.Data.(type) {
+		case event.StepStart:
 			step = i
-		case "baseline":
+		case event.Baseline:
 			baseline = i
-		case bus.Alert:
-			if _, ok := e.Data["limit"].(float64); ok {
-				ceiling = i
+		case event.Alert:
+			if d.Limit != nil && d.Limit.Name == "" {
+				ceiling = i // the arousal ceiling
 			}
-		case bus.Rating:
+		case event.Rating:
 			keep = append(keep, i)
 		}
 	}
@@ -324,12 +343,14 @@ func (p *Player) sendStateLocked(end int) {
 		keep = append(keep, step)
 		on := map[string]int{}
 		for i := step + 1; i < len(evs); i++ {
-			e := evs[i]
-			key := fmt.Sprint(e.Data["cue"], "/", e.Data["channel"])
-			switch e.Kind {
-			case bus.CueOnset:
+			c, ok := event.CueOf(evs[i].Data)
+			if !ok {
+				continue
+			}
+			key := c.Cue + "/" + c.Channel
+			if _, onset := evs[i].Data.(event.CueOnset); onset {
 				on[key] = i
-			case bus.CueOffset:
+			} else {
 				delete(on, key)
 			}
 		}
@@ -349,10 +370,10 @@ func (p *Player) sendStateLocked(end int) {
 }
 
 func (p *Player) wall(t time.Duration) time.Time {
-	if p.rec.Meta.Start.IsZero() {
+	if p.x.Meta.Start.IsZero() {
 		return time.Time{}
 	}
-	return p.rec.Meta.Start.Add(t)
+	return p.x.Meta.Start.Add(t)
 }
 
 func (p *Player) poke() {
@@ -390,12 +411,12 @@ func (p *Player) flush() {
 // the position reaches them, until ctx is done or End is called. It stops
 // the cues when it returns.
 func (p *Player) Run(ctx context.Context) {
-	streams := append([]sensors.Stream(nil), p.rec.Meta.Streams...)
+	streams := append([]sensors.Stream(nil), p.x.Meta.Streams...)
 	seen := map[string]bool{}
 	for _, s := range streams {
 		seen[s.Device] = true
 	}
-	for _, s := range p.rec.Streams {
+	for _, s := range p.x.Streams {
 		if !seen[s.Device] {
 			streams = append(streams, s)
 			seen[s.Device] = true
@@ -428,30 +449,106 @@ func (p *Player) Run(ctx context.Context) {
 }
 
 // step sends what the position has reached and keeps the cues in line.
+// It reads the samples outside mu: it takes the position and any new seek
+// under it, reads up to that position, then queues what it read unless a
+// seek came meanwhile (the next step reads from the new position).
 func (p *Player) step() {
-	p.stepLocked()
+	p.reading.Lock()
+	defer p.reading.Unlock()
+	pos, gen, ctxFrom := p.position()
+	if gen != p.srcGen {
+		p.srcGen = gen
+		for _, src := range p.srcs {
+			src.c.Seek(ctxFrom + 1) // the samples after ctxFrom, as the events
+			src.have, src.end = false, false
+		}
+	}
+	p.read(pos)
+	p.send(pos, gen)
 	if p.bus != nil {
 		p.flush()
 	}
 }
 
-func (p *Player) stepLocked() {
+// position is where step sends up to: the position, held at the end.
+func (p *Player) position() (pos time.Duration, gen int, ctxFrom time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	pos := p.posLocked()
+	pos = p.posLocked()
 	if p.playing && pos >= p.tl.end {
 		p.base, p.playing = p.tl.end, false // hold the last picture
 	}
-	for _, d := range p.devs {
-		ss := p.rec.Samples[d]
-		i := p.nextSmp[d]
-		for ; i < len(ss) && ss[i].T <= pos; i++ {
-			p.publishLocked(bus.Msg{Sample: &ss[i]})
-		}
-		p.nextSmp[d] = i
+	return pos, p.gen, p.ctxFrom
+}
+
+// read reads each device's samples up to pos into batch (nothing when no
+// bus listens). reading is held.
+func (p *Player) read(pos time.Duration) {
+	p.batch = p.batch[:0]
+	if p.bus == nil {
+		return
 	}
-	for ; p.nextEv < len(p.rec.Events) && p.rec.Events[p.nextEv].T <= pos; p.nextEv++ {
-		p.publishLocked(bus.Msg{Event: &p.rec.Events[p.nextEv]})
+	for _, src := range p.srcs {
+		for {
+			if !src.have && !p.next(src) {
+				break
+			}
+			if src.head.T > pos {
+				break
+			}
+			p.batch = append(p.batch, bus.Msg{Sample: p.keep(&src.head)})
+			src.have = false
+		}
+	}
+}
+
+// next reads a source's next sample into head; false at its end or on a
+// read error (reported, and the device stays silent until a seek).
+func (p *Player) next(src *source) bool {
+	if src.end {
+		return false
+	}
+	if src.c.Next() {
+		src.head, src.have = *src.c.Sample(), true
+		return true
+	}
+	src.end = true
+	if err := src.c.Err(); err != nil {
+		p.mu.Lock()
+		if p.err == nil {
+			p.err = err
+		}
+		p.mu.Unlock()
+		if p.opt.Logf != nil {
+			p.opt.Logf("replay: %v: some samples are not shown", err)
+		}
+	}
+	return false
+}
+
+// keep copies a sample for the bus. Consumers hold the pointers as long
+// as they like, so each is a copy; they are made in chunks, which the
+// collector frees when nothing points into them any more.
+func (p *Player) keep(s *sensors.Sample) *sensors.Sample {
+	if len(p.chunk) == cap(p.chunk) {
+		p.chunk = make([]sensors.Sample, 0, 256)
+	}
+	p.chunk = append(p.chunk, *s)
+	return &p.chunk[len(p.chunk)-1]
+}
+
+// send queues the samples read and the events up to pos, and keeps
+// the cues in line, unless a seek came since step took pos (gen).
+func (p *Player) send(pos time.Duration, gen int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	defer clear(p.batch)
+	if gen != p.gen {
+		return // the next step reads from the new position
+	}
+	p.out = append(p.out, p.batch...)
+	for evs := p.x.Events; p.nextEv < len(evs) && evs[p.nextEv].T <= pos; p.nextEv++ {
+		p.publishLocked(bus.Msg{Event: &evs[p.nextEv]})
 	}
 	p.cuesLocked(pos)
 }
@@ -498,14 +595,26 @@ func (p *Player) cuesLocked(pos time.Duration) {
 	}
 }
 
+// Err returns the first error met reading data.rec, if any.
+func (p *Player) Err() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err
+}
+
 // Status is the replay's state for the dashboard: the scene as the live
-// session's state, plus where the replay is.
+// session's state, plus where the replay is (its "replay" object).
 type Status struct {
 	engine.Snapshot
-	Position time.Duration
-	Duration time.Duration
-	Speed    float64
-	Playing  bool
+	Playback `json:"replay"`
+}
+
+// Playback is where a replay is and how it plays.
+type Playback struct {
+	Position engine.Duration `json:"position_s"`
+	Duration engine.Duration `json:"duration_s"`
+	Speed    float64         `json:"speed"`
+	Playing  bool            `json:"playing"`
 }
 
 // Status reports the scene and the replay position.
@@ -513,31 +622,6 @@ func (p *Player) Status() Status {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	pos := p.posLocked()
-	return Status{Snapshot: p.tl.At(pos), Position: pos, Duration: p.tl.end, Speed: p.speed, Playing: p.playing}
-}
-
-// MarshalJSON writes the live state's fields plus "replay": {position_s,
-// duration_s, speed, playing}.
-func (s Status) MarshalJSON() ([]byte, error) {
-	b, err := json.Marshal(s.Snapshot)
-	if err != nil {
-		return nil, err
-	}
-	r, err := json.Marshal(struct {
-		Position float64 `json:"position_s"`
-		Duration float64 `json:"duration_s"`
-		Speed    float64 `json:"speed"`
-		Playing  bool    `json:"playing"`
-	}{s.Position.Seconds(), s.Duration.Seconds(), s.Speed, s.Playing})
-	if err != nil || len(b) < 2 || b[len(b)-1] != '}' {
-		return nil, fmt.Errorf("replay status: the snapshot is not a JSON object: %s", b)
-	}
-	// The snapshot is an object: add the field before its closing brace.
-	sep := `,"replay":`
-	if len(b) == 2 {
-		sep = `"replay":`
-	}
-	b = append(b[:len(b)-1], sep...)
-	b = append(b, r...)
-	return append(b, '}'), nil
+	return Status{Snapshot: p.tl.At(pos), Playback: Playback{Position: engine.Duration(pos),
+		Duration: engine.Duration(p.tl.end), Speed: p.speed, Playing: p.playing}}
 }

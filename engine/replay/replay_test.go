@@ -2,18 +2,24 @@ package replay
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cueroom/cueroom/bus"
 	"github.com/cueroom/cueroom/engine"
-	"github.com/cueroom/cueroom/engine/bus"
 	"github.com/cueroom/cueroom/engine/record"
+	"github.com/cueroom/cueroom/event"
+	"github.com/cueroom/cueroom/event/eventtest"
 	"github.com/cueroom/cueroom/scenes"
 	"github.com/cueroom/cueroom/sensors"
 )
@@ -26,45 +32,78 @@ var steps = []scenes.Step{
 	{ID: "recovery", Name: "Recovery", Duration: 10 * s, Neutral: true},
 }
 
-func ev(t time.Duration, kind string, step int, data map[string]any) bus.Event {
-	return bus.Event{T: t, Kind: kind, Step: step, Data: data}
+func ev(t time.Duration, kind event.Kind, step int, data map[string]any) event.Event {
+	return eventtest.New(t, kind, step, data)
 }
 
-// session: baseline 0–10 s; bottle from 10 s, paused 14–16 s, a craving
+// sessionEvents: baseline 0–10 s; bottle from 10 s, paused 14–16 s, a craving
 // prompt at 18 s answered at 19 s, patient stop at 20 s, resumed at 25 s,
 // back to baseline (repeat) at 30 s, bottle again 33 s, recovery 50 s,
-// end 60 s. One 10 Hz device.
-func session() *record.Session {
-	events := []bus.Event{
-		ev(0, bus.SessionStart, -1, nil),
-		ev(0, bus.StepStart, 0, map[string]any{"id": "baseline"}),
-		ev(10*s, bus.StepEnd, 0, nil),
-		ev(10*s, bus.StepStart, 1, map[string]any{"id": "bottle"}),
-		ev(14*s, bus.Command, 1, map[string]any{"cmd": "pause"}),
-		ev(16*s, bus.Command, 1, map[string]any{"cmd": "resume"}),
-		ev(18*s, bus.RatingPrompt, 1, map[string]any{"scale": "craving", "question": "How strong?"}),
-		ev(19*s, bus.Rating, 1, map[string]any{"scale": "craving", "value": 40.0}),
-		ev(20*s, bus.PatientStop, 1, map[string]any{"cmd": "patient_stop"}),
-		ev(25*s, bus.Command, 1, map[string]any{"cmd": "resume"}),
-		ev(30*s, bus.Command, 1, map[string]any{"cmd": "back"}),
-		ev(30*s, bus.StepStart, 0, map[string]any{"id": "baseline"}),
-		ev(33*s, bus.StepStart, 1, map[string]any{"id": "bottle"}),
-		ev(50*s, bus.StepStart, 2, map[string]any{"id": "recovery"}),
-		ev(60*s, bus.SessionEnd, 2, map[string]any{"reason": "completed"}),
-		ev(99*s, bus.StepStart, 7, nil), // a step the protocol does not have: ignored
+// end 60 s.
+func sessionEvents() []event.Event {
+	return []event.Event{
+		ev(0, event.KindSessionStart, -1, nil),
+		ev(0, event.KindStepStart, 0, map[string]any{"id": "baseline"}),
+		ev(10*s, event.KindStepEnd, 0, nil),
+		ev(10*s, event.KindStepStart, 1, map[string]any{"id": "bottle"}),
+		ev(14*s, event.KindCommand, 1, map[string]any{"cmd": "pause"}),
+		ev(16*s, event.KindCommand, 1, map[string]any{"cmd": "resume"}),
+		ev(18*s, event.KindRatingPrompt, 1, map[string]any{"scale": "craving", "question": "How strong?"}),
+		ev(19*s, event.KindRating, 1, map[string]any{"scale": "craving", "value": 40.0}),
+		ev(20*s, event.KindPatientStop, 1, map[string]any{"cmd": "patient_stop"}),
+		ev(25*s, event.KindCommand, 1, map[string]any{"cmd": "resume"}),
+		ev(30*s, event.KindCommand, 1, map[string]any{"cmd": "back"}),
+		ev(30*s, event.KindStepStart, 0, map[string]any{"id": "baseline"}),
+		ev(33*s, event.KindStepStart, 1, map[string]any{"id": "bottle"}),
+		ev(50*s, event.KindStepStart, 2, map[string]any{"id": "recovery"}),
+		ev(60*s, event.KindSessionEnd, 2, map[string]any{"reason": "completed"}),
+		ev(99*s, event.KindStepStart, 7, nil), // a step the protocol does not have: ignored
 	}
-	var ss []sensors.Sample
-	for i := range 600 {
-		smp := sensors.Sample{Device: "dev", T: time.Duration(i) * 100 * time.Millisecond, Seq: uint32(i), N: 1}
-		smp.Values[0] = float64(i)
-		ss = append(ss, smp)
-	}
-	return &record.Session{Events: events, Samples: map[string][]sensors.Sample{"dev": ss},
-		Meta: record.Meta{Streams: []sensors.Stream{{Device: "dev", Rate: 10}}}}
+}
+
+// session is events recorded with one 10 Hz device (0.0..59.9 s), read
+// back as cueroom replay reads it.
+func session(t testing.TB) *record.Index {
+	t.Helper()
+	meta := record.Meta{Title: "replay test", Start: time.Date(2025, 1, 31, 14, 25, 0, 0, time.UTC),
+		Streams: []sensors.Stream{{Device: "dev", Rate: 10}}}
+	dir := recordTo(t, t.TempDir(), meta, func(emit func(bus.Msg)) {
+		for _, e := range sessionEvents() {
+			emit(bus.Msg{Event: &e})
+		}
+		for i := range 600 {
+			smp := sensors.Sample{Device: "dev", T: time.Duration(i) * 100 * time.Millisecond, Seq: uint32(i), N: 1}
+			smp.Values[0] = float64(i)
+			emit(bus.Msg{Sample: &smp})
+		}
+	})
+	x, err := record.OpenIndex(dir)
+	require.NoError(t, err)
+	t.Cleanup(func() { x.Close() })
+	require.Nil(t, x.Recovered)
+	return x
+}
+
+// recordTo records a session under root through the real writer, send
+// giving it what the bus would, and returns its folder.
+func recordTo(t testing.TB, root string, meta record.Meta, send func(emit func(bus.Msg))) string {
+	t.Helper()
+	w, err := record.Create(root, meta, []byte("cueroom: 1\n"))
+	require.NoError(t, err)
+	// A bounded queue: the bus's lossless one would hold a long fixture
+	// whole in memory.
+	q := make(chan bus.Msg, 4096)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(&bus.Sub{C: q}) }()
+	send(func(m bus.Msg) { q <- m })
+	close(q)
+	require.NoError(t, <-done)
+	require.NoError(t, w.Close())
+	return w.Dir()
 }
 
 func TestTimelineRebuildsTheScene(t *testing.T) {
-	tl := NewTimeline(session().Events, steps)
+	tl := NewTimeline(sessionEvents(), steps)
 	cases := []struct {
 		at      time.Duration
 		state   engine.State
@@ -88,7 +127,7 @@ func TestTimelineRebuildsTheScene(t *testing.T) {
 		snap := tl.At(c.at)
 		assert.Equal(t, c.state, snap.State, "at %v", c.at)
 		assert.Equal(t, c.step, snap.Step, "at %v", c.at)
-		assert.Equal(t, c.elapsed, snap.Elapsed, "at %v", c.at)
+		assert.Equal(t, c.elapsed, snap.Elapsed.Duration(), "at %v", c.at)
 		assert.Equal(t, c.prompt, snap.Prompt != nil, "prompt at %v", c.at)
 		assert.Equal(t, steps[c.step].ID, snap.StepID)
 	}
@@ -152,10 +191,11 @@ func (l *cueLog) take() []string {
 func TestLookFollowsTheRecording(t *testing.T) {
 	st := append([]scenes.Step(nil), steps...)
 	st[1].Cues = append([]scenes.Cue{{ID: "pano", Kind: scenes.KindPanorama, Yaw: 30}}, st[1].Cues...)
-	events := append(session().Events,
-		ev(12*s, bus.Look, 1, map[string]any{"cue": "pano", "yaw_deg": -20.5, "pitch_deg": 5.0}),
-		ev(13*s, bus.Look, 1, map[string]any{"cue": "other", "yaw_deg": 90.0, "pitch_deg": 0.0}),
-		ev(14*s, bus.Look, 1, map[string]any{"cue": "pano", "yaw_deg": "bad", "pitch_deg": 0.0}))
+	events := append(sessionEvents(),
+		ev(12*s, event.KindLook, 1, map[string]any{"cue": "pano", "yaw_deg": -20.5, "pitch_deg": 5.0}),
+		ev(13*s, event.KindLook, 1, map[string]any{"cue": "other", "yaw_deg": 90.0, "pitch_deg": 0.0}),
+		// What a recording's reader cannot type stays a look it does not know.
+		event.Event{T: 14 * s, Step: 1, Data: event.Unknown{Name: event.KindLook, Raw: []byte(`{"cue":"pano","yaw_deg":"bad"}`)}})
 	sort.SliceStable(events, func(i, j int) bool { return events[i].T < events[j].T })
 	tl := NewTimeline(events, st)
 	cases := []struct {
@@ -180,7 +220,7 @@ func TestPlayerPacesSeeksAndChangesSpeed(t *testing.T) {
 	b := bus.New()
 	sub := b.Subscribe(1<<16, true)
 	cues := &cueLog{}
-	p := New(session(), steps, b, Options{Now: clk.Now, Cues: cues, Context: 2 * s})
+	p := New(session(t), steps, b, Options{Now: clk.Now, Cues: cues, Context: 2 * s})
 	assert.Equal(t, 99*s, p.Duration())
 
 	p.step()
@@ -256,7 +296,7 @@ func TestPlayerPacesSeeksAndChangesSpeed(t *testing.T) {
 func TestSeekSendsContextAfterTheSeekEvent(t *testing.T) {
 	clk := &fakeClock{now: time.Unix(1000, 0)}
 	b := bus.New()
-	p := New(session(), steps, b, Options{Now: clk.Now, Context: 2 * s, Paused: true})
+	p := New(session(t), steps, b, Options{Now: clk.Now, Context: 2 * s, Paused: true})
 	sub := b.Subscribe(1<<16, true)
 	p.Seek(40 * s)
 	p.step()
@@ -267,8 +307,7 @@ func TestSeekSendsContextAfterTheSeekEvent(t *testing.T) {
 	}
 	require.NotEmpty(t, msgs)
 	require.NotNil(t, msgs[0].Event)
-	assert.Equal(t, SeekKind, msgs[0].Event.Kind)
-	assert.Equal(t, 40.0, msgs[0].Event.Data["to"])
+	assert.Equal(t, event.ReplaySeek{From: 0, To: 40}, msgs[0].Event.Data)
 	var ts []time.Duration
 	var state []string
 	for _, m := range msgs[1:] {
@@ -276,7 +315,7 @@ func TestSeekSendsContextAfterTheSeekEvent(t *testing.T) {
 			ts = append(ts, m.Sample.T)
 		}
 		if m.Event != nil {
-			state = append(state, fmt.Sprint(m.Event.Kind, "@", m.Event.T))
+			state = append(state, fmt.Sprint(m.Event.Kind(), "@", m.Event.T))
 		}
 	}
 	// Before the context: the rating and the step under way (its start is
@@ -290,7 +329,7 @@ func TestSeekSendsContextAfterTheSeekEvent(t *testing.T) {
 func TestRunStopsOnEndAndAnnouncesStreams(t *testing.T) {
 	b := bus.New()
 	sub := b.Subscribe(1<<16, true)
-	p := New(session(), steps, b, Options{Paused: true})
+	p := New(session(t), steps, b, Options{Paused: true})
 	done := make(chan struct{})
 	go func() { p.Run(context.Background()); close(done) }()
 	m := <-sub.C
@@ -303,39 +342,133 @@ func TestRunStopsOnEndAndAnnouncesStreams(t *testing.T) {
 
 func TestStatusJSON(t *testing.T) {
 	clk := &fakeClock{now: time.Unix(1000, 0)}
-	p := New(session(), steps, nil, Options{Now: clk.Now, Speed: 4})
+	p := New(session(t), steps, nil, Options{Now: clk.Now, Speed: 4})
 	clk.Add(3 * s)
-	b, err := p.Status().MarshalJSON()
+	b, err := json.Marshal(p.Status())
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"status":"running","step_index":1,"step_id":"bottle","step_name":"Bottle","intensity":3,"steps":3,
 		"step_elapsed":2,"step_remaining":18,"t":12,"replay":{"position_s":12,"duration_s":99,"speed":4,"playing":true}}`, string(b))
 }
 
-func BenchmarkSeek2h(b *testing.B) {
-	// Two hours: 100 Hz of one device and 1000 Hz of another (10 min
-	// chunks would not change the search), and an event every second.
-	rec := &record.Session{Samples: map[string][]sensors.Sample{}}
-	const dur = 2 * time.Hour
-	for _, d := range []struct {
-		name string
-		rate int
-	}{{"slow", 100}, {"fast", 1000}} {
-		n := int(dur.Seconds()) * d.rate
-		ss := make([]sensors.Sample, n)
-		for i := range ss {
-			ss[i].T = time.Duration(i) * time.Second / time.Duration(d.rate)
+// wall is a wall clock the test moves, for a live session.
+type wall struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (w *wall) read() time.Time { w.mu.Lock(); defer w.mu.Unlock(); return w.now }
+func (w *wall) add(d time.Duration) {
+	w.mu.Lock()
+	w.now = w.now.Add(d)
+	w.mu.Unlock()
+}
+
+// A replay of a live session's events shows, at each moment, the state the
+// live session reported then.
+func TestReplayShowsWhatTheLiveSessionShowed(t *testing.T) {
+	p, err := scenes.Parse("p.yaml", []byte(`cueroom: 1
+title: T
+substance: alcohol
+baseline:
+  duration: 1h
+  cues: [{text: calm}]
+steps:
+  - name: A
+    intensity: 2
+    duration: 1h
+    cues: [{text: a}]
+    rating: {scale: craving, at: start, question: "Craving?"}
+recovery:
+  duration: 1h
+  cues: [{text: r}]
+`), fstest.MapFS{})
+	require.NoError(t, err)
+	w := &wall{now: time.Unix(1000, 0)}
+	b := bus.New()
+	sub := b.Subscribe(64, true)
+	s := engine.New(p, b, engine.NewClockFunc(w.read), nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done; b.Close() })
+
+	var events []event.Event
+	// read reads events up to one of kind ("": all, until the bus closes).
+	read := func(kind event.Kind) {
+		t.Helper()
+		for m := range sub.C {
+			if m.Event != nil {
+				events = append(events, *m.Event)
+				if m.Event.Kind() == kind {
+					return
+				}
+			}
 		}
-		rec.Samples[d.name] = ss
+		require.Empty(t, kind, "no %s event", kind)
 	}
-	for i := 0; i < int(dur.Seconds()); i++ {
-		rec.Events = append(rec.Events, ev(time.Duration(i)*s, bus.Marker, -1, nil))
+	read(event.KindStepStart)
+	var seen []engine.Snapshot
+	// look sees the state now, then time moves on: a replay shows, at a
+	// moment, the state after the events of that moment.
+	look := func() {
+		seen = append(seen, s.Snapshot())
+		w.add(700 * time.Millisecond)
 	}
-	rec.Events = append(rec.Events, ev(0, bus.StepStart, 0, nil))
-	p := New(rec, steps, nil, Options{Paused: true})
-	b.ResetTimer()
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		p.Seek(time.Duration(i*7919%7200) * s)
-		_ = p.Snapshot()
+	look()
+	for _, do := range []func() error{
+		func() error { return s.Pause("t") }, func() error { return s.Resume("t") },
+		func() error { return s.Next("t") }, // A, with a prompt at its start
+		func() error { return s.Answer(40, "patient") },
+		func() error { return s.Calm("patient_stop", "patient") }, func() error { return s.Resume("t") },
+		func() error { return s.AskRating("suds", "t") }, func() error { return s.Calm("panic", "t") },
+		func() error { return s.Resume("t") }, func() error { return s.Repeat("t") },
+		func() error { return s.Pause("t") }, func() error { return s.Back("t") },
+		func() error { s.End("ended by therapist"); return nil },
+	} {
+		look()
+		require.NoError(t, do())
+		look()
 	}
+	<-done
+	b.Close()
+	read("")
+
+	tl := NewTimeline(events, p.All())
+	for _, snap := range seen {
+		assert.Equal(t, snap, tl.At(snap.Now.Duration()), "at %v", snap.Now)
+	}
+}
+
+// A data.rec that cannot be read on (here cut short after it was indexed)
+// silences the samples past the damage, says so once, and the events go
+// on.
+func TestReadErrorIsReported(t *testing.T) {
+	x := session(t)
+	path := filepath.Join(x.Dir, record.DataFile)
+	st, err := os.Stat(path)
+	require.NoError(t, err)
+	require.NoError(t, os.Truncate(path, st.Size()/2))
+
+	clk := &fakeClock{now: time.Unix(1000, 0)}
+	b := bus.New()
+	sub := b.Subscribe(1<<16, true)
+	var logged []string
+	p := New(x, steps, b, Options{Now: clk.Now, Logf: func(f string, a ...any) { logged = append(logged, fmt.Sprintf(f, a...)) }})
+	clk.Add(time.Hour)
+	p.step()
+	b.Close()
+	samples, events := 0, 0
+	for m := range sub.C {
+		switch {
+		case m.Sample != nil:
+			samples++
+		case m.Event != nil:
+			events++
+		}
+	}
+	assert.Less(t, samples, 600)
+	assert.Equal(t, len(x.Events), events, "every event")
+	require.Error(t, p.Err())
+	require.Len(t, logged, 1)
+	assert.Contains(t, logged[0], record.DataFile)
 }

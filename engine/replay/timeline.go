@@ -11,12 +11,15 @@ import (
 	"time"
 
 	"github.com/cueroom/cueroom/engine"
-	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/event"
 	"github.com/cueroom/cueroom/scenes"
 )
 
 // Timeline is what the patient's screen showed over the session: a list of
-// segments, each starting at an event that changed the scene.
+// segments, each starting at an event that changed the session's state. The
+// state is the recorded events folded through engine.Apply, as the live
+// session folded them when it emitted them, so a replay shows at each time
+// what the live session showed then.
 type Timeline struct {
 	steps  []scenes.Step
 	segs   []seg
@@ -38,88 +41,75 @@ type StepStart struct {
 	Step int
 }
 
-// seg is the scene from t until the next segment.
+// seg is the state from t until the next segment.
 type seg struct {
-	t       time.Duration
-	state   engine.State
-	step    int
-	elapsed time.Duration // the step's own clock at t (pauses excluded)
-	prompt  *engine.Prompt
+	t    time.Duration
+	snap engine.Snapshot // the state as of t; At(now) shows it later
 	// Sound cues (re)start with a step and after the patient's stop:
 	// epoch counts those starts, soundFrom is the step time of the last.
 	epoch     int
 	soundFrom time.Duration
-	pres      uint64 // step starts so far
 }
 
 // NewTimeline rebuilds the scene from events (in time order, as
 // record.Open returns them). steps is the protocol's played order; events
 // naming a step outside it are ignored, so a recording that does not match
 // its protocol shows what it can rather than failing.
-func NewTimeline(events []bus.Event, steps []scenes.Step) *Timeline {
+func NewTimeline(events []event.Event, steps []scenes.Step) *Timeline {
 	tl := &Timeline{steps: steps}
-	cur := seg{state: engine.Ready, step: -1}
+	cur := seg{snap: engine.NewSnapshot(len(steps))}
 	tl.segs = append(tl.segs, cur)
-	push := func(t time.Duration, change func(*seg)) {
-		if t < cur.t {
-			t = cur.t // never back in time, whatever the file says
-		}
-		if cur.state == engine.Running {
-			cur.elapsed += t - cur.t
-		}
-		cur.t = t
-		change(&cur)
-		tl.segs = append(tl.segs, cur)
-	}
 	for _, e := range events {
 		if e.T > tl.end {
 			tl.end = e.T
 		}
-		switch e.Kind {
-		case bus.StepStart:
+		switch d := e.Data.(type) {
+		case event.StepStart:
 			if e.Step < 0 || e.Step >= len(steps) {
 				continue
 			}
-			push(e.T, func(s *seg) {
-				s.state, s.step, s.elapsed, s.prompt = engine.Running, e.Step, 0, nil
-				s.pres++
-				s.epoch, s.soundFrom = s.epoch+1, 0
-			})
-			tl.starts = append(tl.starts, StepStart{T: e.T, Step: e.Step})
-		case bus.PatientStop:
-			push(e.T, func(s *seg) { s.state, s.prompt = engine.Calm, nil })
-		case bus.Command:
-			switch e.Data["cmd"] {
-			case "pause":
-				push(e.T, func(s *seg) { s.state = engine.Paused })
-			case "panic":
-				push(e.T, func(s *seg) { s.state, s.prompt = engine.Calm, nil })
-			case "resume":
-				push(e.T, func(s *seg) {
-					if s.state == engine.Calm {
-						s.epoch, s.soundFrom = s.epoch+1, s.elapsed
-					}
-					s.state = engine.Running
-				})
+			e.Data = complete(d, steps[e.Step])
+		case event.Look:
+			if d.Cue != "" && !math.IsNaN(d.YawDeg+d.PitchDeg) && !math.IsInf(d.YawDeg+d.PitchDeg, 0) {
+				tl.looks = append(tl.looks, look{t: e.T, cue: d.Cue, yaw: d.YawDeg, pitch: d.PitchDeg})
 			}
-		case bus.RatingPrompt:
-			scale, _ := e.Data["scale"].(string)
-			q, _ := e.Data["question"].(string)
-			push(e.T, func(s *seg) { s.prompt = &engine.Prompt{Scale: scale, Question: q, Since: e.T} })
-		case bus.Rating:
-			push(e.T, func(s *seg) { s.prompt = nil })
-		case bus.Look:
-			cue, _ := e.Data["cue"].(string)
-			yaw, ok1 := e.Data["yaw_deg"].(float64)
-			pitch, ok2 := e.Data["pitch_deg"].(float64)
-			if cue != "" && ok1 && ok2 && !math.IsNaN(yaw+pitch) && !math.IsInf(yaw+pitch, 0) {
-				tl.looks = append(tl.looks, look{t: e.T, cue: cue, yaw: yaw, pitch: pitch})
-			}
-		case bus.SessionEnd:
-			push(e.T, func(s *seg) { s.state, s.prompt = engine.Ended, nil })
+			continue
 		}
+		snap := engine.Apply(cur.snap, e)
+		if snap == cur.snap {
+			continue // changed nothing
+		}
+		next := seg{t: max(e.T, cur.t), snap: snap, epoch: cur.epoch, soundFrom: cur.soundFrom}
+		switch {
+		case snap.Presentation != cur.snap.Presentation:
+			next.epoch, next.soundFrom = cur.epoch+1, 0
+			tl.starts = append(tl.starts, StepStart{T: next.t, Step: snap.Step})
+		case cur.snap.State == engine.Calm && snap.State == engine.Running:
+			// The calm scene faded the sounds out; the resume starts them again.
+			next.epoch, next.soundFrom = cur.epoch+1, snap.StepTime(next.t)
+		}
+		cur = next
+		tl.segs = append(tl.segs, cur)
 	}
 	return tl
+}
+
+// complete fills in what a step_start lacks (a hand-made or partial
+// recording) from the protocol's step; what the recording says stands.
+func complete(d event.StepStart, st scenes.Step) event.StepStart {
+	if d.ID == "" {
+		d.ID = st.ID
+	}
+	if d.Name == "" {
+		d.Name = st.Name
+	}
+	if d.Intensity == 0 {
+		d.Intensity = st.Intensity
+	}
+	if d.Duration <= 0 {
+		d.Duration = event.Secs(st.Duration)
+	}
+	return d
 }
 
 // End is the time of the last event.
@@ -143,19 +133,7 @@ func (tl *Timeline) index(t time.Duration) int {
 
 // At is the scene at session time t, as the live session's Snapshot was.
 func (tl *Timeline) At(t time.Duration) engine.Snapshot {
-	i := max(tl.index(t), 0)
-	sg := tl.segs[i]
-	snap := engine.Snapshot{State: sg.state, Step: sg.step, Steps: len(tl.steps), Prompt: sg.prompt, Scene: uint64(i) + 1, Presentation: sg.pres, Now: t}
-	if st, ok := tl.Step(sg.step); ok {
-		snap.StepID, snap.StepName, snap.Intensity = st.ID, st.Name, st.Intensity
-		el := sg.elapsed
-		if sg.state == engine.Running {
-			el += t - sg.t
-		}
-		el = min(el, st.Duration)
-		snap.Elapsed, snap.Remaining = el, st.Duration-el
-	}
-	return snap
+	return tl.segs[max(tl.index(t), 0)].snap.At(t)
 }
 
 // LookAt is where the patient looked in the 360° cue at t: the last
@@ -185,14 +163,10 @@ func (tl *Timeline) sound(t time.Duration) (epoch, step int, offset time.Duratio
 		return 0, 0, 0, false, false
 	}
 	sg := tl.segs[i]
-	switch sg.state {
+	switch sg.snap.State {
 	case engine.Running, engine.Paused:
 	default:
 		return 0, 0, 0, false, false
 	}
-	el := sg.elapsed
-	if sg.state == engine.Running {
-		el += t - sg.t
-	}
-	return sg.epoch, sg.step, el - sg.soundFrom, sg.state == engine.Paused, true
+	return sg.epoch, sg.snap.Step, sg.snap.StepTime(t) - sg.soundFrom, sg.snap.State == engine.Paused, true
 }

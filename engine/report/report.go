@@ -5,8 +5,9 @@
 // embedded in the page (inline SVG or PNG data: URIs), so the file can be
 // mailed or archived and still open years later without a network.
 //
-// The numbers are computed elsewhere (cmd/cueroom builds a Report from the
-// recording and the offline analysis); this package only lays them out. The
+// The numbers are computed elsewhere (package engine/analysis builds a
+// Report's sessions from recordings); this package lays them out, and
+// writes the file whole or not at all, never into a session folder. The
 // same Report marshals to the JSON of `cueroom report --json`.
 package report
 

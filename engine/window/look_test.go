@@ -1,31 +1,35 @@
 package window
 
 import (
+	"image"
 	"math"
 	"testing"
 	"time"
 
+	"github.com/hajimehoshi/ebiten/v2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cueroom/cueroom/engine"
-	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/engine/present"
+	"github.com/cueroom/cueroom/event"
 	"github.com/cueroom/cueroom/scenes"
 )
 
-// stubSource records what the window emits; it may know where to look.
+// stubSource shows one step with a 360° cue; it may know where to look.
 type stubSource struct {
-	events []bus.Event
-	look   map[string][2]float64
+	step scenes.Step
+	look map[string][2]float64
 }
 
-func (s *stubSource) Snapshot() engine.Snapshot    { return engine.Snapshot{} }
-func (s *stubSource) Step(int) (scenes.Step, bool) { return scenes.Step{}, false }
-func (s *stubSource) Done() <-chan struct{}        { return nil }
-func (s *stubSource) End(string)                   {}
-func (s *stubSource) Calm(string, string) error    { return nil }
-func (s *stubSource) Answer(int, string) error     { return nil }
-func (s *stubSource) Emit(e bus.Event)             { s.events = append(s.events, e) }
+func (s *stubSource) Snapshot() engine.Snapshot {
+	return engine.Snapshot{State: engine.Running, Step: 0, Presentation: 1}
+}
+func (s *stubSource) Step(i int) (scenes.Step, bool) { return s.step, i == 0 }
+func (s *stubSource) Done() <-chan struct{}          { return nil }
+func (s *stubSource) End(string)                     {}
+func (s *stubSource) Calm(string, string) error      { return nil }
+func (s *stubSource) Answer(int, string) error       { return nil }
 func (s *stubSource) LookAt(cue string) (float64, float64, bool) {
 	v, ok := s.look[cue]
 	return v[0], v[1], ok
@@ -35,47 +39,73 @@ type stubClock struct{ t time.Duration }
 
 func (c *stubClock) Now() time.Duration { return c.t }
 
-func TestWhereThePatientLooksIsRecorded(t *testing.T) {
-	src, clk := &stubSource{}, &stubClock{}
-	g, err := New(struct{ Source }{src}, nil, clk, Options{})
-	require.NoError(t, err)
-	deg := math.Pi / 180
-	g.view = view{cue: "bar.c1", yaw: 30 * deg}
+var barCue = scenes.Cue{ID: "bar.c1", Kind: scenes.KindPanorama, Path: "bar.png", FOV: 90, Yaw: 30}
 
-	g.logLook("bar.c1") // the scene comes on: where the view starts
-	require.Len(t, src.events, 1)
-	assert.Equal(t, 30.0, src.events[0].Data["yaw_deg"])
-	src.events = nil
+// panoGame is a Game over src that shows barCue, reporting to a presenter
+// whose events land in the returned slice.
+func panoGame(t *testing.T, src Source, clk Clock) (*Game, *[]event.Event) {
+	t.Helper()
+	<-host.started // drawing needs the game loop running
+	events := &[]event.Event{}
+	m := &engine.Media{Images: map[string]image.Image{barCue.ID: image.NewRGBA(image.Rect(0, 0, 64, 32))}}
+	g, err := New(src, m, clk, Options{Present: present.New(func(e event.Event) { *events = append(*events, e) }, nil)})
+	require.NoError(t, err)
+	g.w, g.h = 320, 180
+	return g, events
+}
+
+func looks(events []event.Event) []event.Event {
+	var out []event.Event
+	for _, e := range events {
+		if e.Kind() == event.KindLook {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func TestWhereThePatientLooksIsRecorded(t *testing.T) {
+	clk := &stubClock{}
+	// Without LookAt: a live session's source.
+	g, events := panoGame(t, struct{ Source }{&stubSource{step: scenes.Step{Cues: []scenes.Cue{barCue}}}}, clk)
+	screen := ebiten.NewImage(320, 180)
+	defer screen.Deallocate()
+	deg := math.Pi / 180
+
+	g.Draw(screen) // the scene comes on: where the view starts
+	require.Len(t, looks(*events), 1)
+	assert.Equal(t, event.Event{T: 0, Step: 0, Data: event.Look{Cue: "bar.c1", YawDeg: 30}}, looks(*events)[0])
+	assert.Equal(t, event.Event{T: 0, Step: 0, Data: event.CueOnset{Cue: "bar.c1", Modality: "panorama", File: "bar.png", Channel: "visual"}}, (*events)[0])
+
 	clk.t = time.Second
 	g.view.yaw = 45 * deg
-	g.logLook("bar.c1")
-	require.Len(t, src.events, 1)
-	e := src.events[0]
-	assert.Equal(t, bus.Look, e.Kind)
-	assert.Equal(t, time.Second, e.T)
-	assert.Equal(t, map[string]any{"cue": "bar.c1", "yaw_deg": 45.0, "pitch_deg": 0.0}, e.Data)
+	g.Draw(screen)
+	require.Len(t, looks(*events), 2)
+	assert.Equal(t, event.Event{T: time.Second, Step: 0, Data: event.Look{Cue: "bar.c1", YawDeg: 45}}, looks(*events)[1])
 
 	// Within 100 ms, or by less than half a degree: not again.
 	clk.t += 50 * time.Millisecond
 	g.view.yaw = 60 * deg
-	g.logLook("bar.c1")
+	g.Draw(screen)
 	clk.t += 100 * time.Millisecond
-	g.view.yaw += 0.2 * deg
-	g.view.yaw -= 15 * deg // back to 45.2°
-	g.logLook("bar.c1")
-	assert.Len(t, src.events, 1)
+	g.view.yaw = 45.2 * deg
+	g.Draw(screen)
+	assert.Len(t, looks(*events), 2)
 	g.view.pitch = -10 * deg
-	g.logLook("bar.c1")
-	require.Len(t, src.events, 2)
-	assert.Equal(t, -10.0, src.events[1].Data["pitch_deg"])
+	g.Draw(screen)
+	require.Len(t, looks(*events), 3)
+	assert.Equal(t, event.Look{Cue: "bar.c1", YawDeg: 45.2, PitchDeg: -10}, looks(*events)[2].Data)
+	assert.Len(t, *events, 4, "one onset, three looks")
 }
 
 func TestAReplayLooksWhereThePatientLooked(t *testing.T) {
-	src := &stubSource{look: map[string][2]float64{"bar.c1": {-90, 12}}}
-	g, err := New(src, nil, &stubClock{}, Options{})
-	require.NoError(t, err)
-	g.look(scenes.Cue{ID: "bar.c1", Kind: scenes.KindPanorama, FOV: 90}, false)
+	src := &stubSource{step: scenes.Step{Cues: []scenes.Cue{barCue}}, look: map[string][2]float64{"bar.c1": {-90, 12}}}
+	g, events := panoGame(t, src, &stubClock{})
+	g.look(barCue, false)
 	assert.InDelta(t, -90, g.view.yaw*180/math.Pi, 1e-9)
 	assert.InDelta(t, 12, g.view.pitch*180/math.Pi, 1e-9)
-	assert.Empty(t, src.events, "a replay records nothing")
+	screen := ebiten.NewImage(320, 180)
+	defer screen.Deallocate()
+	g.Draw(screen)
+	assert.Empty(t, looks(*events), "a replay records no look: the recording has the patient's")
 }

@@ -2,12 +2,10 @@ package window
 
 import (
 	"math"
-	"time"
 
 	"github.com/hajimehoshi/ebiten/v2"
 	"github.com/hajimehoshi/ebiten/v2/inpututil"
 
-	"github.com/cueroom/cueroom/engine/bus"
 	"github.com/cueroom/cueroom/scenes"
 )
 
@@ -79,7 +77,6 @@ func (g *Game) look(c scenes.Cue, prompt bool) {
 			return
 		}
 	}
-	defer g.logLook(c.ID)
 	fov := c.FOV * math.Pi / 180
 	perPixel := fov / float64(max(g.w, 1))
 	mx, my := ebiten.CursorPosition()
@@ -130,41 +127,10 @@ func (g *Game) look(c scenes.Cue, prompt bool) {
 }
 
 // Looker is a Source that knows where the patient looked in a 360° cue
-// (a replay): yaw and pitch in degrees, ok false when it does not.
+// (a replay): yaw and pitch in degrees, ok false when it does not. Its
+// frames are reported without a view: the recording has the patient's.
 type Looker interface {
 	LookAt(cue string) (yaw, pitch float64, ok bool)
-}
-
-// Where the patient looks is recorded when it has moved by lookStep, at
-// most every lookEvery: enough to replay the view, without an event per tick.
-const (
-	lookStep  = 0.5 * math.Pi / 180
-	lookEvery = 100 * time.Millisecond
-)
-
-// logLook records the view direction when it has moved.
-func (g *Game) logLook(cue string) {
-	v := &g.view
-	now := g.clock.Now()
-	// A 360° scene that comes on records where the view starts (the
-	// protocol's yaw, or where the patient left it when the same scene
-	// stayed), then every move.
-	if g.looked.cue == cue {
-		moved := math.Abs(math.Remainder(v.yaw-g.looked.yaw, 2*math.Pi)) >= lookStep || math.Abs(v.pitch-g.looked.pitch) >= lookStep
-		if !moved || now-g.looked.t < lookEvery {
-			return
-		}
-	}
-	g.looked = lookMark{cue: cue, yaw: v.yaw, pitch: v.pitch, t: now}
-	g.s.Emit(bus.Event{T: now, Kind: bus.Look, Step: g.shownStep,
-		Data: map[string]any{"cue": cue, "yaw_deg": math.Round(v.yaw*180/math.Pi*10) / 10, "pitch_deg": math.Round(v.pitch*180/math.Pi*10) / 10}})
-}
-
-// lookMark is the last view direction recorded.
-type lookMark struct {
-	cue        string
-	yaw, pitch float64
-	t          time.Duration
 }
 
 // drawPanorama fills dst with the perspective view of pano.
@@ -179,6 +145,7 @@ func (g *Game) drawPanorama(dst, pano *ebiten.Image, c scenes.Cue) {
 	if g.view.cue != c.ID {
 		g.view = view{cue: c.ID, yaw: c.Yaw * math.Pi / 180}
 	}
+	g.panoDrew = true // the frame reports this view
 	w, h := float32(dst.Bounds().Dx()), float32(dst.Bounds().Dy())
 	sw, sh := float32(pano.Bounds().Dx()), float32(pano.Bounds().Dy())
 	g.vs = append(g.vs[:0],

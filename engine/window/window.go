@@ -1,7 +1,9 @@
 // Package window is the patient's view: an ebiten Game that draws a session
 // Snapshot and turns the patient's keys into session commands. It owns no
-// session logic; it reports which scene each frame showed, so cue onsets are
-// stamped with the time of the frame that first drew them.
+// session logic and makes no events: it reports each frame it presented
+// (its time, the visual cues in it, the patient's view of a 360° scene) to a
+// presenter (package present), which stamps cue onsets with the time of the
+// frame that first drew them.
 package window
 
 import (
@@ -20,7 +22,7 @@ import (
 	"golang.org/x/image/font/gofont/goregular"
 
 	"github.com/cueroom/cueroom/engine"
-	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/engine/present"
 	"github.com/cueroom/cueroom/scenes"
 )
 
@@ -45,6 +47,19 @@ type Options struct {
 	// Caption, when set, is drawn small at the top left of every frame
 	// (replay's position and speed; never shown to a patient).
 	Caption func() string
+	// Present, when set, is told of every frame presented and, once, that
+	// the window closed (a *present.Presenter, which makes the cue onsets,
+	// offsets and look events from them).
+	Present FrameReporter
+}
+
+// FrameReporter hears what the window presented. Presented is called on the
+// render thread after each frame is drawn, so it must be quick; the frame's
+// Visible slice is reused afterwards. Closed is called on the main thread
+// when the window stops drawing.
+type FrameReporter interface {
+	Presented(present.Frame)
+	Closed()
 }
 
 // Source is what the window shows and where the patient's input goes: the
@@ -57,7 +72,6 @@ type Source interface {
 	End(reason string)
 	Calm(reason, by string) error // the patient's stop key
 	Answer(value int, by string) error
-	Emit(e bus.Event) // cue onsets and offsets as drawn
 }
 
 // Clock is the time frames are stamped with: the session clock, or the
@@ -75,16 +89,10 @@ type Game struct {
 	face   *text.GoTextFace
 	small  *text.GoTextFace
 
-	lastScene uint64
-	shown     []scenes.Cue // visual cues on screen, for offsets
-	shownStep int
-	shownPres uint64 // the presentation they belong to (a repeat is a new one)
-	looked    lookMark
-	lastFrame time.Duration
-	vas       int  // the rating marker, 0..100
-	vasSet    bool // the patient has moved the marker
-	stick     float64
-	pads      []ebiten.GamepadID
+	vas    int  // the rating marker, 0..100
+	vasSet bool // the patient has moved the marker
+	stick  float64
+	pads   []ebiten.GamepadID
 
 	eye      *ebiten.Image            // one eye's view in stereo mode
 	videos   map[string]*ebiten.Image // a playing video's frame on the GPU, by cue
@@ -92,8 +100,10 @@ type Game struct {
 	sprites  map[textKey]*textSprite
 	spriteOp ebiten.DrawImageOptions
 	frame    uint64
-	hints    [101]string // "Your rating: N — ..." by N, made once
-	vis      []scenes.Cue
+	hints    [101]string   // "Your rating: N — ..." by N, made once
+	vis      []present.Cue // the visual cues drawn in this frame
+	panoDrew bool          // this frame drew a 360° scene
+	seen     present.View  // its view, as reported
 	lines    []string
 	capLines []string // the caption's lines as last joined
 	capText  string
@@ -126,7 +136,7 @@ func New(s Source, m *engine.Media, c Clock, opt Options) (*Game, error) {
 		images: map[string]*ebiten.Image{},
 		face:   &text.GoTextFace{Source: src, Size: 36},
 		small:  &text.GoTextFace{Source: src, Size: 22},
-		vas:    50, shownStep: -1,
+		vas:    50,
 	}, nil
 }
 
@@ -149,10 +159,11 @@ func (g *Game) Update() error {
 	snap := g.s.Snapshot()
 	if g.done() {
 		// The last scene's cues went off with the last frame that drew them.
-		g.logScene(snap, nil, g.lastFrame)
+		g.closed()
 		return ebiten.Termination
 	}
 	if ebiten.IsWindowBeingClosed() {
+		g.closed()
 		g.s.End("window closed")
 		return ebiten.Termination
 	}
@@ -281,13 +292,19 @@ func (g *Game) Layout(outsideW, outsideH int) (int, int) {
 	return g.w, g.h
 }
 
-// Draw renders the snapshot and logs cue onsets and offsets with this
-// frame's time.
+func (g *Game) closed() {
+	if g.opt.Present != nil {
+		g.opt.Present.Closed()
+	}
+}
+
+// Draw renders the snapshot and reports the frame, with its time, to the
+// presenter.
 func (g *Game) Draw(screen *ebiten.Image) {
 	g.frame++
 	now := g.clock.Now()
 	snap := g.s.Snapshot()
-	var visible []scenes.Cue
+	var visible []present.Cue
 	if g.opt.Stereo {
 		// A headset used as a display shows the left half to the left eye
 		// and the right half to the right: the same scene, laid out for a
@@ -312,19 +329,30 @@ func (g *Game) Draw(screen *ebiten.Image) {
 	if g.opt.Caption != nil {
 		g.corner(screen, g.opt.Caption())
 	}
-	if snap.Scene != g.lastScene {
-		g.logScene(snap, visible, now)
-		g.lastScene = snap.Scene
+	if g.opt.Present != nil {
+		g.opt.Present.Presented(g.report(now, snap, visible))
 	}
-	g.lastFrame = now
 	if g.opt.OnFrame != nil {
 		g.opt.OnFrame(screen, now)
 	}
 }
 
+// report describes the frame just drawn.
+func (g *Game) report(now time.Duration, snap engine.Snapshot, visible []present.Cue) present.Frame {
+	f := present.Frame{T: now, Step: snap.Step, Presentation: snap.Presentation, Visible: visible}
+	// A replay's view follows the recording, where the patient's looks are
+	// already: only a view the patient steers is reported.
+	if _, replaying := g.s.(Looker); g.panoDrew && !replaying {
+		g.seen = present.View{Cue: g.view.cue, Yaw: g.view.yaw * 180 / math.Pi, Pitch: g.view.pitch * 180 / math.Pi}
+		f.Look = &g.seen
+	}
+	return f
+}
+
 // drawScene draws what the patient sees now and returns the visual cues in it.
-func (g *Game) drawScene(screen *ebiten.Image, snap engine.Snapshot) []scenes.Cue {
-	var visible []scenes.Cue
+func (g *Game) drawScene(screen *ebiten.Image, snap engine.Snapshot) []present.Cue {
+	var visible []present.Cue
+	g.panoDrew = false
 	switch snap.State {
 	case engine.Ready:
 		g.drawWaiting(screen)
@@ -332,7 +360,7 @@ func (g *Game) drawScene(screen *ebiten.Image, snap engine.Snapshot) []scenes.Cu
 		g.drawCalm(screen)
 	case engine.Running, engine.Paused:
 		st, _ := g.s.Step(snap.Step)
-		visible = g.drawStep(screen, st, snap.Elapsed)
+		visible = g.drawStep(screen, st, snap.Elapsed.Duration())
 		if snap.Prompt != nil && snap.State == engine.Running {
 			g.drawPrompt(screen, snap.Prompt)
 		}
@@ -350,38 +378,8 @@ func (g *Game) drawScene(screen *ebiten.Image, snap engine.Snapshot) []scenes.Cu
 	return visible
 }
 
-// logScene records offsets of the cues that left the screen (at the last
-// frame that showed them) and onsets of the ones that came (at this frame).
-func (g *Game) logScene(snap engine.Snapshot, visible []scenes.Cue, now time.Duration) {
-	stays := func(c scenes.Cue, in []scenes.Cue, pres, inpres uint64) bool {
-		if pres != inpres {
-			return false
-		}
-		for _, d := range in {
-			if d.ID == c.ID {
-				return true
-			}
-		}
-		return false
-	}
-	// A pause does not take the cues off screen; the calm scene does.
-	for _, c := range g.shown {
-		if !stays(c, visible, g.shownPres, snap.Presentation) {
-			g.s.Emit(bus.Event{T: g.lastFrame, Kind: bus.CueOffset, Step: g.shownStep,
-				Data: map[string]any{"cue": c.ID, "modality": string(c.Kind), "file": c.Path, "channel": "visual"}})
-		}
-	}
-	for _, c := range visible {
-		if !stays(c, g.shown, snap.Presentation, g.shownPres) {
-			g.s.Emit(bus.Event{T: now, Kind: bus.CueOnset, Step: snap.Step,
-				Data: map[string]any{"cue": c.ID, "modality": string(c.Kind), "file": c.Path, "channel": "visual"}})
-		}
-	}
-	g.shown, g.shownStep, g.shownPres = append(g.shown[:0], visible...), snap.Step, snap.Presentation // a copy: visible is reused next frame
-}
-
 // drawStep draws a step's visual cues and returns them.
-func (g *Game) drawStep(screen *ebiten.Image, st scenes.Step, elapsed time.Duration) []scenes.Cue {
+func (g *Game) drawStep(screen *ebiten.Image, st scenes.Step, elapsed time.Duration) []present.Cue {
 	screen.Fill(stageBg)
 	// Reused every frame: the render thread allocates nothing in steady state.
 	vis := g.vis[:0]
@@ -391,12 +389,12 @@ func (g *Game) drawStep(screen *ebiten.Image, st scenes.Step, elapsed time.Durat
 		case scenes.KindVideo:
 			if img := g.videoFrame(c.ID); img != nil {
 				drawImage(screen, img, c, 0)
-				vis = append(vis, c)
+				vis = append(vis, shown(c))
 			}
 		case scenes.KindPanorama:
 			if img := g.image(c.ID); img != nil {
 				g.drawPanorama(screen, img, c)
-				vis = append(vis, c)
+				vis = append(vis, shown(c))
 			}
 		case scenes.KindImage:
 			if img := g.image(c.ID); img != nil {
@@ -405,20 +403,20 @@ func (g *Game) drawStep(screen *ebiten.Image, st scenes.Step, elapsed time.Durat
 					progress = min(1, elapsed.Seconds()/st.Duration.Seconds())
 				}
 				drawImage(screen, img, c, progress)
-				vis = append(vis, c)
+				vis = append(vis, shown(c))
 			}
 		case scenes.KindText:
 			lines = append(lines, c.Text)
-			vis = append(vis, c)
+			vis = append(vis, shown(c))
 		case scenes.KindBreathing:
 			g.drawPacer(screen, c.BreathsPerMin, elapsed)
-			vis = append(vis, c)
+			vis = append(vis, shown(c))
 		case scenes.KindNarration:
 			if t := caption(c, elapsed); t != "" {
 				lines = append(lines, t)
 			}
 			if c.Subtitles != "" || len(c.Captions) > 0 {
-				vis = append(vis, c)
+				vis = append(vis, shown(c))
 			}
 		}
 	}
@@ -431,6 +429,11 @@ func (g *Game) drawStep(screen *ebiten.Image, st scenes.Step, elapsed time.Durat
 		g.caption(screen, g.capText)
 	}
 	return vis
+}
+
+// shown names a drawn cue for the presenter.
+func shown(c scenes.Cue) present.Cue {
+	return present.Cue{ID: c.ID, Modality: string(c.Kind), File: c.Path}
 }
 
 // videoFrame returns the playing video's current frame as a GPU image,

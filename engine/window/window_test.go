@@ -19,9 +19,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cueroom/cueroom/bus"
 	"github.com/cueroom/cueroom/engine"
 	"github.com/cueroom/cueroom/engine/audio"
-	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/engine/present"
+	"github.com/cueroom/cueroom/event"
+	"github.com/cueroom/cueroom/event/eventtest"
 	"github.com/cueroom/cueroom/scenes"
 )
 
@@ -177,10 +180,14 @@ func newDetachedRig(t testing.TB, src string, fsys fstest.MapFS, opt Options) *r
 	b := bus.New()
 	r := &rig{events: b.Subscribe(1024, true), frames: make(chan frame, 4096)}
 	clock := engine.NewClock()
+	// The presenter makes the events from what was drawn and played, as in
+	// a session.
+	pres := present.New(func(e event.Event) { b.Publish(bus.Msg{Event: &e}) }, clock.Wall)
+	opt.Present = pres
 	// Sound and video play as in a session, to a silent paced sink.
 	out := audio.Open(audio.Options{NoDevice: true})
 	t.Cleanup(func() { out.Close() })
-	r.s = engine.New(p, b, clock, engine.NewSoundPlayer(out, media, clock, b))
+	r.s = engine.New(p, b, clock, engine.NewSoundPlayer(out, media, clock, pres))
 	also := opt.OnFrame
 	opt.OnFrame = func(screen *ebiten.Image, ft time.Duration) {
 		if also != nil {
@@ -231,13 +238,13 @@ func (r *rig) waitFrame(t *testing.T, want func(color.RGBA) bool) frame {
 }
 
 // nextEvent returns the next event of the given kind.
-func (r *rig) nextEvent(t *testing.T, kind string) bus.Event {
+func (r *rig) nextEvent(t *testing.T, kind event.Kind) event.Event {
 	t.Helper()
 	deadline := time.After(10 * time.Second)
 	for {
 		select {
 		case m := <-r.events.C:
-			if m.Event != nil && m.Event.Kind == kind {
+			if m.Event != nil && m.Event.Kind() == kind {
 				return *m.Event
 			}
 		case <-deadline:
@@ -253,33 +260,33 @@ func isCalm(c color.RGBA) bool  { return c.B > 100 && c.G > 80 && c.R < 90 }
 func TestCueOnsetIsTheFirstFrameThatShowsIt(t *testing.T) {
 	r := newRig(t)
 	first := r.waitFrame(t, isRed)
-	on := r.nextEvent(t, bus.CueOnset)
-	assert.Equal(t, "baseline.c1", on.Data["cue"])
+	on := r.nextEvent(t, event.KindCueOnset)
+	assert.Equal(t, "baseline.c1", eventtest.Field(on, "cue"))
 	assert.Equal(t, first.t, on.T, "onset must carry the time of the first frame that drew the red image")
 
 	require.NoError(t, r.s.Next("test"))
 	green := r.waitFrame(t, isGreen)
-	off := r.nextEvent(t, bus.CueOffset)
-	assert.Equal(t, "baseline.c1", off.Data["cue"])
+	off := r.nextEvent(t, event.KindCueOffset)
+	assert.Equal(t, "baseline.c1", eventtest.Field(off, "cue"))
 	assert.Less(t, off.T, green.t, "offset is the last frame that showed red, before the first green one")
-	on = r.nextEvent(t, bus.CueOnset)
-	assert.Equal(t, "s1.c1", on.Data["cue"])
+	on = r.nextEvent(t, event.KindCueOnset)
+	assert.Equal(t, "s1.c1", eventtest.Field(on, "cue"))
 	assert.Equal(t, green.t, on.T)
 }
 
 func TestRepeatIsANewPresentation(t *testing.T) {
 	r := newRig(t)
 	r.waitFrame(t, isRed)
-	on := r.nextEvent(t, bus.CueOnset)
-	require.Equal(t, "baseline.c1", on.Data["cue"])
+	on := r.nextEvent(t, event.KindCueOnset)
+	require.Equal(t, "baseline.c1", eventtest.Field(on, "cue"))
 	// The same picture stays on screen, yet the repeat is a new
 	// presentation: the first one's offset, then a new onset, both logged.
 	require.NoError(t, r.s.Repeat("test"))
-	start := r.nextEvent(t, bus.StepStart)
-	off := r.nextEvent(t, bus.CueOffset)
-	assert.Equal(t, "baseline.c1", off.Data["cue"])
-	again := r.nextEvent(t, bus.CueOnset)
-	assert.Equal(t, "baseline.c1", again.Data["cue"])
+	start := r.nextEvent(t, event.KindStepStart)
+	off := r.nextEvent(t, event.KindCueOffset)
+	assert.Equal(t, "baseline.c1", eventtest.Field(off, "cue"))
+	again := r.nextEvent(t, event.KindCueOnset)
+	assert.Equal(t, "baseline.c1", eventtest.Field(again, "cue"))
 	assert.GreaterOrEqual(t, again.T, start.T, "the new onset is drawn after the repeat")
 	assert.Less(t, off.T, again.T)
 }
@@ -288,7 +295,7 @@ func TestStopShowsCalmSceneOnTheNextFrame(t *testing.T) {
 	r := newRig(t)
 	r.waitFrame(t, isRed)
 	require.NoError(t, r.s.Calm("patient_stop", "patient"))
-	stop := r.nextEvent(t, bus.PatientStop)
+	stop := r.nextEvent(t, event.KindPatientStop)
 	// The first frame drawn after the stop is the calm scene: not one more
 	// frame of the cue.
 	f := <-r.frames
@@ -350,6 +357,24 @@ steps:
 
 func isBlue(c color.RGBA) bool { return c.B > 180 && c.R < 60 && c.G < 80 }
 
+// TestTheViewIsRecordedWithTheFrameThatShowsIt: a 360° scene records where
+// the view starts, stamped with the first frame that drew it.
+func TestTheViewIsRecordedWithTheFrameThatShowsIt(t *testing.T) {
+	r := newRigWith(t, panoProtocol, fstest.MapFS{"pano.png": {Data: bandsPNG()}})
+	first := r.waitFrame(t, isBlue)
+	l := r.nextEvent(t, event.KindLook)
+	assert.Equal(t, first.t, l.T, "the view is recorded with the first frame that showed the scene")
+	assert.Equal(t, event.Look{Cue: "baseline.c1", YawDeg: 45}, l.Data)
+	assert.Equal(t, 0, l.Step)
+
+	require.NoError(t, r.s.Next("test"))
+	behind := r.waitFrame(t, isRed)
+	l = r.nextEvent(t, event.KindLook)
+	assert.Equal(t, behind.t, l.T)
+	assert.Equal(t, event.Look{Cue: "s1.c1", YawDeg: -135}, l.Data)
+	assert.Equal(t, 1, l.Step)
+}
+
 // TestPanoramaShowsTheRegionAtItsYaw: looking 45° right of the picture's
 // centre is the third band (blue); looking 135° left is the first (red).
 func TestPanoramaShowsTheRegionAtItsYaw(t *testing.T) {
@@ -381,7 +406,7 @@ func TestHundredsOfOnsetsMatchTheFramesThatDrewThem(t *testing.T) {
 		"green.png": {Data: solidPNG(color.RGBA{20, 200, 40, 255})},
 	})
 	var frames []frame
-	var onsets []bus.Event
+	var onsets []event.Event
 	deadline := time.After(60 * time.Second)
 	for done := false; !done; {
 		select {
@@ -391,10 +416,10 @@ func TestHundredsOfOnsetsMatchTheFramesThatDrewThem(t *testing.T) {
 			if m.Event == nil {
 				continue
 			}
-			if m.Event.Kind == bus.CueOnset {
+			if m.Event.Kind() == event.KindCueOnset {
 				onsets = append(onsets, *m.Event)
 			}
-			done = m.Event.Kind == bus.SessionEnd
+			done = m.Event.Kind() == event.KindSessionEnd
 		case <-deadline:
 			t.Fatal("the session did not end within 60 s")
 		}
@@ -423,20 +448,20 @@ func TestHundredsOfOnsetsMatchTheFramesThatDrewThem(t *testing.T) {
 	prevStep := -2
 	for _, on := range onsets {
 		i, ok := byTime[on.T]
-		require.True(t, ok, "onset of %v at %v is not the time of any drawn frame", on.Data["cue"], on.T)
-		if on.Data["modality"] == "text" {
+		require.True(t, ok, "onset of %v at %v is not the time of any drawn frame", eventtest.Field(on, "cue"), on.T)
+		if eventtest.Field(on, "modality") == "text" {
 			continue
 		}
 		want := isRed
-		if on.Data["file"] == "green.png" {
+		if eventtest.Field(on, "file") == "green.png" {
 			want = isGreen
 		}
-		assert.True(t, want(frames[i].center), "frame at %v shows %v for %v", on.T, frames[i].center, on.Data["file"])
+		assert.True(t, want(frames[i].center), "frame at %v shows %v for %v", on.T, frames[i].center, eventtest.Field(on, "file"))
 		// The frame before showed the other picture, unless the step in
 		// between was too short to be drawn at all (then both show the same
 		// picture, and the onset still names the right frame).
 		if i > 0 && on.Step == prevStep+1 {
-			assert.False(t, want(frames[i-1].center), "the frame before the onset of %v already showed it", on.Data["cue"])
+			assert.False(t, want(frames[i-1].center), "the frame before the onset of %v already showed it", eventtest.Field(on, "cue"))
 		}
 		prevStep = on.Step
 	}

@@ -68,7 +68,10 @@ type Device struct {
 	firmware string
 }
 
-var _ sensors.Device = (*Device)(nil)
+var (
+	_ sensors.Device     = (*Device)(nil)
+	_ sensors.LineSetter = (*Device)(nil)
+)
 
 // New checks cfg and returns a Device.
 func New(cfg Config) (*Device, error) {

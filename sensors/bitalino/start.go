@@ -10,6 +10,7 @@ import (
 
 	"go.bug.st/serial"
 
+	"github.com/cueroom/cueroom/sensors"
 	"github.com/cueroom/cueroom/sensors/internal/portio"
 )
 
@@ -19,7 +20,6 @@ func (d *Device) SerialMode() serial.Mode {
 }
 
 // An optional ability of the port Start is given.
-type inputFlusher interface{ ResetInputBuffer() error }
 
 // maxVersionScan bounds how many bytes Start reads looking for the version
 // line: a device still streaming (up to 8 kB/s) or a port spewing garbage
@@ -42,7 +42,7 @@ func (d *Device) Start(rw io.ReadWriter) error {
 		return err
 	}
 	d.pause()
-	if f, ok := rw.(inputFlusher); ok {
+	if f, ok := rw.(sensors.InputFlusher); ok {
 		_ = f.ResetInputBuffer() // best effort: stale frames are skipped below anyway
 	}
 	if err := d.send(rw, name, cmdVersion); err != nil {

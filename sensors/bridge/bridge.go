@@ -172,14 +172,6 @@ func (s Status) Message() string {
 	return fmt.Sprintf("%s streaming: %d samples, %d bytes dropped, %d samples lost", who, s.Samples, s.DroppedBytes, s.DroppedSamples)
 }
 
-// modeDevice is a device that says how its line must be set up.
-type modeDevice interface{ SerialMode() serial.Mode }
-
-// lossCounter is a decoder that knows how many samples it could not
-// deliver. Without it, the bridge counts steps of Sample.Seq above one, which
-// is right only for devices whose Seq counts samples.
-type lossCounter interface{ SamplesLost() uint64 }
-
 // Limits for the wrong-line-setting check: bytes arriving for this long
 // (at least five sample periods) without a sample, or this many bytes
 // mostly dropped. Past checkedBytes the line setting is taken as right.
@@ -306,7 +298,7 @@ func newRunner(cfg Config) *runner {
 	if r.open == nil {
 		r.open = func(path string, silence time.Duration) (io.ReadWriteCloser, error) {
 			var opt serialport.Options
-			if m, ok := cfg.Device.(modeDevice); ok {
+			if m, ok := cfg.Device.(sensors.LineSetter); ok {
 				opt.Mode = m.SerialMode()
 			}
 			opt.Silence = silence
@@ -357,7 +349,7 @@ type conn struct {
 }
 
 func (c *conn) lost() uint64 {
-	if lc, ok := c.dec.(lossCounter); ok {
+	if lc, ok := c.dec.(sensors.LossCounter); ok {
 		return lc.SamplesLost()
 	}
 	return c.seqLost
@@ -455,7 +447,7 @@ func (r *runner) run(ctx context.Context, c *conn, gap *Gap) error {
 // undecodable builds the error for bytes that do not decode.
 func (r *runner) undecodable(n, dropped uint64, d time.Duration) error {
 	setting := "its line setting"
-	if m, ok := r.cfg.Device.(modeDevice); ok {
+	if m, ok := r.cfg.Device.(sensors.LineSetter); ok {
 		setting = lineSetting(m.SerialMode())
 	}
 	what := "none decoded"

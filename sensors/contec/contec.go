@@ -71,7 +71,10 @@ type Device struct {
 	port     any    // the port Start was given, to restart the stream on
 }
 
-var _ sensors.Device = (*Device)(nil)
+var (
+	_ sensors.Device     = (*Device)(nil)
+	_ sensors.LineSetter = (*Device)(nil)
+)
 
 // New checks cfg and returns a Device.
 func New(cfg Config) (*Device, error) {

@@ -3,7 +3,7 @@ package detect
 import (
 	"testing"
 
-	"github.com/cueroom/cueroom/sensors/internal/leakcheck"
+	"github.com/cueroom/cueroom/internal/leakcheck"
 )
 
 // TestMain fails the run if goroutines of the sensors packages outlive the

@@ -30,7 +30,10 @@ type Decoder struct {
 	invalid uint64
 }
 
-var _ sensors.Decoder = (*Decoder)(nil)
+var (
+	_ sensors.Decoder     = (*Decoder)(nil)
+	_ sensors.LossCounter = (*Decoder)(nil)
+)
 
 func (d *Device) newDecoder(r io.Reader) *Decoder {
 	dec := &Decoder{r: r, dev: d, lay: d.layout(), maxLine: d.cfg.MaxLine}

@@ -94,7 +94,10 @@ type Device struct {
 	lay *layout // nil until the format is known
 }
 
-var _ sensors.Device = (*Device)(nil)
+var (
+	_ sensors.Device     = (*Device)(nil)
+	_ sensors.LineSetter = (*Device)(nil)
+)
 
 // New checks cfg and returns a Device.
 func New(cfg Config) (*Device, error) {

@@ -29,7 +29,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/event"
 	"github.com/cueroom/cueroom/sensors"
 	"github.com/cueroom/cueroom/sensors/physio/ecg"
 	"github.com/cueroom/cueroom/sensors/physio/eda"
@@ -175,20 +175,21 @@ func (d Derived) Message() string {
 	return fmt.Sprintf("%s: %s cleared; signal is %s", d.Source, d.Cleared, d.Quality)
 }
 
-// AlertEvent turns an alert into a session event (kind bus.Alert, on the
-// session clock at Known; the caller stamps Wall), so it is recorded, shown
-// and available to the session's rules like any other event. ok is false for
-// other kinds.
-func (d Derived) AlertEvent() (bus.Event, bool) {
+// AlertEvent turns an alert into a session event (an event.Alert from
+// source "signal", on the session clock at Known; the caller stamps Wall and
+// names the device), so it is recorded, shown and available to the
+// session's rules like any other event. ok is false for other kinds.
+func (d Derived) AlertEvent() (event.Event, bool) {
 	if d.Kind != KindAlert {
-		return bus.Event{}, false
+		return event.Event{}, false
 	}
-	return bus.Event{T: d.Known, Kind: bus.Alert, Step: -1, Data: map[string]any{
-		"source":  d.Source,
-		"quality": d.Quality.Names(),
-		"raised":  d.Raised.Names(),
-		"cleared": d.Cleared.Names(),
-		"message": d.Message(),
+	return event.Event{T: d.Known, Step: -1, Data: event.Alert{
+		Source:  "signal",
+		Channel: d.Source,
+		Quality: d.Quality.Names(),
+		Raised:  d.Raised.Names(),
+		Cleared: d.Cleared.Names(),
+		Message: d.Message(),
 	}}, true
 }
 

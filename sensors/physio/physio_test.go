@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/event"
 	"github.com/cueroom/cueroom/sensors"
 	"github.com/cueroom/cueroom/sensors/physio"
 	"github.com/cueroom/cueroom/sensors/physio/internal/testsig"
@@ -179,9 +179,10 @@ func TestQualityFlagsRaiseAndClearAlerts(t *testing.T) {
 				}
 				ev, ok := a.AlertEvent()
 				require.True(t, ok)
-				assert.Equal(t, bus.Alert, ev.Kind)
-				assert.Equal(t, c.source, ev.Data["source"])
-				assert.Contains(t, ev.Data["message"], c.source+":")
+				al, ok := ev.Data.(event.Alert)
+				require.True(t, ok, "an alert event: %#v", ev.Data)
+				assert.Equal(t, c.source, al.Channel)
+				assert.Contains(t, al.Message, c.source+":")
 			}
 			assert.Equal(t, c.raised, raised&c.raised, "raised %s", raised)
 			assert.Equal(t, raised, cleared, "all cleared once the signal is back")

@@ -64,7 +64,10 @@ type Device struct {
 	leftover []byte // bytes Start read from the first valid line on
 }
 
-var _ sensors.Device = (*Device)(nil)
+var (
+	_ sensors.Device     = (*Device)(nil)
+	_ sensors.LineSetter = (*Device)(nil)
+)
 
 // maxSensors bounds Config.Sensor: past 12 the library's BPM letters
 // (A, B…) would run into its IBI letters (M, N…).

@@ -136,7 +136,10 @@ type Device struct {
 	leftover []byte // bytes Start read past the last reply, for the next decoder
 }
 
-var _ sensors.Device = (*Device)(nil)
+var (
+	_ sensors.Device     = (*Device)(nil)
+	_ sensors.LineSetter = (*Device)(nil)
+)
 
 // New checks cfg and returns a Device.
 func New(cfg Config) (*Device, error) {

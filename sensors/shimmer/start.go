@@ -10,11 +10,11 @@ import (
 	"slices"
 	"time"
 
+	"github.com/cueroom/cueroom/sensors"
 	"github.com/cueroom/cueroom/sensors/internal/portio"
 )
 
 // An optional ability of the port Start is given.
-type inputFlusher interface{ ResetInputBuffer() error }
 
 // inquiryReply is the device's answer to the inquiry command.
 type inquiryReply struct {
@@ -45,7 +45,7 @@ func (d *Device) Start(rw io.ReadWriter) error {
 	if d.cfg.Settle > 0 {
 		time.Sleep(d.cfg.Settle)
 	}
-	if f, ok := rw.(inputFlusher); ok {
+	if f, ok := rw.(sensors.InputFlusher); ok {
 		_ = f.ResetInputBuffer() // best effort: the replies are scanned for anyway
 	}
 	if _, err := l.inquiry(); err != nil {

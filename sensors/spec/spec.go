@@ -84,7 +84,7 @@ type Option struct {
 
 // Common options, accepted by every kind.
 var common = append([]Option{
-	{Name: "name", Help: "instance name in recordings and the dashboard", Check: Names(1)},
+	{Name: "name", Help: "instance name in recordings and the dashboard", Check: instanceName},
 	{Name: "silence", Help: "alert when no data for this long", Check: DurationIn(100*time.Millisecond, 10*time.Minute)},
 	{Name: "seed", Help: "simulator seed", Check: IntIn(0, 1<<62), SimOnly: true},
 }, faultOptions...)
@@ -444,6 +444,21 @@ func Names(most int) func(string) error {
 		}
 		return nil
 	}
+}
+
+// DerivedPrefix names the derived physiology streams ("physio",
+// "physio-DEVICE"); a device may not take such a name, or its samples and
+// the derived ones would mix.
+const DerivedPrefix = "physio"
+
+func instanceName(s string) error {
+	if err := Names(1)(s); err != nil {
+		return err
+	}
+	if s == DerivedPrefix || strings.HasPrefix(s, DerivedPrefix+"-") {
+		return fmt.Errorf("%q is reserved for the derived physiology streams: choose another name", s)
+	}
+	return nil
 }
 
 func validName(s string) bool {

@@ -90,6 +90,8 @@ func TestParseErrors(t *testing.T) {
 		{"kv:/dev/ttyUSB0?baud=fast", "baud=fast: use a whole number from 50 to 4000000"},
 		{"kv:/dev/ttyUSB0?silence=1", "silence=1: use a duration from 100ms to 10m0s, e.g. 2s or 500ms"},
 		{"kv:/dev/ttyUSB0?name=a,b", "name=a,b: use one name"},
+		{"kv:/dev/ttyUSB0?name=physio", `name=physio: "physio" is reserved for the derived physiology streams`},
+		{"sim:bitalino?name=physio-bitalino", `"physio-bitalino" is reserved for the derived physiology streams`},
 		{"auto?active=yes", "active=yes: use true or false"},
 		{"sim:contec?fingerout=30s-20s", `fingerout=30s-20s: "30s-20s" ends before it starts: write FROM-TO times`},
 		{"sim:contec?fingerout=1m,2m-3m", `"1m" has no end but is not the last`},

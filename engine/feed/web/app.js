@@ -1,9 +1,13 @@
 // cueroom live dashboard. Protocol: docs/feed.md (and protocol.go). Charts
 // are uPlot (vendor/, from npm via ui/build.sh); this file only feeds them.
 // Everything received is shown with textContent, never parsed as HTML.
+// Event kinds come from kinds.js, generated from the Go event package: name
+// them as K.NAME, never as strings (a Go test checks both files agree).
 "use strict";
 
 (function () {
+  const K = cueroomKinds.kind;
+  const unlisted = new Set(cueroomKinds.unlisted); // sent, not listed in the log
   const token = new URLSearchParams(location.search).get("token") || "";
   const $ = (id) => document.getElementById(id);
   const unitNames = { uS: "µS", mV: "mV", bpm: "bpm", "%": "%" };
@@ -32,7 +36,7 @@
   };
   const palette = ["#dc2626", "#2563eb", "#059669", "#7c3aed", "#d97706", "#0891b2"];
   const charts = {}; // name → {keys: [], xs: [], ys: [[]], ns: [[]], u, dirty}
-  const marks = []; // {t, kind, label}: drawn on every time chart
+  const marks = []; // {t, style, label}: drawn on every time chart
   const scrs = []; // {t, amp}
   let band = [-1, 1]; // arousal baseline band (physio's arousal_lo / arousal_hi when sent)
   let baseline = null; // {from, to}
@@ -132,9 +136,9 @@
       if (ts.length && num(ts[ts.length - 1])) tNow = Math.max(tNow, ts[ts.length - 1]);
       dirty = true;
     },
-    // Where the patient looks in a 360° scene comes up to 10 times a second:
-    // recorded and sent, but not listed.
-    event(m) { onEvent(m); if (m.kind !== "look") addEvent(m); },
+    // Some kinds come too often to list (where the patient looks in a 360°
+    // scene, up to 10 times a second): recorded and sent, but not listed.
+    event(m) { onEvent(m); if (!unlisted.has(m.kind)) addEvent(m); },
     view(m) {
       if (typeof m.jpeg === "string") $("view").src = "data:image/jpeg;base64," + m.jpeg;
     },
@@ -228,30 +232,30 @@
     const d = m.data && typeof m.data === "object" ? m.data : {};
     tNow = Math.max(tNow, t);
     switch (m.kind) {
-      case "replay_seek":
+      case K.REPLAY_SEEK:
         clearData(false);
         // The context that follows is sent again: count it afresh.
         for (const dev of devices.values()) { dev.arrivals = []; dev.nulls = 0; dev.latest = dev.channels.map(() => null); }
         tNow = num(d.to) ? d.to : t;
         break;
-      case "step_start": {
+      case K.STEP_START: {
         const steps = Array.isArray(session.steps) ? session.steps : [];
         const st = num(m.step) && steps[m.step] ? steps[m.step] : null;
-        marks.push({ t: t, kind: "step", label: "S" + (num(m.step) ? m.step + 1 : "?") + (st && st.name ? " " + String(st.name).slice(0, 18) : "") });
+        marks.push({ t: t, style: "step", label: "S" + (num(m.step) ? m.step + 1 : "?") + (st && st.name ? " " + String(st.name).slice(0, 18) : "") });
         activeCues.clear();
         break;
       }
-      case "cue_onset":
+      case K.CUE_ONSET:
         activeCues.set(String(d.channel || d.modality || "cue"), String(d.cue || d.file || "?"));
-        marks.push({ t: t, kind: "cue", label: "" });
+        marks.push({ t: t, style: "cue", label: "" });
         break;
-      case "cue_offset":
+      case K.CUE_OFFSET:
         activeCues.delete(String(d.channel || d.modality || "cue"));
         break;
-      case "marker":
-        marks.push({ t: t, kind: "mark", label: typeof d.text === "string" ? d.text.slice(0, 20) : "" });
+      case K.MARKER:
+        marks.push({ t: t, style: "mark", label: typeof d.text === "string" ? d.text.slice(0, 20) : "" });
         break;
-      case "rating":
+      case K.RATING:
         if (d.answered !== false && num(d.value)) {
           const scale = d.scale === "suds" ? "suds" : "craving";
           ratings.xs.push(t);
@@ -260,35 +264,35 @@
           ratings.dirty = true;
         }
         break;
-      case "scr":
+      case K.SCR:
         if (num(d.amplitude)) scrs.push({ t: t, amp: d.amplitude });
         break;
-      case "baseline":
+      case K.BASELINE:
         if (num(d.from) && num(d.to)) baseline = { from: d.from, to: d.to };
         if (num(d.lo) && num(d.hi)) band = [d.lo, d.hi];
         break;
-      case "quality": {
+      case K.QUALITY: {
         const dev = devices.get(String(d.device || ""));
         if (dev) dev.quality = Array.isArray(d.flags) && d.flags.length ? d.flags.map(String).join(", ") : "ok";
         break;
       }
-      case "patient_stop":
-        marks.push({ t: t, kind: "alert", label: "STOP" });
+      case K.PATIENT_STOP:
+        marks.push({ t: t, style: "alert", label: "STOP" });
         raise("stop@" + t, "Patient pressed STOP", t);
         break;
-      case "alert": {
+      case K.ALERT: {
         const src = String(d.source || "session");
         let text = (typeof d.message === "string" && d.message ? d.message : "alert") + " (" + src + ")";
         if (num(d.limit)) text += " — limit " + d.limit;
         if (src === "arousal" && num(d.limit)) ceiling = d.limit;
         const dev = devices.get(src);
         if (dev && typeof d.message === "string") dev.quality = d.message;
-        marks.push({ t: t, kind: "alert", label: "" });
+        marks.push({ t: t, style: "alert", label: "" });
         raise("alert@" + t + src, text, t);
         break;
       }
-      case "session_end":
-        marks.push({ t: t, kind: "step", label: "end" });
+      case K.SESSION_END:
+        marks.push({ t: t, style: "step", label: "end" });
         break;
     }
     for (const c of Object.values(charts)) c.dirty = true;
@@ -429,9 +433,9 @@
       for (const mk of marks) {
         if (mk.t < xmin || mk.t > xmax) continue;
         const x = Math.round(u.valToPos(mk.t, "x", true)) + 0.5;
-        ctx.strokeStyle = { step: "#444", cue: "#d97706", mark: "#2563eb", alert: "#b42318" }[mk.kind];
-        ctx.lineWidth = (mk.kind === "step" || mk.kind === "alert" ? 2 : 1) * dpr;
-        ctx.setLineDash(mk.kind === "cue" ? [3 * dpr, 3 * dpr] : []);
+        ctx.strokeStyle = { step: "#444", cue: "#d97706", mark: "#2563eb", alert: "#b42318" }[mk.style];
+        ctx.lineWidth = (mk.style === "step" || mk.style === "alert" ? 2 : 1) * dpr;
+        ctx.setLineDash(mk.style === "cue" ? [3 * dpr, 3 * dpr] : []);
         ctx.beginPath(); ctx.moveTo(x, bb.top); ctx.lineTo(x, bb.top + bb.height); ctx.stroke();
         if (mk.label) { ctx.fillStyle = ctx.strokeStyle; ctx.fillText(mk.label, x + 3 * dpr, bb.top + 11 * dpr); }
       }

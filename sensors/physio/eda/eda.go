@@ -265,12 +265,19 @@ func (d *Detector) confirm(thr float64) {
 // no delay to correct. It returns the SCRs, with HalfRecovery where reached,
 // and the low-passed signal. x must hold no NaN (interpolate gaps first).
 func Find(x []float64, fs float64, cfg Config) ([]SCR, []float64, error) {
+	return FindInto(nil, x, fs, cfg)
+}
+
+// FindInto is Find with the low-passed signal written into dst's storage
+// (grown when too small), so a caller analysing many stretches of a long
+// recording reuses one buffer. dst must not overlap x.
+func FindInto(dst, x []float64, fs float64, cfg Config) ([]SCR, []float64, error) {
 	d, err := New(fs, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
 	fc := min(d.cfg.LowPass, 0.45*fs)
-	y := append([]float64(nil), x...)
+	y := append(dst[:0], x...)
 	dsp.FiltFilt(dsp.LowPass(fc, fs, 2), y, int(3*fs/fc))
 	d.lp, d.delay = dsp.Filter{}, 0 // already filtered
 	// The quantisation step comes from the raw input, not the smooth y.

@@ -127,7 +127,7 @@ type Skin struct {
 	Min       float64 `json:"min_us"`
 	Max       float64 `json:"max_us"`
 	Gaps      int     `json:"gap_samples"`
-	sc        []float64
+	lv        levels  // the low-passed signal's means over spans; nil without a valid value
 }
 
 // SCR is one skin conductance response.
@@ -217,6 +217,15 @@ func Analyze(in Input, cfg Config) (*Report, error) {
 			return nil, err
 		}
 		r.EDA.Column = name(in.EDAName, "EDA")
+	}
+	r.finish(in.Events, cfg)
+	return r, nil
+}
+
+// finish picks the heart-rate source and measures the events on what the
+// channels gave.
+func (r *Report) finish(events []Event, cfg Config) {
+	if r.EDA != nil {
 		r.Settings.SCRThreshold = r.EDA.Threshold
 	}
 	hr := r.ECG
@@ -228,9 +237,8 @@ func Analyze(in Input, cfg Config) (*Report, error) {
 	if hr != nil {
 		r.Settings.HRSource = hr.Column
 	}
-	r.Events = react(in, cfg, hr, r.EDA)
+	r.Events = react(events, r.Samples, r.Rate, cfg, hr, r.EDA)
 	r.Repeats = habituate(r.Events)
-	return r, nil
 }
 
 func name(s, def string) string {
@@ -247,52 +255,79 @@ type interval struct {
 
 // heart finds beats and accepted intervals on one channel.
 func heart(x []float64, fs float64, cfg Config, isECG bool) (*Heart, error) {
-	var push func(float64) []float64
-	var reset func()
+	hs, err := newHeartStream(fs, cfg, isECG)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range x {
+		hs.add(v)
+	}
+	return hs.finish(), nil
+}
+
+// heartStream finds beats one sample at a time: the detectors are causal,
+// so a recording of any length is followed in constant memory (only the
+// beats are kept) with exactly the beats a whole-array pass gives.
+type heartStream struct {
+	fs    float64
+	cfg   Config
+	push  func(float64) []float64
+	reset func()
+	h     *Heart
+	last  float64
+	have  bool
+	miss  int
+	segs  []int // segment starts: beats across a gap are never paired
+}
+
+func newHeartStream(fs float64, cfg Config, isECG bool) (*heartStream, error) {
+	hs := &heartStream{fs: fs, cfg: cfg, h: &Heart{Beats: []int64{}, HR: []HRPoint{}}}
 	if isECG {
 		d, err := ecg.New(fs, cfg.Polarity)
 		if err != nil {
 			return nil, err
 		}
-		push, reset = d.Push, d.Reset
+		hs.push, hs.reset = d.Push, d.Reset
 	} else {
 		d, err := ppg.New(fs)
 		if err != nil {
 			return nil, err
 		}
-		push, reset = d.Push, d.Reset
+		hs.push, hs.reset = d.Push, d.Reset
 	}
-	h := &Heart{Beats: []int64{}, HR: []HRPoint{}}
-	last, have := 0.0, false
-	miss := 0
-	// segment starts: beats across a gap are never paired
-	var segs []int
-	for _, v := range x {
-		if math.IsNaN(v) || math.Abs(v) >= 1e12 {
-			h.Gaps++
-			miss++
-			if !have {
-				continue
-			}
-			v = last
-		} else {
-			if miss > int(0.25*fs) {
-				reset()
-				segs = append(segs, len(h.beatPos))
-			}
-			miss = 0
-			last, have = v, true
+	return hs, nil
+}
+
+// add feeds the next sample (NaN: missing).
+func (hs *heartStream) add(v float64) {
+	h := hs.h
+	if math.IsNaN(v) || math.Abs(v) >= 1e12 {
+		h.Gaps++
+		hs.miss++
+		if !hs.have {
+			return
 		}
-		for _, b := range push(v) {
-			h.beatPos = append(h.beatPos, b)
+		v = hs.last
+	} else {
+		if hs.miss > int(0.25*hs.fs) {
+			hs.reset()
+			hs.segs = append(hs.segs, len(h.beatPos))
 		}
+		hs.miss = 0
+		hs.last, hs.have = v, true
 	}
+	h.beatPos = append(h.beatPos, hs.push(v)...)
+}
+
+// finish corrects the intervals between the beats found.
+func (hs *heartStream) finish() *Heart {
+	h := hs.h
 	for _, b := range h.beatPos {
 		h.Beats = append(h.Beats, int64(math.Round(b)))
 	}
-	h.ivs, h.Summary = correct(h.beatPos, segs, fs, cfg)
-	h.HR = hrPoints(h.ivs, fs)
-	return h, nil
+	h.ivs, h.Summary = correct(h.beatPos, hs.segs, hs.fs, hs.cfg)
+	h.HR = hrPoints(h.ivs, hs.fs)
+	return h
 }
 
 func hrPoints(ivs []interval, fs float64) []HRPoint {
@@ -432,7 +467,7 @@ func skin(x []float64, fs float64, cfg Config) (*Skin, error) {
 		return nil, err
 	}
 	s.Threshold = thresholdFor(y, cfg.SCR)
-	s.sc = sc
+	s.lv = sliceLevels(sc)
 	var w welford
 	s.Min, s.Max = math.Inf(1), math.Inf(-1)
 	for i, v := range sc {
@@ -451,14 +486,24 @@ func skin(x []float64, fs float64, cfg Config) (*Skin, error) {
 		if spansGap(x, int(c.Onset), int(math.Ceil(c.Peak))) {
 			continue
 		}
-		o := SCR{Onset: int64(math.Round(c.Onset)), Peak: int64(math.Round(c.Peak)), OnsetS: c.Onset / fs, PeakS: c.Peak / fs,
-			Amplitude: c.Amplitude, Rise: c.Rise() / fs}
-		if c.HalfRecovery > 0 {
-			o.HalfRecovery = c.HalfRecovery / fs
-		}
-		s.SCRs = append(s.SCRs, o)
+		s.SCRs = append(s.SCRs, scrAt(c, 0, fs))
 	}
 	return s, nil
+}
+
+// scrAt is c, found in samples from `from` on, in samples and seconds from
+// the first sample.
+func scrAt(c eda.SCR, from int, fs float64) SCR {
+	if from != 0 {
+		c.Onset += float64(from)
+		c.Peak += float64(from)
+	}
+	o := SCR{Onset: int64(math.Round(c.Onset)), Peak: int64(math.Round(c.Peak)), OnsetS: c.Onset / fs, PeakS: c.Peak / fs,
+		Amplitude: c.Amplitude, Rise: c.Rise() / fs}
+	if c.HalfRecovery > 0 {
+		o.HalfRecovery = c.HalfRecovery / fs
+	}
+	return o
 }
 
 // thresholdFor is the SCR threshold eda.Find applies to y: the configured
@@ -545,6 +590,18 @@ func hrMean(ivs []interval, fs, from, to float64) (mean, peak float64, ok bool) 
 	return sum / cover, peak, true
 }
 
+// levels gives the low-passed skin conductance's mean and highest value
+// over a span of samples [from, to), clipped to the recording; ok is false
+// when nothing of it is left.
+type levels interface {
+	mean(from, to int) (mean, peak float64, ok bool)
+}
+
+// sliceLevels are the levels of a whole low-passed signal in memory.
+type sliceLevels []float64
+
+func (x sliceLevels) mean(from, to int) (float64, float64, bool) { return meanOf(x, from, to) }
+
 func meanOf(x []float64, from, to int) (mean, peak float64, ok bool) {
 	from, to = max(0, from), min(len(x), to)
 	if to <= from {
@@ -559,11 +616,17 @@ func meanOf(x []float64, from, to int) (mean, peak float64, ok bool) {
 	return s / float64(to-from), peak, true
 }
 
-func react(in Input, cfg Config, h *Heart, s *Skin) []Reactivity {
-	evs := slices.Clone(in.Events)
+// sortedEvents are events in onset order (repeats of one onset in the
+// order given): the order react measures them in.
+func sortedEvents(events []Event) []Event {
+	evs := slices.Clone(events)
 	sort.SliceStable(evs, func(i, j int) bool { return evs[i].Index < evs[j].Index })
-	fs := in.Rate
-	n := max(len(in.ECG), len(in.PPG), len(in.EDA))
+	return evs
+}
+
+// react measures each event on a recording of n samples at fs Hz.
+func react(events []Event, n int, fs float64, cfg Config, h *Heart, s *Skin) []Reactivity {
+	evs := sortedEvents(events)
 	seen := map[string]int{}
 	var out []Reactivity
 	for k, e := range evs {
@@ -581,9 +644,9 @@ func react(in Input, cfg Config, h *Heart, s *Skin) []Reactivity {
 				rv.HR = &Change{Baseline: bm, Response: rm, Delta: rm - bm, Peak: pk}
 			}
 		}
-		if s != nil && s.sc != nil {
-			bm, _, ok1 := meanOf(s.sc, int(b0), int(on))
-			rm, pk, ok2 := meanOf(s.sc, int(on), int(r1))
+		if s != nil && s.lv != nil {
+			bm, _, ok1 := s.lv.mean(int(b0), int(on))
+			rm, pk, ok2 := s.lv.mean(int(on), int(r1))
 			if ok1 && ok2 {
 				rv.SC = &Change{Baseline: bm, Response: rm, Delta: rm - bm, Peak: pk}
 				// Recovery over the span until the next event.
@@ -591,8 +654,8 @@ func react(in Input, cfg Config, h *Heart, s *Skin) []Reactivity {
 				if k+1 < len(evs) {
 					end = int(evs[k+1].Index)
 				}
-				if _, peak, ok := meanOf(s.sc, int(on), end); ok && peak-bm >= 0.05 {
-					endMean, _, _ := meanOf(s.sc, end-int(fs), end)
+				if _, peak, ok := s.lv.mean(int(on), end); ok && peak-bm >= 0.05 {
+					endMean, _, _ := s.lv.mean(end-int(fs), end)
 					f := (peak - endMean) / (peak - bm)
 					rv.Recovery = &f
 				}

@@ -135,26 +135,40 @@ func ButterDelay(fc float64, order int) float64 {
 // FiltFilt runs f forward then backward over x (zero phase, squared
 // magnitude), in place. The ends are padded with an odd reflection of pad
 // samples and the filter started in its steady state there, so edges do not
-// ring. f's state is clobbered.
+// ring. f's state is clobbered. Only the pads are allocated (not a padded
+// copy of x), so a long x costs no second copy.
 func FiltFilt(f Filter, x []float64, pad int) {
 	n := len(x)
 	if n == 0 {
 		return
 	}
 	pad = min(max(pad, 0), n-1)
-	buf := make([]float64, n+2*pad)
+	head, tail := make([]float64, pad), make([]float64, pad)
 	for i := 0; i < pad; i++ {
-		buf[i] = 2*x[0] - x[pad-i]
-		buf[n+pad+i] = 2*x[n-1] - x[n-2-i]
+		head[i] = 2*x[0] - x[pad-i]
+		tail[i] = 2*x[n-1] - x[n-2-i]
 	}
-	copy(buf[pad:], x)
-	f.Settle(buf[0])
-	for i, v := range buf {
-		buf[i] = f.Step(v)
+	// The padded signal is head, x, tail.
+	parts := [3][]float64{head, x, tail}
+	if pad > 0 {
+		f.Settle(head[0])
+	} else {
+		f.Settle(x[0])
 	}
-	f.Settle(buf[len(buf)-1])
-	for i := len(buf) - 1; i >= 0; i-- {
-		buf[i] = f.Step(buf[i])
+	for _, p := range parts {
+		for i, v := range p {
+			p[i] = f.Step(v)
+		}
 	}
-	copy(x, buf[pad:pad+n])
+	if pad > 0 {
+		f.Settle(tail[pad-1])
+	} else {
+		f.Settle(x[n-1])
+	}
+	for k := 2; k >= 0; k-- {
+		p := parts[k]
+		for i := len(p) - 1; i >= 0; i-- {
+			p[i] = f.Step(p[i])
+		}
+	}
 }

@@ -1,14 +1,18 @@
-package main
+// Package rig runs a session's sensors: one bridge per --sensor spec (a real
+// port, auto-detection, or a simulator on a pseudo-terminal), their samples
+// and their losses published as bus messages on the session clock.
+package rig
 
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/cueroom/cueroom/engine"
-	"github.com/cueroom/cueroom/engine/bus"
+	"github.com/cueroom/cueroom/bus"
+	"github.com/cueroom/cueroom/event"
 	"github.com/cueroom/cueroom/sensors"
 	"github.com/cueroom/cueroom/sensors/bridge"
 	"github.com/cueroom/cueroom/sensors/detect"
@@ -16,8 +20,22 @@ import (
 	"github.com/cueroom/cueroom/sensors/spec"
 )
 
-// rig is the running sensors: one bridge per --sensor, and the simulators.
-type rig struct {
+// Clock is the session clock the samples are stamped with.
+type Clock interface {
+	Now() time.Duration
+	Wall(t time.Duration) time.Time
+}
+
+// SpecError is a --sensor spec that cannot be used as given: the user's to
+// fix (cueroom exits 2 on it).
+type SpecError struct{ Msg string }
+
+func (e *SpecError) Error() string { return e.Msg }
+
+func specErrorf(format string, args ...any) error { return &SpecError{fmt.Sprintf(format, args...)} }
+
+// Rig is the running sensors: one bridge per spec, and the simulators.
+type Rig struct {
 	mu      sync.Mutex
 	streams []sensors.Stream
 	descr   []string
@@ -27,29 +45,30 @@ type rig struct {
 	once    sync.Once
 }
 
-// startSensors opens every sensor and waits until each has answered, so a
+// Start opens every sensor and waits until each has answered, so a
 // wrong or busy port is reported before any session folder exists. Samples
 // go onto the bus stamped with the session clock; once a sensor has
 // streamed, losing it is an alert and a recorded gap, and the bridge
 // reconnects with backoff on the same time base.
-func startSensors(parent context.Context, raws []string, clock *engine.Clock, b *bus.Bus) (*rig, error) {
+// Auto-detection says what it found on out.
+func Start(parent context.Context, raws []string, clock Clock, b *bus.Bus, out io.Writer) (*Rig, error) {
 	ctx, cancel := context.WithCancel(parent)
-	r := &rig{cancel: cancel}
+	r := &Rig{cancel: cancel}
 	names := map[string]int{}
 	for _, raw := range raws {
 		sp, err := spec.Parse(raw)
 		if err != nil {
 			r.Stop()
-			return nil, usagef("--sensor %q: %v", raw, err)
+			return nil, specErrorf("--sensor %q: %v", raw, err)
 		}
 		if sp.Auto {
 			found, ports, err := detect.Auto(ctx, detect.FromSpec(sp))
 			if err != nil {
 				r.Stop()
-				return nil, usagef("--sensor auto: %v", err)
+				return nil, specErrorf("--sensor auto: %v", err)
 			}
 			_ = ports
-			fmt.Printf("  auto:      found %s\n", found.String())
+			fmt.Fprintf(out, "  auto:      found %s\n", found.String())
 			sp = found
 		}
 		name := sp.Name()
@@ -58,7 +77,7 @@ func startSensors(parent context.Context, raws []string, clock *engine.Clock, b 
 			sp, err = spec.Parse(withOpt(sp.String(), "name", fmt.Sprintf("%s%d", name, names[name])))
 			if err != nil {
 				r.Stop()
-				return nil, usagef("--sensor %q: %v", raw, err)
+				return nil, specErrorf("--sensor %q: %v", raw, err)
 			}
 		}
 		port := sp.Port
@@ -66,7 +85,7 @@ func startSensors(parent context.Context, raws []string, clock *engine.Clock, b 
 			sim, err := sp.NewSim()
 			if err != nil {
 				r.Stop()
-				return nil, usagef("--sensor %q: %v", raw, err)
+				return nil, specErrorf("--sensor %q: %v", raw, err)
 			}
 			pty, err := simport.Start(ctx, sim)
 			if err != nil {
@@ -82,7 +101,7 @@ func startSensors(parent context.Context, raws []string, clock *engine.Clock, b 
 		dev, err := sp.Device()
 		if err != nil {
 			r.Stop()
-			return nil, usagef("--sensor %q: %v", raw, err)
+			return nil, specErrorf("--sensor %q: %v", raw, err)
 		}
 		if err := r.startBridge(ctx, raw, sp, port, dev, clock, b); err != nil {
 			r.Stop()
@@ -101,12 +120,12 @@ func withOpt(s, opt, v string) string {
 	return s + sep + opt + "=" + v
 }
 
-func (r *rig) startBridge(ctx context.Context, raw string, sp spec.Spec, port string, dev sensors.Device, clock *engine.Clock, b *bus.Bus) error {
+func (r *Rig) startBridge(ctx context.Context, raw string, sp spec.Spec, port string, dev sensors.Device, clock Clock, b *bus.Bus) error {
 	ready := make(chan sensors.Stream, 1)
 	failed := make(chan error, 1)
-	publish := func(kind string, data map[string]any) {
+	publish := func(d event.Data) {
 		t := clock.Now()
-		b.Publish(bus.Msg{Event: &bus.Event{T: t, Wall: clock.Wall(t), Kind: kind, Step: -1, Data: data}})
+		b.Publish(bus.Msg{Event: &event.Event{T: t, Wall: clock.Wall(t), Step: -1, Data: d}})
 	}
 	r.wg.Add(1)
 	go func() {
@@ -118,13 +137,13 @@ func (r *rig) startBridge(ctx context.Context, raw string, sp spec.Spec, port st
 			OnStatus: func(st bridge.Status) {
 				switch st.State {
 				case bridge.Lost:
-					publish(bus.Alert, map[string]any{"source": "sensor", "device": st.Device, "message": st.Message()})
+					publish(event.Alert{Source: "sensor", Device: st.Device, Message: st.Message()})
 				case bridge.Reconnected:
-					d := map[string]any{"source": "sensor", "device": st.Device, "message": st.Message()}
+					g := event.Gap{Source: "sensor", Device: st.Device, Message: st.Message()}
 					if st.Gap != nil {
-						d["gap_start"], d["gap_end"], d["reason"] = st.Gap.Start.Seconds(), st.Gap.End.Seconds(), st.Gap.Reason
+						g.Start, g.End, g.Reason = event.Secs(st.Gap.Start), event.Secs(st.Gap.End), st.Gap.Reason
 					}
-					publish(bus.Gap, d)
+					publish(g)
 				}
 			},
 		})
@@ -132,7 +151,7 @@ func (r *rig) startBridge(ctx context.Context, raw string, sp spec.Spec, port st
 			return
 		}
 		failed <- err
-		publish(bus.Alert, map[string]any{"source": "sensor", "device": dev.Stream().Device, "message": fmt.Sprint(err)})
+		publish(event.Alert{Source: "sensor", Device: dev.Stream().Device, Message: fmt.Sprint(err)})
 	}()
 	select {
 	case s := <-ready:
@@ -147,9 +166,9 @@ func (r *rig) startBridge(ctx context.Context, raw string, sp spec.Spec, port st
 		b.Publish(bus.Msg{Stream: &s})
 		return nil
 	case err := <-failed:
-		return usagef("--sensor %q: %v", raw, err)
+		return specErrorf("--sensor %q: %v", raw, err)
 	case <-time.After(15 * time.Second):
-		return usagef("--sensor %q: the device did not start within 15 s: check it is switched on and paired", raw)
+		return specErrorf("--sensor %q: the device did not start within 15 s: check it is switched on and paired", raw)
 	}
 }
 
@@ -162,14 +181,14 @@ func channelList(s sensors.Stream) string {
 }
 
 // Streams lists the devices' channel descriptions.
-func (r *rig) Streams() []sensors.Stream {
+func (r *Rig) Streams() []sensors.Stream {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]sensors.Stream(nil), r.streams...)
 }
 
 // Describe says which sensors run, for the operator.
-func (r *rig) Describe() string {
+func (r *Rig) Describe() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return strings.Join(r.descr, "; ")
@@ -177,9 +196,9 @@ func (r *rig) Describe() string {
 
 // FollowCues lets simulated skin conductance respond to cue onsets, as a
 // real participant's would, until sub closes.
-func (r *rig) FollowCues(sub *bus.Sub) {
+func (r *Rig) FollowCues(sub *bus.Sub) {
 	for m := range sub.C {
-		if m.Event == nil || m.Event.Kind != bus.CueOnset {
+		if m.Event == nil || m.Event.Kind() != event.KindCueOnset {
 			continue
 		}
 		for _, s := range r.sims {
@@ -189,7 +208,7 @@ func (r *rig) FollowCues(sub *bus.Sub) {
 }
 
 // Stop stops every bridge and simulator and waits for them.
-func (r *rig) Stop() {
+func (r *Rig) Stop() {
 	r.once.Do(func() {
 		r.cancel()
 		r.wg.Wait()

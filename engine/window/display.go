@@ -1,7 +1,8 @@
-package main
+package window
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,16 +11,19 @@ import (
 	"time"
 )
 
-// ensureDisplay starts a virtual X display (Xvfb) when there is none, so a
+// ErrNoDisplay says there is no display and no Xvfb to make one.
+var ErrNoDisplay = errors.New("no display (DISPLAY is not set) and Xvfb is not installed: run 'make run', which installs it, or apt-get install xvfb")
+
+// EnsureDisplay starts a virtual X display (Xvfb) when there is none, so a
 // session can run on a headless machine with the dashboard as its only view.
 // It returns a function that stops the display.
-func ensureDisplay(logf func(string, ...any)) (stop func(), err error) {
+func EnsureDisplay(logf func(string, ...any)) (stop func(), err error) {
 	if os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND_DISPLAY") != "" {
 		return func() {}, nil
 	}
 	xvfb, err := exec.LookPath("Xvfb")
 	if err != nil {
-		return nil, usagef("no display (DISPLAY is not set) and Xvfb is not installed: run 'make run', which installs it, or apt-get install xvfb")
+		return nil, ErrNoDisplay
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
