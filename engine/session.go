@@ -207,7 +207,7 @@ func (s *Session) advanceLocked() time.Duration {
 	if r := st.Rating; r != nil && r.Every > 0 && s.snap.Prompt == nil && el < st.Duration {
 		if due := s.nextEvery - el; due <= 0 {
 			s.nextEvery += r.Every
-			s.openPromptLocked(r, now)
+			s.openPromptLocked(r, now, false)
 			return -1
 		} else {
 			consider(due)
@@ -215,6 +215,12 @@ func (s *Session) advanceLocked() time.Duration {
 	}
 	if e := st.EndWhen; e != nil && el >= e.Min && s.habituatedLocked(e, now-el) {
 		s.emit(idx, event.Alert{Source: "session", Message: fmt.Sprintf("step %q ended early: arousal and craving habituated", st.Name), Level: "info"})
+		if closingRating(st) {
+			// The step's end rating is still asked: a habituated step
+			// is the one whose rating a study needs most.
+			s.openPromptLocked(st.Rating, now, true)
+			return -1
+		}
 		s.nextLocked("habituated")
 		return -1
 	} else if e != nil {
@@ -224,8 +230,8 @@ func (s *Session) advanceLocked() time.Duration {
 		consider(left)
 		return wait
 	}
-	if st.Rating != nil && st.Rating.At != "start" {
-		s.openPromptLocked(st.Rating, now)
+	if closingRating(st) {
+		s.openPromptLocked(st.Rating, now, true)
 		return -1
 	}
 	s.nextLocked("duration")
@@ -261,9 +267,12 @@ func (s *Session) SetArousal(a Arousal) {
 
 // openPromptLocked asks for a rating at session time now; Apply makes it
 // the closing prompt if the step's time is up then.
-func (s *Session) openPromptLocked(r *scenes.Rating, now time.Duration) {
-	s.emitAt(now, s.snap.Step, event.RatingPrompt{Scale: r.Scale, Question: r.Question})
+func (s *Session) openPromptLocked(r *scenes.Rating, now time.Duration, atEnd bool) {
+	s.emitAt(now, s.snap.Step, event.RatingPrompt{Scale: r.Scale, Question: r.Question, AtEnd: atEnd})
 }
+
+// closingRating says whether a step asks a rating at its end.
+func closingRating(st scenes.Step) bool { return st.Rating != nil && st.Rating.At != scenes.AtStart }
 
 // limitLocked tells the therapist a safety limit acted.
 func (s *Session) limitLocked(kind, msg string) {
@@ -291,7 +300,7 @@ func (s *Session) startStepLocked(i int) {
 	s.emit(i, event.StepStart{ID: st.ID, Name: st.Name, Intensity: st.Intensity,
 		Duration: event.Secs(st.Duration), Neutral: st.Neutral})
 	if st.Rating != nil && st.Rating.At == "start" {
-		s.openPromptLocked(st.Rating, s.clock.Now())
+		s.openPromptLocked(st.Rating, s.clock.Now(), false)
 	}
 	if s.player != nil {
 		s.player.StartStep(i, st.Cues)
@@ -478,6 +487,11 @@ func (s *Session) Calm(reason, by string) error {
 		s.player.SetPaused(false)
 		s.player.StopAll(500 * time.Millisecond)
 	}
+	if p := s.snap.Prompt; p != nil {
+		// A stop during a rating is recorded as that rating cancelled,
+		// never as an answer and never silently.
+		s.emit(s.snap.Step, event.Rating{Scale: p.Scale, Answered: false, Cancelled: true, By: by, PromptT: event.Secs(p.Since)})
+	}
 	s.emit(s.snap.Step, d)
 	s.poke()
 	return nil
@@ -530,7 +544,7 @@ func (s *Session) AskRating(scale, by string) error {
 		q = "How distressed do you feel right now?"
 	}
 	s.emitAt(now, s.snap.Step, event.Command{Cmd: "rate", Scale: scale, By: by})
-	s.openPromptLocked(&scenes.Rating{Scale: scale, Question: q}, now)
+	s.openPromptLocked(&scenes.Rating{Scale: scale, Question: q}, now, false)
 	s.poke()
 	return nil
 }

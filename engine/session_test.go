@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"testing/fstest"
@@ -206,6 +207,25 @@ func TestCalmStopsSoundAndWaitsForTherapist(t *testing.T) {
 	assert.Equal(t, "start:1", h.player.got()[len(h.player.got())-1])
 }
 
+// TestStopDuringARatingCancelsIt: Esc (or panic) while the patient is
+// being asked records that rating as cancelled, by whom, before the stop.
+func TestStopDuringARatingCancelsIt(t *testing.T) {
+	for _, c := range []struct{ reason, by string }{{"patient_stop", "patient"}, {"panic", "therapist"}} {
+		t.Run(c.reason, func(t *testing.T) {
+			h := start(t, protocol(t, src("1h", "1h", "1h")))
+			h.next(t, event.KindStepStart)
+			require.NoError(t, h.s.AskRating("craving", "therapist"))
+			pr := h.next(t, event.KindRatingPrompt)
+			require.NoError(t, h.s.Calm(c.reason, c.by))
+			r := h.next(t, event.KindRating)
+			assert.Equal(t, event.Rating{Scale: "craving", Cancelled: true, By: c.by, PromptT: event.Secs(pr.T)}, r.Data)
+			assert.Nil(t, h.s.Snapshot().Prompt)
+			assert.Equal(t, Calm, h.s.Snapshot().State)
+			require.ErrorIs(t, h.s.Answer(40, "patient"), ErrState, "nothing left to answer")
+		})
+	}
+}
+
 func TestNextAndEnd(t *testing.T) {
 	h := start(t, protocol(t, src("1h", "1h", "1h")))
 	h.next(t, event.KindStepStart)
@@ -362,6 +382,27 @@ func TestStepEndsWhenHabituated(t *testing.T) {
 		assert.Equal(t, 1, h.s.Snapshot().Step, "55 is not below 30")
 		require.NoError(t, h.s.Answer(20, "patient"))
 		assert.Equal(t, "habituated", field(h.next(t, event.KindStepEnd), "reason"))
+	})
+	t.Run("the end rating is still asked", func(t *testing.T) {
+		f := &fakeArousal{}
+		f.set(true)
+		withRating := strings.Replace(habituation, "    end_when:", "    rating: {scale: craving, at: end, question: \"Craving?\"}\n    end_when:", 1)
+		h := start(t, protocol(t, sprintf(withRating, "scl_within: 20\n      hold: 1s")))
+		h.s.SetArousal(f)
+		h.next(t, event.KindStepStart)
+		s1 := h.next(t, event.KindStepStart)
+		pr := h.next(t, event.KindRatingPrompt)
+		assert.True(t, pr.Data.(event.RatingPrompt).AtEnd, "the closing prompt says so")
+		assert.Less(t, pr.T-s1.T, time.Hour, "asked when the step habituated, long before its hour")
+		snap := h.s.Snapshot()
+		require.NotNil(t, snap.Prompt)
+		assert.True(t, snap.Prompt.AtEnd)
+		assert.Equal(t, 1, snap.Step, "the step waits for the answer")
+		require.NoError(t, h.s.Answer(12, "patient"))
+		r := h.next(t, event.KindRating)
+		assert.Equal(t, event.Int(12), r.Data.(event.Rating).Value)
+		assert.Equal(t, "rating", field(h.next(t, event.KindStepEnd), "reason"))
+		assert.Equal(t, "recovery", field(h.next(t, event.KindStepStart), "id"))
 	})
 }
 

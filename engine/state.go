@@ -178,9 +178,9 @@ func Apply(s Snapshot, e event.Event) Snapshot {
 		if s.State != Running {
 			return s
 		}
-		// The session asks its closing prompt when, and only when, the
-		// step's time is up; the others come while it runs.
-		next.Prompt = &Prompt{Scale: d.Scale, Question: d.Question, Since: t, AtEnd: next.clock >= next.length}
+		// A closing prompt says so; recordings from before at_end asked it
+		// when, and only when, the step's time was up.
+		next.Prompt = &Prompt{Scale: d.Scale, Question: d.Question, Since: t, AtEnd: d.AtEnd || next.clock >= next.length}
 		next.Scene++
 	case event.Rating:
 		if s.Prompt == nil {

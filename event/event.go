@@ -123,17 +123,24 @@ type PatientStop struct {
 
 // RatingPrompt asks the patient for a rating.
 type RatingPrompt struct {
+	// AtEnd marks the step's closing rating: the step moves on once it is
+	// answered (or times out). Recordings made before this field have none;
+	// their closing prompts came exactly when the step's time was up.
+	AtEnd    bool   `json:"at_end,omitempty"`
 	Question string `json:"question"`
 	Scale    string `json:"scale"`
 }
 
-// Rating is the patient's answer, or a prompt that timed out (Answered false).
+// Rating is the patient's answer, or a prompt that went unanswered
+// (Answered false): it timed out, or it was cancelled by a stop (the
+// patient's Esc or the therapist's panic; By says whose).
 type Rating struct {
-	Answered bool    `json:"answered"`
-	By       string  `json:"by,omitempty"`
-	PromptT  Seconds `json:"prompt_t"` // session time of the prompt
-	Scale    string  `json:"scale"`
-	Value    *int    `json:"value,omitempty"` // nil when unanswered
+	Answered  bool    `json:"answered"`
+	By        string  `json:"by,omitempty"`
+	Cancelled bool    `json:"cancelled,omitempty"`
+	PromptT   Seconds `json:"prompt_t"` // session time of the prompt
+	Scale     string  `json:"scale"`
+	Value     *int    `json:"value,omitempty"` // nil when unanswered
 }
 
 // Marker is a therapist's marker or note.

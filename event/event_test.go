@@ -23,7 +23,7 @@ var samples = map[event.Kind]event.Data{
 	event.KindCueOffset:    event.CueOffset{Cue: "s1.c2", Modality: "sound", File: "pour.wav", Channel: "audio", Sink: "pulse"},
 	event.KindPatientStop:  event.PatientStop{Cmd: "patient_stop", By: "patient"},
 	event.KindRating:       event.Rating{Scale: "craving", Value: event.Int(42), Answered: true, By: "patient", PromptT: 12.5},
-	event.KindRatingPrompt: event.RatingPrompt{Scale: "craving", Question: "How strong?"},
+	event.KindRatingPrompt: event.RatingPrompt{Scale: "craving", Question: "How strong?", AtEnd: true},
 	event.KindCommand:      event.Command{Cmd: "rate", Scale: "suds", By: "therapist"},
 	event.KindAlert:        event.Alert{Source: "arousal", Limit: &event.Limit{Value: 2.5}, Value: event.Float(3.1), Message: "arousal 3.1"},
 	event.KindGap:          event.Gap{Source: "sensor", Device: "bitalino", Start: 10, End: 12.5, Reason: "unplugged"},

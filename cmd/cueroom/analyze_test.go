@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cueroom/cueroom/engine/analysis/analysistest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -161,15 +162,7 @@ func TestAnalyzeTextSummary(t *testing.T) {
 	b.WriteString("# made by the test\ntime\tsc\ttrigger\n")
 	const rate = 20
 	for i := range 60 * rate {
-		ts := float64(i) / rate
-		sc := 4.0
-		if u := ts - 22; u > 0 { // an SCR 2 s after the trigger at 20 s
-			sc += 0.5 * (1 - 1/(1+u*u)) / (1 + u/8)
-		}
-		trig := 0
-		if i >= 20*rate && i < 21*rate {
-			trig = 8
-		}
+		ts, sc, trig := analysistest.TriggeredSCR(i, rate)
 		fmt.Fprintf(&b, "%.2f\t%.4f\t%d\n", ts, sc, trig)
 	}
 	file := writeFile(t, "rec.tsv", b.String())

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -408,4 +409,26 @@ func TestTwoSensorsAtOnce(t *testing.T) {
 		assert.Less(t, got[0].T, 3*time.Second, st.Device)
 		assert.Greater(t, got[len(got)-1].T, 8*time.Second, st.Device)
 	}
+}
+
+// TestHangupEndsCleanly: closing the terminal (SIGHUP) ends the session like
+// Ctrl-C: the recording is closed and complete, and says it was interrupted.
+func TestHangupEndsCleanly(t *testing.T) {
+	p := startRun(t, t.TempDir(), "../../assets/demo/protocol.yaml")
+	c := p.dial(t)
+	readUntil(t, c, 30*time.Second, func(m feedMsg) bool {
+		return m.Type == "event" && m.Kind == string(event.KindCueOnset)
+	})
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGHUP))
+	p.wait(t, 30*time.Second)
+	s, err := record.Open(p.dir)
+	require.NoError(t, err)
+	assert.True(t, s.Complete, "closed cleanly")
+	last := s.Events[len(s.Events)-1]
+	for _, e := range s.Events {
+		if e.Kind() == event.KindSessionEnd {
+			last = e
+		}
+	}
+	assert.Equal(t, event.SessionEnd{Reason: "interrupted"}, last.Data)
 }

@@ -94,7 +94,7 @@ func runReplay(dir string, o replayOptions) error {
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer cancel()
 
 	pl, err := pipeline.New(engine.NewClock(), pipeline.Options{

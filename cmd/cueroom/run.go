@@ -105,7 +105,7 @@ func runSession(o runOptions) error {
 		return usageError{err.Error()}
 	}
 
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer cancel()
 
 	clock := engine.NewClock()

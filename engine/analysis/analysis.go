@@ -61,6 +61,16 @@ type Info struct {
 	Samples   map[string]Extent
 }
 
+// newInfo is what both readers say before the samples.
+func newInfo(f record.Folder, streams []sensors.Stream, rec *record.Recovery) Info {
+	info := Info{Dir: f.Dir, Meta: f.Meta, Streams: streams, End: f.End, Complete: f.Complete,
+		Error: f.Error, Notes: f.Notes, Samples: map[string]Extent{}}
+	if rec != nil {
+		info.Recovered = rec.Note
+	}
+	return info
+}
+
 // Extent says where one device's samples lie on the session clock.
 type Extent struct {
 	N           int           // samples recorded
@@ -69,11 +79,7 @@ type Extent struct {
 
 // FromSession is the Recording of a session read whole by record.Open.
 func FromSession(s *record.Session) Recording {
-	info := Info{Dir: s.Dir, Meta: s.Meta, Streams: s.Streams, End: s.End, Complete: s.Complete,
-		Error: s.Error, Notes: s.Notes, Samples: map[string]Extent{}}
-	if s.Recovered != nil {
-		info.Recovered = s.Recovered.Note
-	}
+	info := newInfo(s.Folder, s.Streams, s.Recovered)
 	for dev, smp := range s.Samples {
 		if n := len(smp); n > 0 {
 			info.Samples[dev] = Extent{N: n, First: smp[0].T, Last: smp[n-1].T}
@@ -116,11 +122,7 @@ func (w whole) Samples(device string) iter.Seq2[sensors.Sample, error] {
 // device's samples are read from data.rec as the analysis asks for them, so
 // they are never all in memory at once. The caller closes x afterwards.
 func FromIndex(x *record.Index) Recording {
-	info := Info{Dir: x.Dir, Meta: x.Meta, Streams: x.Streams, End: x.End, Complete: x.Complete,
-		Error: x.Error, Notes: x.Notes, Samples: map[string]Extent{}}
-	if x.Recovered != nil {
-		info.Recovered = x.Recovered.Note
-	}
+	info := newInfo(x.Folder, x.Streams, x.Recovered)
 	for _, dev := range x.Devices() {
 		if st := x.Stats(dev); st.Count > 0 {
 			info.Samples[dev] = Extent{N: st.Count, First: st.First, Last: st.Last}

@@ -526,7 +526,7 @@ func FuzzReport(f *testing.F) {
 		if json.Unmarshal(b, &events) != nil {
 			return
 		}
-		s := &record.Session{Dir: "fuzz", Meta: record.Meta{Title: "fuzz", Manifest: []any{map[string]any{"id": 3}}},
+		s := &record.Session{Folder: record.Folder{Dir: "fuzz", Meta: record.Meta{Title: "fuzz", Manifest: []any{map[string]any{"id": 3}}}},
 			Events: events, Streams: []sensors.Stream{st}, Samples: map[string][]sensors.Sample{"bitalino": samples}}
 		rs, _, err := Report(FromSession(s), opt)
 		if err != nil {
@@ -547,15 +547,7 @@ func TestCSV(t *testing.T) {
 	named.WriteString("time;Eda;Marker\n")
 	const rate = 20
 	for i := range 60 * rate {
-		ts := float64(i) / rate
-		sc := 4.0
-		if u := ts - 22; u > 0 { // an SCR 2 s after the trigger at 20 s
-			sc += 0.5 * (1 - 1/(1+u*u)) / (1 + u/8)
-		}
-		trig := 0
-		if i >= 20*rate && i < 21*rate {
-			trig = 8
-		}
+		ts, sc, trig := analysistest.TriggeredSCR(i, rate)
 		fmt.Fprintf(&rec, "%.2f\t%.4f\t0\t%d\n", ts, sc, trig)
 		fmt.Fprintf(&named, "%.2f;%.4f;%d\n", ts, sc, trig)
 	}

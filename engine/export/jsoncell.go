@@ -85,19 +85,8 @@ func (c *cellCopier) object(depth int) bool {
 		if !c.value(depth + 1) {
 			return false
 		}
-		if c.i >= len(c.b) {
-			return false
-		}
-		switch c.b[c.i] {
-		case ',':
-			c.out = append(c.out, ',')
-			c.i++
-		case '}':
-			c.out = append(c.out, '}')
-			c.i++
-			return true
-		default:
-			return false
+		if end, ok := c.next('}'); !ok || end {
+			return ok
 		}
 	}
 }
@@ -114,21 +103,26 @@ func (c *cellCopier) array(depth int) bool {
 		if !c.value(depth + 1) {
 			return false
 		}
-		if c.i >= len(c.b) {
-			return false
-		}
-		switch c.b[c.i] {
-		case ',':
-			c.out = append(c.out, ',')
-			c.i++
-		case ']':
-			c.out = append(c.out, ']')
-			c.i++
-			return true
-		default:
-			return false
+		if end, ok := c.next(']'); !ok || end {
+			return ok
 		}
 	}
+}
+
+// next copies what follows a member or an element: a comma (end false),
+// or the closing bracket (end true); anything else is not the encoder's
+// form (ok false).
+func (c *cellCopier) next(closing byte) (end, ok bool) {
+	if c.i >= len(c.b) {
+		return false, false
+	}
+	switch b := c.b[c.i]; b {
+	case ',', closing:
+		c.out = append(c.out, b)
+		c.i++
+		return b == closing, true
+	}
+	return false, false
 }
 
 // str copies a string, turning the HTML escapes back into their

@@ -36,14 +36,7 @@ import (
 // change while it is open; if it does, cursors report an error rather than
 // return other data.
 type Index struct {
-	Dir       string
-	Meta      Meta // as started; Meta.Streams also holds streams announced later if the session closed
-	Protocol  []byte
-	End       time.Time        // zero if the session was never closed (a crash)
-	Complete  bool             // closed normally with no write error
-	Error     string           // the write error that stopped recording, if any
-	Counts    Counts           // what the writer had written at close (zero after a crash)
-	Notes     []string         // notes added later, e.g. by Repair
+	Folder
 	Events    []event.Event    // in session-time order, as Open sorts them
 	Streams   []sensors.Stream // stream announcements, in recorded order
 	Records   int              // whole records read from data.rec
@@ -120,9 +113,7 @@ func OpenIndex(dir string) (*Index, error) {
 		return nil, err
 	}
 	x.closer = f
-	x.Dir = dir
-	x.Meta, x.Protocol, x.End, x.Complete = h.meta.meta(), h.protocol, h.meta.End, h.meta.Complete
-	x.Error, x.Counts, x.Notes = h.meta.Error, h.counts(), h.meta.Notes
+	x.Folder = h.read(dir)
 	return x, nil
 }
 

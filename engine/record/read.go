@@ -18,8 +18,9 @@ import (
 	"github.com/cueroom/cueroom/sensors"
 )
 
-// Session is a recorded session as read back.
-type Session struct {
+// Folder is what a session folder says of itself besides its data: the
+// same for both readers (Session, Index).
+type Folder struct {
 	Dir      string
 	Meta     Meta // as started; Meta.Streams also holds streams announced later if the session closed
 	Protocol []byte
@@ -28,6 +29,17 @@ type Session struct {
 	Error    string    // the write error that stopped recording, if any
 	Counts   Counts    // what the writer had written at close (zero after a crash)
 	Notes    []string  // notes added later, e.g. by Repair
+}
+
+// folder reads the folder's part of a header.
+func (h *folder) read(dir string) Folder {
+	return Folder{Dir: dir, Meta: h.meta.meta(), Protocol: h.protocol, End: h.meta.End, Complete: h.meta.Complete,
+		Error: h.meta.Error, Counts: h.counts(), Notes: h.meta.Notes}
+}
+
+// Session is a recorded session as read back, whole.
+type Session struct {
+	Folder
 
 	Events  []event.Event               // in session-time order (see Open)
 	Streams []sensors.Stream            // stream announcements, in recorded order
@@ -298,11 +310,7 @@ func Open(dir string) (*Session, error) {
 		return nil, err
 	}
 	defer f.Close()
-	sess := &Session{
-		Dir: dir, Meta: h.meta.meta(), Protocol: h.protocol, End: h.meta.End, Complete: h.meta.Complete,
-		Error: h.meta.Error, Counts: h.counts(), Notes: h.meta.Notes, Samples: map[string][]sensors.Sample{},
-		Events: eventsRoom(eventsHint(h)),
-	}
+	sess := &Session{Folder: h.read(dir), Samples: map[string][]sensors.Sample{}, Events: eventsRoom(eventsHint(h))}
 	if err := readData(f, size, filepath.Join(dir, DataFile), sess); err != nil {
 		return nil, err
 	}

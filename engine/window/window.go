@@ -217,11 +217,18 @@ func (g *Game) rate() {
 	if ebiten.IsKeyPressed(ebiten.KeyShift) {
 		step = 10
 	}
-	if inpututil.IsKeyJustPressed(ebiten.KeyArrowLeft) || repeat(ebiten.KeyArrowLeft) || g.padJustPressed(ebiten.StandardGamepadButtonLeftLeft) {
-		g.vas, g.vasSet = max(0, g.vas-step), true
-	}
-	if inpututil.IsKeyJustPressed(ebiten.KeyArrowRight) || repeat(ebiten.KeyArrowRight) || g.padJustPressed(ebiten.StandardGamepadButtonLeftRight) {
-		g.vas, g.vasSet = min(100, g.vas+step), true
+	// No marker stands on the scale until the patient places one (a
+	// pre-placed marker anchors the answer): the first key press puts it
+	// in the middle, the next ones move it; a click puts it where clicked.
+	left := inpututil.IsKeyJustPressed(ebiten.KeyArrowLeft) || repeat(ebiten.KeyArrowLeft) || g.padJustPressed(ebiten.StandardGamepadButtonLeftLeft)
+	right := inpututil.IsKeyJustPressed(ebiten.KeyArrowRight) || repeat(ebiten.KeyArrowRight) || g.padJustPressed(ebiten.StandardGamepadButtonLeftRight)
+	switch {
+	case (left || right) && !g.vasSet:
+		g.vas, g.vasSet = 50, true
+	case left:
+		g.vas = max(0, g.vas-step)
+	case right:
+		g.vas = min(100, g.vas+step)
 	}
 	// The left stick moves the marker smoothly, proportional to the tilt.
 	for _, id := range g.pads {
@@ -229,6 +236,9 @@ func (g *Game) rate() {
 			if a := ebiten.StandardGamepadAxisValue(id, ebiten.StandardGamepadAxisLeftStickHorizontal); math.Abs(a) > 0.25 {
 				g.stick += a * 1.5
 				if math.Abs(g.stick) >= 1 {
+					if !g.vasSet {
+						g.vas = 50 // placed in the middle, then moved
+					}
 					g.vas = max(0, min(100, g.vas+int(g.stick)))
 					g.stick -= float64(int(g.stick))
 					g.vasSet = true
@@ -584,7 +594,6 @@ var (
 	calmText    color.Color = color.RGBA{230, 240, 240, 255}
 	promptBg    color.Color = color.RGBA{0, 0, 0, 200}
 	scaleBar    color.Color = color.RGBA{200, 200, 200, 255}
-	markerIdle  color.Color = color.RGBA{120, 120, 120, 255}
 	markerSet   color.Color = color.RGBA{255, 170, 60, 255}
 	hintText    color.Color = color.RGBA{255, 220, 160, 255}
 	white       color.Color = color.White
@@ -628,12 +637,10 @@ func (g *Game) drawPrompt(screen *ebiten.Image, p *engine.Prompt) {
 	g.text(screen, q, g.scaled(g.face, 0.9), float64(g.w)/2, float64(g.h)*0.34, white)
 	x, y, w, h := g.vasRect()
 	vector.FillRect(screen, float32(x), float32(y), float32(w), float32(h), scaleBar, false)
-	mx := x + w*float64(g.vas)/100
-	mc := markerIdle
 	if g.vasSet {
-		mc = markerSet
+		mx := x + w*float64(g.vas)/100
+		vector.FillRect(screen, float32(mx-4), float32(y-18), 8, float32(h+36), markerSet, false)
 	}
-	vector.FillRect(screen, float32(mx-4), float32(y-18), 8, float32(h+36), mc, false)
 	lo, hi := "0 — no craving", "strongest craving — 100"
 	if p.Scale == "suds" {
 		lo, hi = "0 — no distress", "worst distress — 100"
@@ -641,7 +648,7 @@ func (g *Game) drawPrompt(screen *ebiten.Image, p *engine.Prompt) {
 	f := g.scaled(g.small, 0.9)
 	g.text(screen, lo, f, x+w*0.1, y+h+45, white)
 	g.text(screen, hi, f, x+w*0.9, y+h+45, white)
-	hint := "Use ← → or the mouse, then press Enter"
+	hint := "Click the line, or press ← or →, to place your mark; then press Enter"
 	if g.vasSet {
 		if g.hints[g.vas] == "" {
 			g.hints[g.vas] = "Your rating: " + strconv.Itoa(g.vas) + " — press Enter to confirm"

@@ -292,3 +292,18 @@ func RecordTwoDevices(tb testing.TB, root string) string {
 	}
 	return r.close()
 }
+
+// TriggeredSCR is sample i at rate Hz of a minute-long synthetic recording
+// for CSV tests: skin conductance at 4 µS with one SCR 2 s after a trigger
+// (value 8) held from 20 s to 21 s.
+func TriggeredSCR(i, rate int) (t, sc float64, trigger int) {
+	t = float64(i) / float64(rate)
+	sc = 4.0
+	if u := t - 22; u > 0 { // an SCR 2 s after the trigger at 20 s
+		sc += 0.5 * (1 - 1/(1+u*u)) / (1 + u/8)
+	}
+	if i >= 20*rate && i < 21*rate {
+		trigger = 8
+	}
+	return t, sc, trigger
+}
