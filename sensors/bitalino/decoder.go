@@ -15,19 +15,22 @@ type column struct {
 
 // decoder turns a BITalino byte stream into samples without allocating.
 type decoder struct {
-	r       io.Reader
-	name    string
-	n, L    int
-	rev     EDARevision
-	cols    [MaxAnalog]column
-	buf     [4096]byte
-	lo, hi  int // unread bytes are buf[lo:hi]
-	err     error
-	synced  bool
-	started bool
-	seq     uint32
-	dropped uint64
-	zeros   int
+	r      io.Reader
+	name   string
+	n, L   int
+	rev    EDARevision
+	cols   [MaxAnalog]column
+	buf    [4096]byte
+	lo, hi int // unread bytes are buf[lo:hi]
+	err    error
+	synced bool
+	// scanning: bytes were dropped since the last frame delivered, so
+	// lockFrames frames must agree before the stream is trusted again
+	scanning bool
+	started  bool
+	seq      uint32
+	dropped  uint64
+	zeros    int
 }
 
 var _ sensors.Decoder = (*decoder)(nil)
@@ -49,13 +52,36 @@ func (dec *decoder) fill() bool {
 	return readbuf.Fill(dec.r, dec.buf[:], &dec.lo, &dec.hi, &dec.err, &dec.zeros)
 }
 
+// lockFrames is how many frames in a row must check, each carrying the
+// sequence number after the one before, before the decoder trusts the
+// stream again after a resync, once it has dropped bytes looking for a
+// frame (issue #12: noise on the line must not become data). A 4-bit CRC
+// passes one random frame in 16 and the 4-bit counter follows by chance
+// one time in 16, so at a random offset K frames pass with
+// p = 1/16 · (1/256)^(K-1). Scanning noise tries every byte offset: two
+// frames (the rule before) let 1/4096 of them through, 46–60 samples from
+// 10 s of noise at 115200 baud. K = 4 gives 3.7e-9 per offset, 4e-4 false
+// locks in 10 s of noise at the line's full speed (one per ~6 h of pure
+// noise), and a false lock yields about one sample before the next frame
+// fails. A larger K buys little and delays the first sample after a
+// resync at the slow rates (4 frames: 4 ms at 1000 Hz, 4 s at 1 Hz, still
+// within the bridge's five-period watchdog). The frames are not dropped:
+// they stay in the buffer and are delivered one by one once locked.
+//
+// Where only one offset is tried — the first byte of the stream, or the
+// byte right after a trusted frame (a gap of whole frames, a counter
+// that jumped) — the chance is taken once, not at every byte, so the
+// frame after it confirming it (p = 1/4096) is enough, as before.
+const lockFrames = 4
+
 // Next returns the next sample. Frames failing their CRC are skipped one
-// byte at a time (counted in Dropped). A 4-bit CRC passes one random offset
-// in 16, so a frame is accepted at once only when it also carries the
-// expected sequence number; otherwise (at the start, after a resync or a
-// gap) the frame after it must check too and follow it in sequence, so a
-// lone frame at the very end of a stream after a resync is dropped.
-// Next returns io.EOF at the end of the stream, or the reader's error.
+// byte at a time (counted in Dropped). A frame is accepted at once only
+// when the stream is locked and it carries the expected sequence number.
+// Otherwise the frames after it must check and follow it in sequence: one
+// at a frame boundary (the start, after a trusted frame), lockFrames-1
+// once bytes were dropped. Frames short of that at the very end of the
+// stream are dropped. Next returns io.EOF at the end of the stream, or
+// the reader's error.
 func (dec *decoder) Next() (sensors.Sample, error) {
 	L := dec.L
 	for {
@@ -75,21 +101,35 @@ func (dec *decoder) Next() (sensors.Sample, error) {
 			if dec.synced && seq == uint8(dec.seq+1)&0x0F {
 				return dec.emit(b), nil
 			}
-			if avail < 2*L && dec.fill() {
+			need := 2
+			if dec.scanning {
+				need = lockFrames
+			}
+			if avail < need*L && dec.fill() {
 				continue
 			}
-			if avail >= 2*L {
-				nb := dec.buf[dec.lo+L : dec.lo+2*L]
-				if crcOK(nb) && nb[L-1]>>4 == (seq+1)&0x0F {
-					dec.synced = true
-					return dec.emit(b), nil
-				}
+			if avail >= need*L && dec.locks(dec.buf[dec.lo:dec.lo+need*L]) {
+				dec.synced, dec.scanning = true, false
+				return dec.emit(b), nil
 			}
 		}
-		dec.synced = false
+		dec.synced, dec.scanning = false, true
 		dec.lo++
 		dec.dropped++
 	}
+}
+
+// locks reports whether b holds lockFrames frames that all check, each
+// numbered one after the one before.
+func (dec *decoder) locks(b []byte) bool {
+	L := dec.L
+	for i := 0; i+L <= len(b); i += L {
+		f := b[i : i+L]
+		if !crcOK(f) || i > 0 && f[L-1]>>4 != (b[i-1]>>4+1)&0x0F {
+			return false
+		}
+	}
+	return true
 }
 
 func (dec *decoder) emit(b []byte) sensors.Sample {

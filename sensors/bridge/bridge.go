@@ -34,6 +34,13 @@ import (
 // baud rate or parity, or another device's port.
 var ErrUndecodable = errors.New("bytes arrive but do not decode")
 
+// ErrNoise means a stream that was decoding stopped: bytes keep arriving
+// but the decoder finds no frame it can trust in them (noise on the line,
+// a loose contact, a device that changed its line setting). It comes
+// wrapped together with ErrUndecodable, and ends the connection like a
+// silence does: a Lost status (the therapist's alert), then reconnection.
+var ErrNoise = errors.New("bytes arrive but stopped decoding")
+
 // Config says what to run.
 type Config struct {
 	Port   string         // path of the serial port, e.g. /dev/rfcomm0
@@ -181,6 +188,14 @@ const (
 	checkedBytes     = 16 << 10
 )
 
+// noiseAfter is how long a stream that has decoded may go without a
+// sample while the bytes arriving are dropped before the connection is
+// declared lost to noise (at least five sample periods). The decoders
+// hold samples back after a resync until several frames in a row agree
+// (at most four periods), so a stream that recovers does so well within
+// it; the issue asks for alerts within a second.
+const noiseAfter = time.Second
+
 // Run opens the port, starts the device, and streams its samples to Sink
 // until ctx is done (it then asks the device to stop, closes the port and
 // returns ctx.Err()) or the connection fails for good: at once before the
@@ -211,7 +226,7 @@ func Run(ctx context.Context, cfg Config) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if r.samples == 0 || !cfg.Reconnect || (r.gaps == 0 && errors.Is(err, ErrUndecodable)) {
+		if r.samples == 0 || !cfg.Reconnect || (r.gaps == 0 && errors.Is(err, ErrUndecodable) && !errors.Is(err, ErrNoise)) {
 			return err // never streamed: a few samples from noise do not count
 		}
 		gap := &Gap{Start: r.lastT, Reason: reason(err)}
@@ -394,8 +409,10 @@ func (r *runner) run(ctx context.Context, c *conn, gap *Gap) error {
 		r.droppedS += c.lost()
 		r.cur = nil
 	}()
-	limit := max(undecodableAfter, time.Duration(5*float64(time.Second)/max(r.stream.Rate, 1)))
-	c.m = &meter{r: c.port, total: &r.bytes, limit: limit, describe: r.undecodable}
+	period := time.Duration(float64(time.Second) / max(r.stream.Rate, 1))
+	limit := max(undecodableAfter, 5*period)
+	c.m = &meter{r: c.port, total: &r.bytes, limit: limit, describe: r.undecodable,
+		noise: max(noiseAfter, 5*period), noisy: r.noisy}
 	c.dec = r.cfg.Device.NewDecoder(c.m)
 	c.m.dropped = c.dec.Dropped
 	r.cur = c
@@ -460,6 +477,14 @@ func (r *runner) undecodable(n, dropped uint64, d time.Duration) error {
 		n, d.Round(time.Millisecond), what, r.stream.Kind, setting, ErrUndecodable)
 }
 
+// noisy builds the error for a stream that stopped decoding.
+func (r *runner) noisy(dropped uint64, d time.Duration) error {
+	return fmt.Errorf("no sample for %v while %d bytes arrived that do not decode as %s data: noise on the line "+
+		"(a loose cable or contact, interference, a device that reset to another line setting); "+
+		"nothing of it is recorded as data: %w: %w",
+		d.Round(time.Millisecond), dropped, r.stream.Kind, ErrNoise, ErrUndecodable)
+}
+
 func lineSetting(m serial.Mode) string {
 	parity := map[serial.Parity]string{serial.NoParity: "no", serial.OddParity: "odd", serial.EvenParity: "even",
 		serial.MarkParity: "mark", serial.SpaceParity: "space"}[m.Parity]
@@ -491,9 +516,28 @@ type meter struct {
 	checked  bool
 	dropped  func() uint64
 	describe func(n, dropped uint64, d time.Duration) error
+
+	// Once samples flowed: no sample for noise while bytes are dropped
+	// means the stream turned to noise (the decoders deliver none from
+	// it), whatever the counts before.
+	noise     time.Duration
+	noisy     func(dropped uint64, d time.Duration) error
+	seen      uint64    // samples at lastT
+	lastT     time.Time // when the sample count last changed
+	droppedAt uint64    // Dropped at lastT
 }
 
 func (m *meter) Read(b []byte) (int, error) {
+	if m.samples > 0 {
+		now := time.Now()
+		if m.samples != m.seen {
+			m.seen, m.lastT, m.droppedAt = m.samples, now, m.dropped()
+		} else if d := now.Sub(m.lastT); d >= m.noise {
+			if dr := m.dropped(); dr > m.droppedAt {
+				return 0, m.noisy(dr-m.droppedAt, d)
+			}
+		}
+	}
 	if !m.checked && m.n > 0 {
 		since := time.Since(m.first)
 		if m.samples == 0 && since >= m.limit {
