@@ -249,19 +249,10 @@ func TestUndecodable(t *testing.T) {
 		// answers the version query like a BITalino, then sends noise
 		p, err := simport.Start(context.Background(), simport.Func(func(ctx context.Context, rw io.ReadWriter) error {
 			rng := rand.New(rand.NewPCG(1, 2))
-			b := make([]byte, 64)
-			for {
-				n, err := rw.Read(b)
-				if err != nil {
-					return nil
-				}
-				if bytes.IndexByte(b[:n], 0x07) >= 0 {
-					_, _ = io.WriteString(rw, "BITalino_v5.2\n")
-				}
-				if bytes.IndexByte(b[:n], 0x0D) >= 0 { // start A1+A2
-					break
-				}
+			if !awaitStart(rw) {
+				return nil
 			}
+			b := make([]byte, 64)
 			for {
 				for i := range b {
 					b[i] = byte(rng.UintN(256))
@@ -293,18 +284,8 @@ func TestUndecodable(t *testing.T) {
 // the time limit rather than the byte limit.
 func TestUndecodableSlowly(t *testing.T) {
 	p, err := simport.Start(context.Background(), simport.Func(func(ctx context.Context, rw io.ReadWriter) error {
-		b := make([]byte, 64)
-		for {
-			n, err := rw.Read(b)
-			if err != nil {
-				return nil
-			}
-			if bytes.IndexByte(b[:n], 0x07) >= 0 {
-				_, _ = io.WriteString(rw, "BITalino_v5.2\n")
-			}
-			if bytes.IndexByte(b[:n], 0x0D) >= 0 {
-				break
-			}
+		if !awaitStart(rw) {
+			return nil
 		}
 		tick := time.NewTicker(20 * time.Millisecond)
 		defer tick.Stop()
@@ -388,5 +369,24 @@ func TestBackoffDelay(t *testing.T) {
 			assert.Equal(t, w, tc.b.Delay(i+1), "%+v attempt %d", tc.b, i+1)
 		}
 		assert.Equal(t, tc.want[len(tc.want)-1], tc.b.Delay(1000), "capped, no overflow")
+	}
+}
+
+// awaitStart plays a BITalino's side of the start sequence: it answers the
+// version query and returns true at the start command (A1+A2), false when
+// the port closes first.
+func awaitStart(rw io.ReadWriter) bool {
+	b := make([]byte, 64)
+	for {
+		n, err := rw.Read(b)
+		if err != nil {
+			return false
+		}
+		if bytes.IndexByte(b[:n], 0x07) >= 0 {
+			_, _ = io.WriteString(rw, "BITalino_v5.2\n")
+		}
+		if bytes.IndexByte(b[:n], 0x0D) >= 0 {
+			return true
+		}
 	}
 }

@@ -1,7 +1,6 @@
 package bridge
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"testing"
@@ -21,18 +20,8 @@ import (
 // (paced over about 2 s, longer than noiseAfter), then nothing.
 func noisyBITalino(good int) simport.Func {
 	return func(ctx context.Context, rw io.ReadWriter) error {
-		b := make([]byte, 64)
-		for {
-			n, err := rw.Read(b)
-			if err != nil {
-				return nil
-			}
-			if bytes.IndexByte(b[:n], 0x07) >= 0 {
-				_, _ = io.WriteString(rw, "BITalino_v5.2\n")
-			}
-			if bytes.IndexByte(b[:n], 0x0D) >= 0 { // start A1+A2
-				break
-			}
+		if !awaitStart(rw) {
+			return nil
 		}
 		var out []byte
 		for i := range good {
