@@ -22,9 +22,7 @@ func analyzeSessions(dirs []string, opt analysis.Options, asJSON bool, stdout io
 		if err != nil {
 			return usagef("analyze: %v", err)
 		}
-		if x.Recovered != nil {
-			fmt.Fprintf(os.Stderr, "cueroom: warning: %s: %s\n", dir, x.Recovered.Note)
-		}
+		warnRead(os.Stderr, dir, x, "analysed")
 		a, err := analysis.Session(analysis.FromIndex(x), opt)
 		x.Close()
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/cueroom/cueroom/assets"
@@ -70,8 +71,8 @@ func cmdExport(args []string) error {
 		return usagef("export: --out is missing: name the file or folder to create")
 	}
 	f := export.Format(strings.ToLower(format))
-	if f != export.XDF && f != export.BIDS && f != export.CSV {
-		return usagef("export: --format %q: choose xdf, bids or csv", format)
+	if !slices.Contains(export.Formats, f) {
+		return usagef("export: --format %q: choose %s", format, export.FormatList())
 	}
 	if f == export.XDF && !strings.EqualFold(filepath.Ext(out), ".xdf") {
 		return usagef("export: --out %s: an XDF file's name ends in .xdf", out)

@@ -7,6 +7,7 @@
 //	cueroom devices                       list serial ports and recognised sensors
 //	cueroom replay SESSION                play a recorded session back in sync
 //	cueroom report SESSION...             reactivity report (HTML, or --json)
+//	cueroom repair SESSION                cut the torn tail a crash left
 //	cueroom version
 package main
 
@@ -40,6 +41,7 @@ Usage:
                                        a recorded session for LabRecorder/pyxdf, BIDS tools or spreadsheets
   cueroom report SESSION... [--out FILE.html] [--plots svg|png] [--json]
                                        reactivity tables, habituation curves and plots in one HTML file
+  cueroom repair SESSION               cut the torn tail a crash left in a recording (what the warnings suggest)
   cueroom replay [flags] SESSION       play a recorded session back: window, sound and dashboard in sync;
                                        pause, 0.25–16× speed, seek to a time or step (keys or dashboard)
   cueroom version                      print the version
@@ -74,6 +76,8 @@ func run(args []string) int {
 		err = cmdReplay(args[1:])
 	case "report":
 		err = cmdReport(args[1:])
+	case "repair":
+		err = repairCmd(args[1:], os.Stdout)
 	case "version", "--version":
 		fmt.Println("cueroom", version)
 	case "help", "-h", "--help":

@@ -80,9 +80,7 @@ func runReplay(dir string, o replayOptions) error {
 		return usagef("replay: %v", err)
 	}
 	defer rec.Close() // after the pipeline, which waits for the player
-	if rec.Recovered != nil {
-		logf("warning: %s: %s", dir, rec.Recovered.Note)
-	}
+	warnRead(os.Stderr, dir, rec, "replayed")
 	p, media, warnings, err := replay.OpenProtocol(rec, o.media)
 	if err != nil {
 		return asUsage(err)

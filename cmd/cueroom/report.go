@@ -114,9 +114,7 @@ func reportCmd(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return usageError{strings.TrimPrefix(err.Error(), "record: ") + "; give a folder made by 'cueroom run'"}
 		}
-		if x.Recovered != nil {
-			fmt.Fprintf(stderr, "cueroom: warning: %s: %s\n", dir, x.Recovered.Note)
-		}
+		warnRead(stderr, dir, x, "analysed")
 		prog.Next("analysing " + filepath.Base(dir))
 		rs, a, err := analysis.Report(analysis.FromIndex(x), opt)
 		x.Close()

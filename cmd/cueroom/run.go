@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -18,8 +17,8 @@ import (
 	"github.com/cueroom/cueroom/engine/feed"
 	"github.com/cueroom/cueroom/engine/pipeline"
 	"github.com/cueroom/cueroom/engine/record"
+	"github.com/cueroom/cueroom/engine/replay"
 	"github.com/cueroom/cueroom/engine/window"
-	"github.com/cueroom/cueroom/scenes"
 	"github.com/cueroom/cueroom/sensors/rig"
 )
 
@@ -156,7 +155,7 @@ func runSession(o runOptions) error {
 	rec, err := record.Create(o.sessions, record.Meta{
 		Title: p.Title, Substance: p.Substance, Software: "cueroom " + version,
 		Start: clock.Start(), Streams: sens.Streams(), Manifest: manifest,
-		Extra: protocolOrigin(o.protocol, p, o.sensors),
+		Extra: replay.Origin(o.protocol, p, o.sensors),
 	}, p.Source)
 	if err != nil {
 		return err
@@ -196,18 +195,6 @@ func runSession(o runOptions) error {
 		return fmt.Errorf("recording: %w", res.RecordErr)
 	}
 	return res.WindowErr
-}
-
-// protocolOrigin says where the protocol (and so its media) came from, for
-// replay: the file's absolute path, or the bundled demo.
-func protocolOrigin(file string, p *scenes.Protocol, sensors multiFlag) map[string]any {
-	extra := map[string]any{"protocol_file": p.File, "sensors": []string(sensors)}
-	if file == "" {
-		extra["protocol_bundled"] = p.File
-	} else if abs, err := filepath.Abs(file); err == nil {
-		extra["protocol_file"] = abs
-	}
-	return extra
 }
 
 // asDisplayErr makes a missing display the user's to fix (exit 2).

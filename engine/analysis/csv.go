@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/cueroom/cueroom/sensors/physio/offline"
 )
@@ -115,4 +116,44 @@ func CSV(r io.Reader, file string, rate float64, cols Columns, opt Options) (*CS
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	return &CSVResult{File: file, Report: rep, EventsColumn: evName}, nil
+}
+
+// WriteText writes the summary analyze prints for a CSV recording: what was
+// found in each column, and a table of the per-event measures.
+func (r *CSVResult) WriteText(w io.Writer) error {
+	fmt.Fprintf(w, "%s: %d samples at %g Hz (%.1f s)\n", r.File, r.Samples, r.Rate, r.Duration)
+	for _, h := range []*offline.Heart{r.ECG, r.PPG} {
+		if h == nil {
+			continue
+		}
+		s := h.Summary
+		fmt.Fprintf(w, "%s: %d beats; heart rate %.1f bpm (sd %.1f, %.1f–%.1f) over %d intervals, %d rejected, %d corrected\n",
+			h.Column, s.Beats, s.Mean, s.SD, s.Min, s.Max, s.Intervals, s.Rejected, s.Corrected)
+	}
+	if r.EDA != nil {
+		fmt.Fprintf(w, "%s: %d SCRs of at least %.3g µS; skin conductance %.2f µS on average (%.2f–%.2f)\n",
+			r.EDA.Column, len(r.EDA.SCRs), r.EDA.Threshold, r.EDA.Mean, r.EDA.Min, r.EDA.Max)
+	}
+	if r.EventsColumn != "" {
+		fmt.Fprintf(w, "%s: %d events\n", r.EventsColumn, len(r.Events))
+	}
+	if len(r.Events) > 0 {
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintf(tw, "onset s\tlabel\trepeat\tΔHR bpm\tΔSC µS\tSCRs %g–%g s\tmax amp µS\t\n", r.Settings.SCRFrom, r.Settings.SCRTo)
+		for _, e := range r.Events {
+			dhr, dsc := "–", "–"
+			if e.HR != nil {
+				dhr = fmt.Sprintf("%+.1f", e.HR.Delta)
+			}
+			if e.SC != nil {
+				dsc = fmt.Sprintf("%+.3f", e.SC.Delta)
+			}
+			fmt.Fprintf(tw, "%.2f\t%s\t%d\t%s\t%s\t%d\t%.3f\t\n", e.T, e.Label, e.Repeat, dhr, dsc, e.SCR.Count, e.SCR.MaxAmplitude)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	_, err := fmt.Fprintln(w, "(--json prints beats, the heart-rate series, every SCR and all per-event measures)")
+	return err
 }

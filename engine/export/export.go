@@ -59,6 +59,15 @@ const (
 // Formats lists the formats, for help texts.
 var Formats = []Format{XDF, BIDS, CSV}
 
+// FormatList names the formats for a message: "xdf, bids or csv".
+func FormatList() string {
+	names := make([]string, len(Formats))
+	for i, f := range Formats {
+		names[i] = string(f)
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
 // Options tunes an export. The zero value is valid apart from Format.
 type Options struct {
 	Format Format

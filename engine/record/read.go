@@ -2,6 +2,7 @@ package record
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -100,6 +101,22 @@ type Recovery struct {
 	Offset    int64  // byte offset in data.rec of the first damage
 	Records   int    // whole records read
 	Note      string // what was found, where, and what to do
+}
+
+// Summary says in a line what Repair did: the torn bytes it cut off and
+// the damaged bytes it left for the readers to skip.
+func (r *Recovery) Summary() string {
+	var did []string
+	if r.TornBytes > 0 {
+		did = append(did, fmt.Sprintf("cut a torn tail of %d bytes off %s", r.TornBytes, DataFile))
+	}
+	if r.Skipped > 0 {
+		did = append(did, fmt.Sprintf("left %d damaged bytes in place (the readers skip them)", r.Skipped))
+	}
+	if len(did) == 0 {
+		did = append(did, fmt.Sprintf("rewrote the torn header of %s", DataFile))
+	}
+	return fmt.Sprintf("%s; %d whole records kept", strings.Join(did, " and "), r.Records)
 }
 
 // damage is one bad region of data.rec.
@@ -278,8 +295,8 @@ func (s *scanner) recovery() *Recovery {
 		var note string
 		if d.tail {
 			r.TornBytes = d.n
-			note = fmt.Sprintf("%s byte %d: torn tail, %s; the last %d bytes were not read (the recording was interrupted mid-write). Repair cuts them off.",
-				DataFile, d.off, d.reason, d.n)
+			note = fmt.Sprintf("%s byte %d: torn tail, %s; the last %d bytes were not read (the recording was interrupted mid-write).%s",
+				DataFile, d.off, d.reason, d.n, repairHint)
 		} else {
 			r.Skipped += d.n
 			note = fmt.Sprintf("%s byte %d: %s; skipped %d bytes to the next whole record at byte %d.",
@@ -296,6 +313,10 @@ func (s *scanner) recovery() *Recovery {
 	r.Note = strings.Join(notes, " ")
 	return r
 }
+
+// repairHint ends a torn tail's note: what to do about it. Repair's own
+// note, kept in session.json, says what it did instead.
+const repairHint = " Repair cuts them off: run 'cueroom repair' on this folder."
 
 // Open reads a session folder whole into memory. Damage in data.rec (a
 // torn tail after a crash, a corrupt region) is reported in
@@ -579,7 +600,7 @@ func Repair(dir string) (*Recovery, error) {
 		if err != nil {
 			return nil, fmt.Errorf("record: cutting the torn tail of %s at byte %d: %w", dataPath, cut, err)
 		}
-		rec.Note += fmt.Sprintf(" Repair cut %s at byte %d.", DataFile, cut)
+		rec.Note = strings.Replace(rec.Note, repairHint, "", 1) + fmt.Sprintf(" Repair cut %s at byte %d.", DataFile, cut)
 	}
 	if rec.Skipped > 0 {
 		rec.Note += " Damaged regions before the end were left in place; Open skips them."
@@ -618,4 +639,67 @@ func addNote(path, note string) error {
 		return err
 	}
 	return writeFileAtomic(path, append(out, '\n'))
+}
+
+// Unclosed says how a session that did not end normally ended, for a
+// warning, or "" if it was closed normally. After a crash, a power loss or
+// a kill session.json still says what it said at the start; after a write
+// error the session was closed early.
+func (x *Index) Unclosed() string {
+	last := time.Duration(0)
+	if n := len(x.Events); n > 0 {
+		last = x.Events[n-1].T
+	}
+	for _, d := range x.devices {
+		last = max(last, d.stats.Max)
+	}
+	return x.Folder.unclosed(last)
+}
+
+// Warnings are what to tell the user before what was recorded is used
+// (use says how: "analysed", "replayed"): the damage read around, and a
+// session not closed normally.
+func (x *Index) Warnings(use string) []string {
+	var out []string
+	if x.Recovered != nil {
+		out = append(out, x.Recovered.Note)
+	}
+	if u := x.Unclosed(); u != "" {
+		out = append(out, u+": what was recorded is "+use)
+	}
+	return out
+}
+
+// Unclosed is Index.Unclosed for a session read whole.
+func (s *Session) Unclosed() string {
+	last := time.Duration(0)
+	if n := len(s.Events); n > 0 {
+		last = s.Events[n-1].T
+	}
+	for _, ss := range s.Samples {
+		for i := range ss {
+			last = max(last, ss[i].T)
+		}
+	}
+	return s.Folder.unclosed(last)
+}
+
+// unclosed words Unclosed; last is the latest session time recorded.
+func (f Folder) unclosed(last time.Duration) string {
+	switch {
+	case f.Complete && !f.End.IsZero():
+		return ""
+	case f.End.IsZero():
+		return fmt.Sprintf("was not closed normally (the recording stopped at %s; a crash or power loss)", clock(last))
+	}
+	return fmt.Sprintf("was closed early: a write error stopped the recording at %s (%s)", clock(last), cmp.Or(f.Error, "no error was recorded"))
+}
+
+// clock is a session time as m:ss, or h:mm:ss from an hour on.
+func clock(d time.Duration) string {
+	s := int64(max(d, 0) / time.Second)
+	if s >= 3600 {
+		return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
+	}
+	return fmt.Sprintf("%d:%02d", s/60, s%60)
 }

@@ -130,3 +130,16 @@ func ParseAt(at string, p *Player) (func() error, error) {
 	}
 	return nil, usagef("replay: --at %q: give seconds (90), m:ss (1:30) or a step id of the protocol", at)
 }
+
+// Origin is what a session records of where its protocol (and so its
+// media) came from, for OpenProtocol to find them again: the file's
+// absolute path, or the bundled demo's name; and the sensor specs.
+func Origin(file string, p *scenes.Protocol, sensors []string) map[string]any {
+	extra := map[string]any{"protocol_file": p.File, "sensors": sensors}
+	if file == "" {
+		extra["protocol_bundled"] = p.File
+	} else if abs, err := filepath.Abs(file); err == nil {
+		extra["protocol_file"] = abs
+	}
+	return extra
+}
