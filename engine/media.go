@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/draw"
 	_ "image/jpeg" // image cues may be JPEG
 	_ "image/png"
 	"io/fs"
@@ -23,13 +24,21 @@ import (
 // stops the run before the patient sees anything and nothing is decoded
 // while the session plays.
 type Media struct {
-	Images map[string]image.Image  // by cue ID
+	// Images are by cue ID; LoadMedia stores them as *image.RGBA (alpha
+	// premultiplied, origin 0, rows packed), the layout the GPU takes
+	// as is, so the window uploads them without converting a pixel.
+	Images map[string]image.Image
 	Sounds map[string]*audio.Sound // by cue ID
-	// Videos are checked at load and opened afresh each time their step
-	// starts; Playing holds the ones on screen now.
-	Videos  map[string]bool // by cue ID
-	Playing *Videos
-	fs      fs.FS
+	// Videos are checked at load and opened afresh for each presentation
+	// of their step (ahead of it when the window asks: see Ahead); Playing
+	// holds the ones on screen now.
+	Videos map[string]bool // by cue ID
+	// VideoSizes are the videos' picture sizes in pixels, by cue ID: the
+	// window makes their textures before their steps start.
+	VideoSizes map[string]image.Point
+	Playing    *Videos
+	fs         fs.FS
+	ahead      ahead
 }
 
 // Videos is the set of videos playing now, shared by the sound player
@@ -80,7 +89,7 @@ func (v *Videos) each(f func(*video.Video)) {
 // returned together, each naming the protocol line and the file.
 func LoadMedia(p *scenes.Protocol) (*Media, error) {
 	m := &Media{Images: map[string]image.Image{}, Sounds: map[string]*audio.Sound{},
-		Videos: map[string]bool{}, Playing: &Videos{}, fs: p.FS}
+		Videos: map[string]bool{}, VideoSizes: map[string]image.Point{}, Playing: &Videos{}, fs: p.FS}
 	var errs []error
 	for _, st := range p.All() {
 		for _, c := range st.Cues {
@@ -91,13 +100,14 @@ func LoadMedia(p *scenes.Protocol) (*Media, error) {
 					errs = append(errs, fmt.Errorf("%s:%d: %w", p.File, c.Line, err))
 					continue
 				}
-				m.Images[c.ID] = img
+				m.Images[c.ID] = packedRGBA(img)
 			case scenes.KindVideo:
 				v, err := video.Open(p.FS, c.Path)
 				if err != nil {
 					errs = append(errs, fmt.Errorf("%s:%d: %w", p.File, c.Line, err))
 					continue
 				}
+				m.VideoSizes[c.ID] = v.Size()
 				v.Close()
 				m.Videos[c.ID] = true
 			case scenes.KindSound, scenes.KindNarration:
@@ -146,6 +156,19 @@ func decodeImage(p *scenes.Protocol, c scenes.Cue) (image.Image, error) {
 	return img, nil
 }
 
+// packedRGBA returns img as an *image.RGBA at origin 0 with packed rows:
+// PNGs without alpha already are; others (NRGBA, JPEG's YCbCr, paletted)
+// are converted here, at load, never on the render thread.
+func packedRGBA(img image.Image) *image.RGBA {
+	b := img.Bounds()
+	if rgba, ok := img.(*image.RGBA); ok && b.Min == (image.Point{}) && rgba.Stride == 4*b.Dx() {
+		return rgba
+	}
+	out := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	draw.Draw(out, out.Bounds(), img, b.Min, draw.Src)
+	return out
+}
+
 // SoundPlayer plays a step's sound and narration cues on the audio output
 // and tells its reporter when each reaches the speaker and when it stops.
 type SoundPlayer struct {
@@ -187,9 +210,20 @@ func (sp *SoundPlayer) StartStepAt(step int, cues []scenes.Cue, offset time.Dura
 	defer sp.mu.Unlock()
 	for _, c := range cues {
 		if c.Kind == scenes.KindVideo && sp.media.Videos[c.ID] {
+			o := sp.media.ahead.take(c.ID)
+			if o.opened() && offset == 0 {
+				// Opened ahead: it plays from now, under the caller's lock,
+				// so the first frame that shows the step shows its picture.
+				if o.err == nil {
+					sp.playLocked(step, c, o.v)
+				} else {
+					sp.failed(step, c, o.err)
+				}
+				continue
+			}
 			// Opening checks the whole file: not under the session's lock,
 			// which the render thread takes every frame.
-			go sp.startVideo(step, c, sp.gen, offset)
+			go sp.startVideo(step, c, sp.gen, offset, o)
 			continue
 		}
 		snd := sp.media.Sounds[c.ID]
@@ -227,10 +261,18 @@ func cueOf(c scenes.Cue) present.Cue {
 	return present.Cue{ID: c.ID, Modality: string(c.Kind), File: c.Path}
 }
 
-// startVideo opens a video afresh and plays it with its sound track, which
-// the mixer pulls live (the video's clock follows it).
-func (sp *SoundPlayer) startVideo(step int, c scenes.Cue, gen int, offset time.Duration) {
-	v, err := video.Open(sp.media.fs, c.Path)
+// startVideo plays a video opened ahead (o, waited for) or opened now,
+// with its sound track, which the mixer pulls live (the video's clock
+// follows it).
+func (sp *SoundPlayer) startVideo(step int, c scenes.Cue, gen int, offset time.Duration, o *opening) {
+	var v *video.Video
+	var err error
+	if o != nil {
+		<-o.done
+		v, err = o.v, o.err
+	} else {
+		v, err = video.Open(sp.media.fs, c.Path)
+	}
 	if err == nil {
 		v.SetLoop(c.Loop)
 		if err = v.Skip(offset); err != nil {
@@ -238,10 +280,7 @@ func (sp *SoundPlayer) startVideo(step int, c scenes.Cue, gen int, offset time.D
 		}
 	}
 	if err != nil {
-		// It opened at load: report, never stop the session for it.
-		if sp.rep != nil {
-			sp.rep.Failed(present.Failure{T: sp.clock.Now(), Step: step, Cue: cueOf(c), Err: err})
-		}
+		sp.failed(step, c, err)
 		return
 	}
 	sp.mu.Lock()
@@ -250,6 +289,19 @@ func (sp *SoundPlayer) startVideo(step int, c scenes.Cue, gen int, offset time.D
 		v.Close() // its step is over already
 		return
 	}
+	sp.playLocked(step, c, v)
+}
+
+// failed reports a video that opened at load but not for its step: an
+// alert, never the session stopped for it.
+func (sp *SoundPlayer) failed(step int, c scenes.Cue, err error) {
+	if sp.rep != nil {
+		sp.rep.Failed(present.Failure{T: sp.clock.Now(), Step: step, Cue: cueOf(c), Err: err})
+	}
+}
+
+// playLocked starts an opened video and its sound and puts it on screen.
+func (sp *SoundPlayer) playLocked(step int, c scenes.Cue, v *video.Video) {
 	v.SetLoop(c.Loop)
 	if snd := v.Audio(); snd != nil {
 		voice := sp.out.PlayStream(snd, audio.PlayOptions{GainDB: c.GainDB,
@@ -287,4 +339,134 @@ func (sp *SoundPlayer) SetPaused(p bool) {
 	sp.mu.Unlock()
 	sp.out.SetPaused(p)
 	sp.media.Playing.each(func(v *video.Video) { v.Pause(p) })
+}
+
+// Ahead opens the videos among cues before their steps start, each on a
+// goroutine of its own, so a step's video shows its first picture on the
+// step's first frame instead of after opening (which reads the whole file).
+// The sound player's StartStep takes a video opened ahead instead of
+// opening it; each opened video serves one presentation. Videos opened
+// ahead for cues not in cues are closed. The window calls it with the
+// steps reachable from the one on screen; it returns at once.
+func (m *Media) Ahead(cues []scenes.Cue) {
+	a := &m.ahead
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return
+	}
+	want := map[string]scenes.Cue{}
+	for _, c := range cues {
+		if c.Kind == scenes.KindVideo && m.Videos[c.ID] {
+			want[c.ID] = c
+		}
+	}
+	for id, o := range a.open {
+		if _, ok := want[id]; !ok {
+			delete(a.open, id)
+			a.dropLocked(o)
+		}
+	}
+	for id, c := range want {
+		if a.open[id] == nil {
+			a.startLocked(m.fs, c)
+		}
+	}
+}
+
+// AheadReady says whether the video of a cue has been opened ahead and
+// waits for its step.
+func (m *Media) AheadReady(cue string) bool {
+	m.ahead.mu.Lock()
+	defer m.ahead.mu.Unlock()
+	o := m.ahead.open[cue]
+	return o.opened() && o.err == nil
+}
+
+// Close closes the videos opened ahead, waiting for those still opening.
+// Ahead does nothing after it.
+func (m *Media) Close() {
+	a := &m.ahead
+	a.mu.Lock()
+	a.closed = true
+	for id, o := range a.open {
+		delete(a.open, id)
+		a.dropLocked(o)
+	}
+	a.mu.Unlock()
+	a.wg.Wait()
+}
+
+// ahead holds the videos opened before their steps.
+type ahead struct {
+	mu     sync.Mutex
+	open   map[string]*opening // by cue ID
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// opening is a video being opened ahead; v and err are set when done is
+// closed.
+type opening struct {
+	done chan struct{}
+	v    *video.Video
+	err  error
+	drop bool // under ahead.mu: close it as soon as it has opened
+}
+
+// opened says, without waiting, whether o has opened (v or err is set);
+// false for nil.
+func (o *opening) opened() bool {
+	if o == nil {
+		return false
+	}
+	select {
+	case <-o.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (a *ahead) startLocked(fsys fs.FS, c scenes.Cue) {
+	o := &opening{done: make(chan struct{})}
+	if a.open == nil {
+		a.open = map[string]*opening{}
+	}
+	a.open[c.ID] = o
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		v, err := video.Open(fsys, c.Path)
+		a.mu.Lock()
+		o.v, o.err = v, err
+		close(o.done) // under the lock: dropLocked sees it opened, or sets drop first
+		drop := o.drop
+		a.mu.Unlock()
+		if drop && v != nil {
+			v.Close()
+		}
+	}()
+}
+
+// dropLocked closes a video opened ahead that is no longer wanted, or has
+// it closed once it opens.
+func (a *ahead) dropLocked(o *opening) {
+	if o.opened() {
+		if o.v != nil {
+			o.v.Close()
+		}
+		return
+	}
+	o.drop = true
+}
+
+// take hands over the video opened ahead for a cue (still opening, maybe),
+// or nil.
+func (a *ahead) take(id string) *opening {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	o := a.open[id]
+	delete(a.open, id)
+	return o
 }

@@ -101,6 +101,11 @@ type Cue struct {
 	Source string `json:"source,omitempty"`
 }
 
+// ModalityRating is the modality of a rating prompt's onset and offset: the
+// prompt is on screen like a cue (the photodiode sees it) but is not one,
+// so analyses of cue reactivity leave it out.
+const ModalityRating = "rating"
+
 // CueOnset is when a cue was first presented; CueOffset when it went off.
 type (
 	CueOnset  Cue

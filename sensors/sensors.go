@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"go.bug.st/serial"
+
+	"github.com/cueroom/cueroom/sensors/clock"
 )
 
 // Physical units as types, so a conversion cannot be forgotten.
@@ -42,15 +44,20 @@ type Stream struct {
 
 // Sample is one multi-channel reading.
 //
-// T is the arrival time on the session clock (monotonic). Seq is the device's
-// own counter (BITalino's 4-bit sequence, Shimmer's timestamp ticks...), kept
-// so gaps and drift stay visible.
+// T is when the device took it, on the session clock: its counter read on
+// the device's clock and mapped onto the session clock (package
+// sensors/clock), so a stalled process or a bursty link does not move it.
+// Arrival is when it reached us on the session clock, kept for audit (0 when
+// unknown: a decoder's output before the bridge stamps it, an old
+// recording). Seq is the device's own counter (BITalino's 4-bit sequence,
+// Shimmer's timestamp ticks...), kept so gaps and drift stay visible.
 type Sample struct {
-	Device string               `json:"device"`
-	T      time.Duration        `json:"t"`
-	Seq    uint32               `json:"seq"`
-	N      int                  `json:"-"`
-	Values [MaxChannels]float64 `json:"-"`
+	Device  string               `json:"device"`
+	T       time.Duration        `json:"t"`
+	Arrival time.Duration        `json:"arrival,omitempty"`
+	Seq     uint32               `json:"seq"`
+	N       int                  `json:"-"`
+	Values  [MaxChannels]float64 `json:"-"`
 }
 
 // Vals returns the sample's channel values.
@@ -99,3 +106,16 @@ type LossCounter interface{ SamplesLost() uint64 }
 // yet read: a device's Start uses it to drop a stream still arriving from
 // an earlier run before it reads the device's answer.
 type InputFlusher interface{ ResetInputBuffer() error }
+
+// Clocked is a Device, or a Decoder once it has seen the stream, that says
+// what its samples' Seq counts (a sample counter and its wrap, or a tick
+// clock), so the bridge times each sample by the device's own clock
+// (package clock). Without it samples are numbered as they are received:
+// the same estimate, with a loss seen only from arrival times.
+type Clocked interface{ Counter() clock.Counter }
+
+// Restarter is a Decoder that starts the device's stream again within a
+// connection (a Contec oximeter that stops now and then): the device's
+// clock does not run while it is stopped, so the bridge re-anchors it
+// whenever Restarts changes.
+type Restarter interface{ Restarts() uint64 }

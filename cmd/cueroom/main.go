@@ -42,6 +42,8 @@ Usage:
   cueroom report SESSION... [--out FILE.html] [--plots svg|png] [--json]
                                        reactivity tables, habituation curves and plots in one HTML file
   cueroom repair SESSION               cut the torn tail a crash left in a recording (what the warnings suggest)
+  cueroom timing SESSION [--channel A5] [--json]
+                                       onset → light latency per cue kind, from a photodiode on the sync patch
   cueroom replay [flags] SESSION       play a recorded session back: window, sound and dashboard in sync;
                                        pause, 0.25–16× speed, seek to a time or step (keys or dashboard)
   cueroom version                      print the version
@@ -78,6 +80,8 @@ func run(args []string) int {
 		err = cmdReport(args[1:])
 	case "repair":
 		err = repairCmd(args[1:], os.Stdout)
+	case "timing":
+		err = cmdTiming(args[1:])
 	case "version", "--version":
 		fmt.Println("cueroom", version)
 	case "help", "-h", "--help":

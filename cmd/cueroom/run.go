@@ -19,7 +19,10 @@ import (
 	"github.com/cueroom/cueroom/engine/record"
 	"github.com/cueroom/cueroom/engine/replay"
 	"github.com/cueroom/cueroom/engine/window"
+	"github.com/cueroom/cueroom/sensors"
 	"github.com/cueroom/cueroom/sensors/rig"
+	"github.com/cueroom/cueroom/sensors/spec"
+	"github.com/cueroom/cueroom/sensors/synth"
 )
 
 // multiFlag collects a repeatable flag.
@@ -34,7 +37,7 @@ type runOptions struct {
 	tlsCert, tlsKey         string
 	sensors                 multiFlag
 	fullscreen, noSound     bool
-	stereo, hold            bool
+	stereo, hold, syncPatch bool
 	width, height           int
 	protocol                string
 }
@@ -51,6 +54,7 @@ func cmdRun(args []string) error {
 	fs.StringVar(&o.tlsKey, "tls-key", "", "TLS private key (PEM) for --tls-cert")
 	fs.Var(&o.sensors, "sensor", "sensor KIND:PORT or sim:KIND, repeatable (default sim:bitalino)")
 	fs.BoolVar(&o.fullscreen, "fullscreen", false, "patient window fullscreen")
+	fs.BoolVar(&o.syncPatch, "sync-patch", false, "draw a square in the bottom-left corner that turns white at each visual cue onset, for a photodiode (then: cueroom timing SESSION)")
 	fs.BoolVar(&o.stereo, "stereo", false, "side-by-side stereo, for a headset used as a display (combine with --fullscreen)")
 	fs.BoolVar(&o.hold, "hold", false, "wait for Start on the dashboard before the baseline begins")
 	fs.BoolVar(&o.noSound, "no-sound", false, "play sound to a silent null sink")
@@ -74,6 +78,11 @@ func cmdRun(args []string) error {
 	o.protocol = fs.Arg(0)
 	if len(o.sensors) == 0 {
 		o.sensors = multiFlag{"sim:bitalino"}
+	}
+	for _, s := range o.sensors {
+		if sp, err := spec.Parse(s); err == nil && sp.WantsLight() && !o.syncPatch {
+			logf("--sensor %s: its photodiode watches the sync patch, which only --sync-patch draws: it will read dark", s)
+		}
 	}
 	return runSession(o)
 }
@@ -120,7 +129,9 @@ func runSession(o runOptions) error {
 	}
 	defer pl.Close()
 
-	sens, err := rig.Start(ctx, o.sensors, clock, pl.Bus, os.Stdout)
+	// A simulated photodiode watches the sync patch through this light.
+	light := &synth.Light{}
+	sens, err := rig.Start(ctx, o.sensors, clock, pl.Bus, os.Stdout, spec.WithLight(light))
 	if err != nil {
 		if se := (*rig.SpecError)(nil); errors.As(err, &se) {
 			return usageError{se.Msg}
@@ -156,10 +167,11 @@ func runSession(o runOptions) error {
 		Title: p.Title, Substance: p.Substance, Software: "cueroom " + version,
 		Start: clock.Start(), Streams: sens.Streams(), Manifest: manifest,
 		Extra: replay.Origin(o.protocol, p, o.sensors),
-	}, p.Source)
+	}, p.Source, record.OnTrouble(pl.RecordingTrouble))
 	if err != nil {
 		return err
 	}
+	checkFreeSpace(pl, rec.Dir(), sens.Streams(), total(p))
 	if a, err := record.OpenAudit(rec.Dir()); err != nil {
 		logf("%v: the dashboard's audit trail is not recorded", err)
 	} else {
@@ -182,7 +194,8 @@ func runSession(o runOptions) error {
 		Driver: driver, Recorder: rec,
 		Window: &pipeline.Window{Media: media, Clock: clock, ViewEvery: 250 * time.Millisecond,
 			Options: window.Options{Title: "cueroom — " + p.Title, Width: o.width, Height: o.height,
-				Fullscreen: o.fullscreen, Stereo: o.stereo}},
+				Fullscreen: o.fullscreen, Stereo: o.stereo, SyncPatch: o.syncPatch,
+				OnPatch: func(on bool, t time.Duration) { light.Set(on, clock.Wall(t)) }}},
 		StopProducers: sens.Stop,
 		// Let the last sounds fade rather than cut off.
 		Drain: func() { out.Drain(time.Second); out.Close() },
@@ -203,4 +216,26 @@ func asDisplayErr(err error) error {
 		return usageError{err.Error()}
 	}
 	return err
+}
+
+// checkFreeSpace warns, at the start, when the disk holds less than the
+// protocol's length needs: better said now than as a full disk mid-session.
+func checkFreeSpace(pl *pipeline.Pipeline, dir string, streams []sensors.Stream, length time.Duration) {
+	free, err := record.FreeBytes(dir)
+	if err != nil {
+		return
+	}
+	if msg := lowSpace(free, record.EstimateBytes(streams, length), dir, length); msg != "" {
+		logf("%s", msg)
+		pl.Alert("recording", msg)
+	}
+}
+
+// lowSpace says what to do when free bytes are fewer than needed.
+func lowSpace(free, need uint64, dir string, length time.Duration) string {
+	if free >= need {
+		return ""
+	}
+	return fmt.Sprintf("only %d MB free where the recording is written (%s); this %v session needs about %d MB: free disk space, or the recording will stop when the disk is full (the session goes on)",
+		free>>20, dir, length.Round(time.Second), (need+1<<20-1)>>20)
 }

@@ -43,6 +43,9 @@ func presentations(evs []event.Event, end float64) (steps, cues []shown) {
 				steps[cur].endReason = d.Reason
 			}
 		case event.CueOnset:
+			if d.Modality == event.ModalityRating {
+				continue // a rating prompt on screen, not a cue
+			}
 			key := d.Cue + "\x00" + strconv.Itoa(cur)
 			if seen[key] {
 				continue
@@ -50,6 +53,9 @@ func presentations(evs []event.Event, end float64) (steps, cues []shown) {
 			seen[key] = true
 			cues = append(cues, shown{id: d.Cue, step: cur, modality: d.Modality, on: t, off: math.NaN()})
 		case event.CueOffset:
+			if d.Modality == event.ModalityRating {
+				continue
+			}
 			// Offsets of one cue come per channel: the last one ends it.
 			for i := len(cues) - 1; i >= 0; i-- {
 				if cues[i].id == d.Cue {

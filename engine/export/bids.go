@@ -193,12 +193,16 @@ stored under beh/, as BIDS specifies for behavioural experiments.
 Timing
 ------
 Time zero is the start of the session; onsets and StartTime are seconds on
-the session's monotonic clock, which stamped every sample and event.
+the session's monotonic clock. A sample's time is when the device took it:
+its counter on the device's clock, mapped onto the session clock (sessions
+recorded by versions before that carry arrival times); a visual cue's onset
+is the frame that first showed it, after the buffer swap.
 Physiological samples are placed on the regular grid StartTime + row /
 SamplingFrequency in the order they were recorded (never interpolated):
-each sample's time is de-jittered from its arrival time, and samples that
-were lost (a dropout, a reconnect) leave n/a rows so later samples stay on
-time. Exact per-sample arrival times are in the XDF and CSV exports.
+each sample's time is de-jittered (the least-delayed line through the next
+second of samples), and samples that were lost (a dropout, a reconnect)
+leave n/a rows so later samples stay on time. Exact per-sample times are in
+the XDF and CSV exports.
 Wall-clock dates are not included, as they can identify a patient.
 `)
 	return b.writeNew(filepath.Join(b.out, "README"), []byte(t.String()))

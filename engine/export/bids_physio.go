@@ -302,7 +302,7 @@ func (b *bidsWriter) physioJSON(pds []*placedDevice, rate, start float64, path s
 	side = append(side,
 		kv{"SoftwareVersions", b.v.meta.Software},
 		kv{"Devices", devs},
-		kv{"TimingNote", "Rows are the recorded samples in order on the grid StartTime + row/SamplingFrequency (seconds since the session started); each sample's time is de-jittered from its arrival time, and lost samples leave n/a rows. See README."},
+		kv{"TimingNote", "Rows are the recorded samples in order on the grid StartTime + row/SamplingFrequency (seconds since the session started); each sample's recorded time (the device's clock on the session clock) is de-jittered, and lost samples leave n/a rows; MaxTimingErrorSeconds is the largest move. See README."},
 	)
 	return b.writeJSON(path, side)
 }

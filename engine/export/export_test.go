@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cueroom/cueroom/bus"
+	"github.com/cueroom/cueroom/engine/export/xdftest"
 	"github.com/cueroom/cueroom/engine/record"
 	"github.com/cueroom/cueroom/event"
 	"github.com/cueroom/cueroom/sensors"
@@ -454,8 +455,8 @@ func TestDamagedSessions(t *testing.T) {
 			// What was read is what the XDF holds.
 			out, _ := exportTo(t, d, Options{Format: XDF})
 			x := readXDFFile(t, out)
-			assert.Len(t, x.streams[1].times, len(d.Samples["bitalino"]))
-			assert.Len(t, x.streams[4].strings, len(d.Events))
+			assert.Len(t, x.Streams[1].Times, len(d.Samples["bitalino"]))
+			assert.Len(t, x.Streams[4].Strings, len(d.Events))
 		})
 	}
 }
@@ -473,11 +474,11 @@ func firstFile(t *testing.T, out string) string {
 	return filepath.Join(out, entries[0].Name())
 }
 
-func readXDFFile(t testing.TB, path string) *xdfFile {
+func readXDFFile(t testing.TB, path string) *xdftest.File {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
-	x, err := readXDF(b)
+	x, err := xdftest.Read(b)
 	require.NoError(t, err)
 	return x
 }

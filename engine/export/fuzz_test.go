@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cueroom/cueroom/bus"
+	"github.com/cueroom/cueroom/engine/export/xdftest"
 	"github.com/cueroom/cueroom/engine/record"
 	"github.com/cueroom/cueroom/event"
 	"github.com/cueroom/cueroom/sensors"
@@ -91,13 +92,13 @@ func FuzzExport(f *testing.F) {
 				require.NotEmpty(t, mem)
 				continue
 			}
-			x, err := readXDF(mem[out].Bytes())
+			x, err := xdftest.Read(mem[out].Bytes())
 			require.NoError(t, err)
-			require.Len(t, x.order, len(v.devices)+1)
+			require.Len(t, x.Order, len(v.devices)+1)
 			for i, d := range v.devices {
-				require.Len(t, x.streams[uint32(i+1)].times, len(s.Samples[d.stream.Device]))
+				require.Len(t, x.Streams[uint32(i+1)].Times, len(s.Samples[d.stream.Device]))
 			}
-			require.Len(t, x.streams[uint32(len(v.devices)+1)].strings, len(s.Events))
+			require.Len(t, x.Streams[uint32(len(v.devices)+1)].Strings, len(s.Events))
 		}
 	})
 }

@@ -84,7 +84,7 @@ func TestEveryKindExportsEndToEnd(t *testing.T) {
 
 	out, _ = exportTo(t, s, Options{Format: XDF})
 	x := readXDFFile(t, out)
-	require.Len(t, x.streams[1].strings, len(kinds))
+	require.Len(t, x.Streams[1].Strings, len(kinds))
 
 	out, _ = exportTo(t, s, Options{Format: BIDS})
 	tsv := readTSV(t, filepath.Join(out, "sub-01", "ses-01", "beh", "sub-01_ses-01_task-cueexposure_events.tsv"))

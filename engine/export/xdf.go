@@ -320,8 +320,9 @@ func writeTimeline(x *xdfWriter, streams []*xdfStream) {
 				s.last = ts
 				s.n++
 				count++
-				// Every sample carries its time stamp: arrival times are
-				// not regular enough to be deduced.
+				// Every sample carries its time stamp: a loss or a
+				// re-anchored device clock leaves steps a reader could
+				// not deduce.
 				content = binary.LittleEndian.AppendUint64(append(content, 8), math.Float64bits(ts))
 				content = s.src.put(content)
 			}

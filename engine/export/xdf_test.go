@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cueroom/cueroom/bus"
+	"github.com/cueroom/cueroom/engine/export/xdftest"
 	"github.com/cueroom/cueroom/engine/record"
 	"github.com/cueroom/cueroom/event"
 	"github.com/cueroom/cueroom/sensors"
@@ -57,37 +58,37 @@ func TestXDFReadsBack(t *testing.T) {
 			x := readXDFFile(t, out)
 			v := sessionView(s)
 
-			assert.Equal(t, `<?xml version="1.0"?><info><version>1.0</version></info>`, x.fileHeader)
-			require.Len(t, x.order, len(v.devices)+1, "a stream per device and the markers")
+			assert.Equal(t, `<?xml version="1.0"?><info><version>1.0</version></info>`, x.FileHeader)
+			require.Len(t, x.Order, len(v.devices)+1, "a stream per device and the markers")
 			checkLayout(t, x)
 
 			for i, d := range v.devices {
-				st := x.streams[uint32(i+1)]
+				st := x.Streams[uint32(i+1)]
 				require.NotNil(t, st)
-				assert.Equal(t, d.stream.Device, st.info.Name)
-				assert.Equal(t, "double64", st.info.ChannelFormat)
-				assert.Equal(t, d.n, st.info.ChannelCount)
-				require.Len(t, st.info.Channels, d.n)
+				assert.Equal(t, d.stream.Device, st.Info.Name)
+				assert.Equal(t, "double64", st.Info.ChannelFormat)
+				assert.Equal(t, d.n, st.Info.ChannelCount)
+				require.Len(t, st.Info.Channels, d.n)
 				for c, ch := range d.stream.Channels {
-					assert.Equal(t, ch.Label, st.info.Channels[c].Label)
-					assert.Equal(t, ch.Unit, st.info.Channels[c].Unit)
-					assert.Equal(t, ch.Type, st.info.Channels[c].Type)
+					assert.Equal(t, ch.Label, st.Info.Channels[c].Label)
+					assert.Equal(t, ch.Unit, st.Info.Channels[c].Unit)
+					assert.Equal(t, ch.Type, st.Info.Channels[c].Type)
 				}
 				if d.regular() {
-					assert.Equal(t, d.stream.Rate, st.info.NominalSrate)
+					assert.Equal(t, d.stream.Rate, st.Info.NominalSrate)
 				} else {
-					assert.Zero(t, st.info.NominalSrate, "irregular")
+					assert.Zero(t, st.Info.NominalSrate, "irregular")
 				}
 				samples := s.Samples[d.stream.Device]
-				require.Len(t, st.times, len(samples))
+				require.Len(t, st.Times, len(samples))
 				for j, smp := range samples {
-					require.Equal(t, float64(smp.T)/1e9, st.times[j], "sample %d time", j)
+					require.Equal(t, float64(smp.T)/1e9, st.Times[j], "sample %d time", j)
 					for c := 0; c < d.n; c++ {
 						want := math.NaN()
 						if c < smp.N {
 							want = smp.Values[c]
 						}
-						got := st.values[j][c]
+						got := st.Values[j][c]
 						if math.IsNaN(want) {
 							require.True(t, math.IsNaN(got), "sample %d channel %d: want NaN, got %v", j, c, got)
 						} else {
@@ -98,28 +99,28 @@ func TestXDFReadsBack(t *testing.T) {
 				checkFooter(t, st)
 			}
 
-			m := x.streams[uint32(len(v.devices)+1)]
+			m := x.Streams[uint32(len(v.devices)+1)]
 			require.NotNil(t, m)
-			assert.Equal(t, MarkerStream, m.info.Name)
-			assert.Equal(t, "Markers", m.info.Type)
-			assert.Equal(t, "string", m.info.ChannelFormat)
-			assert.Equal(t, 1, m.info.ChannelCount)
-			assert.Zero(t, m.info.NominalSrate)
-			require.Len(t, m.strings, len(s.Events))
+			assert.Equal(t, MarkerStream, m.Info.Name)
+			assert.Equal(t, "Markers", m.Info.Type)
+			assert.Equal(t, "string", m.Info.ChannelFormat)
+			assert.Equal(t, 1, m.Info.ChannelCount)
+			assert.Zero(t, m.Info.NominalSrate)
+			require.Len(t, m.Strings, len(s.Events))
 			for j, e := range s.Events {
 				var got struct {
 					Kind string         `json:"kind"`
 					Step int            `json:"step"`
 					Data map[string]any `json:"data"`
 				}
-				require.NoError(t, json.Unmarshal([]byte(m.strings[j][0]), &got), "marker %d: %s", j, m.strings[j][0])
+				require.NoError(t, json.Unmarshal([]byte(m.Strings[j][0]), &got), "marker %d: %s", j, m.Strings[j][0])
 				assert.Equal(t, string(e.Kind()), got.Kind)
 				assert.Equal(t, e.Step, got.Step)
 				assert.Equal(t, normalise(t, event.Fields(e.Data)), normalise(t, got.Data))
-				assert.Equal(t, float64(e.T)/1e9, m.times[j])
+				assert.Equal(t, float64(e.T)/1e9, m.Times[j])
 			}
 			checkFooter(t, m)
-			assert.Equal(t, goldenStart.Format(time.RFC3339Nano), m.info.SessionStart)
+			assert.Equal(t, goldenStart.Format(time.RFC3339Nano), m.Info.SessionStart)
 		})
 	}
 }
@@ -139,37 +140,37 @@ func normalise(t *testing.T, m map[string]any) map[string]any {
 // checkLayout: the file header, then every stream header, then data,
 // clock offsets and boundaries, then every footer — the order LabRecorder
 // writes when all streams are there from the start.
-func checkLayout(t *testing.T, x *xdfFile) {
+func checkLayout(t *testing.T, x *xdftest.File) {
 	t.Helper()
-	n := len(x.order)
-	require.GreaterOrEqual(t, len(x.tags), 1+2*n)
+	n := len(x.Order)
+	require.GreaterOrEqual(t, len(x.Tags), 1+2*n)
 	for i := 1; i <= n; i++ {
-		assert.EqualValues(t, tagStreamHeader, x.tags[i], "chunk %d is a stream header", i)
+		assert.EqualValues(t, tagStreamHeader, x.Tags[i], "chunk %d is a stream header", i)
 	}
-	for i := len(x.tags) - n; i < len(x.tags); i++ {
-		assert.EqualValues(t, tagStreamFooter, x.tags[i], "chunk %d is a footer", i)
+	for i := len(x.Tags) - n; i < len(x.Tags); i++ {
+		assert.EqualValues(t, tagStreamFooter, x.Tags[i], "chunk %d is a footer", i)
 	}
-	for i := n + 1; i < len(x.tags)-n; i++ {
-		assert.Contains(t, []uint16{tagSamples, tagClockOffset, tagBoundary}, x.tags[i], "chunk %d", i)
+	for i := n + 1; i < len(x.Tags)-n; i++ {
+		assert.Contains(t, []uint16{tagSamples, tagClockOffset, tagBoundary}, x.Tags[i], "chunk %d", i)
 	}
 }
 
 // checkFooter: the footer agrees with the samples, and clock offsets come
 // every 5 s, each listed in the footer too.
-func checkFooter(t *testing.T, st *xdfStreamData) {
+func checkFooter(t *testing.T, st *xdftest.Stream) {
 	t.Helper()
-	require.NotNil(t, st.footer, "stream %s has a footer", st.info.Name)
-	assert.Equal(t, len(st.times), st.footer.SampleCount)
-	if len(st.times) > 0 {
-		assert.Equal(t, st.times[0], st.footer.FirstTimestamp)
-		assert.Equal(t, st.times[len(st.times)-1], st.footer.LastTimestamp)
+	require.NotNil(t, st.Footer, "stream %s has a footer", st.Info.Name)
+	assert.Equal(t, len(st.Times), st.Footer.SampleCount)
+	if len(st.Times) > 0 {
+		assert.Equal(t, st.Times[0], st.Footer.FirstTimestamp)
+		assert.Equal(t, st.Times[len(st.Times)-1], st.Footer.LastTimestamp)
 	}
-	require.Len(t, st.footer.Offsets, len(st.offsets))
-	for i, o := range st.offsets {
+	require.Len(t, st.Footer.Offsets, len(st.Offsets))
+	for i, o := range st.Offsets {
 		assert.Zero(t, o[1], "one clock for all streams")
-		assert.InDelta(t, o[0], st.footer.Offsets[i].Time, 1e-9)
+		assert.InDelta(t, o[0], st.Footer.Offsets[i].Time, 1e-9)
 		if i > 0 {
-			assert.InDelta(t, 5.0, o[0]-st.offsets[i-1][0], 1e-9, "every 5 s")
+			assert.InDelta(t, 5.0, o[0]-st.Offsets[i-1][0], 1e-9, "every 5 s")
 		}
 	}
 }
@@ -181,24 +182,24 @@ func TestXDFGoldenCadence(t *testing.T) {
 	out, _ := exportTo(t, s, Options{Format: XDF})
 	x := readXDFFile(t, out)
 	// Data from 0.1 s (session start) to 10.2 s (the last bitalino sample).
-	assert.Equal(t, 1, x.boundaries, "a boundary at 10 s")
-	for _, id := range x.order {
-		st := x.streams[id]
-		assert.Len(t, st.offsets, 2, "%s: offsets at 5 s and 10 s", st.info.Name)
+	assert.Equal(t, 1, x.Boundaries, "a boundary at 10 s")
+	for _, id := range x.Order {
+		st := x.Streams[id]
+		assert.Len(t, st.Offsets, 2, "%s: offsets at 5 s and 10 s", st.Info.Name)
 	}
-	bit := x.streams[1]
+	bit := x.Streams[1]
 	halves := map[int64]bool{}
 	for _, smp := range s.Samples["bitalino"] {
 		halves[int64(smp.T/(500*time.Millisecond))] = true
 	}
 	assert.Len(t, halves, 21, "0.233 s to 10.193 s")
-	assert.Equal(t, len(halves), bit.chunks, "bitalino: a chunk per half second that has samples")
-	assert.Equal(t, "bitalino", bit.info.Model)
-	assert.Equal(t, []string{"eda_revision", "rate"}, []string{bit.info.Settings[0].Name, bit.info.Settings[1].Name})
-	m := x.streams[4]
-	require.Len(t, m.info.Cues, len(goldenManifest()), "the cue manifest rides in the marker stream's header")
+	assert.Equal(t, len(halves), bit.Chunks, "bitalino: a chunk per half second that has samples")
+	assert.Equal(t, "bitalino", bit.Info.Model)
+	assert.Equal(t, []string{"eda_revision", "rate"}, []string{bit.Info.Settings[0].Name, bit.Info.Settings[1].Name})
+	m := x.Streams[4]
+	require.Len(t, m.Info.Cues, len(goldenManifest()), "the cue manifest rides in the marker stream's header")
 	first := map[string]string{}
-	for _, f := range m.info.Cues[0].Fields {
+	for _, f := range m.Info.Cues[0].Fields {
 		first[f.XMLName.Local] = f.Value
 	}
 	assert.Equal(t, "baseline.c1", first["id"])

@@ -249,9 +249,6 @@ func (p *Pipeline) Run(ctx context.Context, r Run) Result {
 	for _, f := range p.followers {
 		start(func() { f.fn(f.sub) })
 	}
-	if r.Recorder != nil {
-		start(func() { p.watchRecording(feedCtx, r.Recorder) })
-	}
 
 	driverDone := make(chan struct{})
 	go func() { r.Driver.Run(ctx); close(driverDone) }()
@@ -314,23 +311,13 @@ func (p *Pipeline) runWindow(r Run) error {
 	return nil
 }
 
-// watchRecording alerts the therapist once if the recording fails (a full
-// disk): the session goes on on screen, and what was written stays intact.
-func (p *Pipeline) watchRecording(ctx context.Context, rec *record.Writer) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := rec.Err(); err != nil {
-				p.opt.Logf("recording stopped: %v", err)
-				p.Alert("recording", "the recording has stopped: "+err.Error()+" — free disk space; the session goes on, what was recorded is kept")
-				return
-			}
-		}
-	}
+// RecordingTrouble alerts the therapist when the recording fails (a full
+// disk) and when it resumes: the session goes on on screen, what was
+// written stays intact, and session.json lists the outage. Give it to
+// record.Create as record.OnTrouble(p.RecordingTrouble).
+func (p *Pipeline) RecordingTrouble(t record.Trouble) {
+	p.opt.Logf("recording %s: %v", t.Kind, t.Err)
+	p.Alert("recording", t.Message())
 }
 
 // Close stops the dashboard server and the bus; Run calls it. Safe to call

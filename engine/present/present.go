@@ -7,12 +7,20 @@
 // each frame with the one before and sends the events to a sink: the bus in
 // a live session, nothing in a replay (whose events are recorded already).
 //
+// A frame's time is when it was presented: the window stamps each frame
+// after the buffer swap that put it on screen (see package window for how,
+// and its uncertainty), never when drawing started, so no onset precedes
+// the event that made its picture.
+//
 // Renderers stay free of event logic, and the rules below are tested without
 // a window:
 //   - a visual cue's onset is the time of the first frame that showed it; its
 //     offset is the time of the last frame that showed it;
 //   - a new presentation (a repeated step) is a new onset though the picture
 //     stays; a pause keeps its cues on screen, the calm scene takes them off;
+//   - a cue that leaves the screen and comes back (a video that opened late,
+//     a rating prompt hidden by a pause) is a new onset each time, and so is
+//     a new showing of the same cue (Cue.Instance) in consecutive frames;
 //   - a 360° view is recorded when its scene comes on, then whenever it has
 //     moved by at least LookStep and LookEvery has passed since the last.
 package present
@@ -27,9 +35,13 @@ import (
 
 // Cue names a cue as its events do.
 type Cue struct {
-	ID       string // the protocol's cue ID ("s1.c1")
-	Modality string // its kind: image, video, text, sound, ...
+	ID       string // the protocol's cue ID ("s1.c1"), or "<step>.rating" for a rating prompt
+	Modality string // its kind: image, video, text, sound, ...; "rating" for a rating prompt
 	File     string // its file, "" for one drawn from code
+	// Instance tells apart showings of one cue within one presentation
+	// that follow each other without a frame between them (one rating
+	// prompt, then the next); 0 for the protocol's cues. Not in events.
+	Instance uint64
 }
 
 // View is where the patient looks in a 360° scene, in degrees.
@@ -40,7 +52,8 @@ type View struct {
 
 // Frame is one frame the window presented.
 type Frame struct {
-	T            time.Duration // the frame's time on the session clock
+	T            time.Duration // when it was presented, on the session clock
+	Seq          uint64        // the window's frame number, from 1
 	Step         int           // the step shown, -1 before the first
 	Presentation uint64        // step starts so far: a repeat is a new one
 	// Visible are the visual cues on screen. The window may reuse the slice
@@ -112,7 +125,7 @@ func (p *Presenter) Presented(f Frame) {
 		}
 	}
 	for _, c := range f.Visible {
-		if !stays(c, p.shown, f.Presentation, p.shownPres) {
+		if Comes(c, f.Presentation, p.shown, p.shownPres) {
 			p.emit(f.T, f.Step, event.CueOnset(visual(c)))
 		}
 	}
@@ -134,6 +147,13 @@ func (p *Presenter) Closed() {
 	p.shown = p.shown[:0]
 }
 
+// Comes says whether cue c, in a frame of presentation pres, comes on
+// there: an onset, because the frame before (prev, of presentation
+// prevPres) did not show it. The window lights its sync patch by it.
+func Comes(c Cue, pres uint64, prev []Cue, prevPres uint64) bool {
+	return !stays(c, prev, pres, prevPres)
+}
+
 // stays says whether c, shown in presentation pres, is still in (or was
 // already in) the cues of presentation inPres.
 func stays(c Cue, in []Cue, pres, inPres uint64) bool {
@@ -141,7 +161,7 @@ func stays(c Cue, in []Cue, pres, inPres uint64) bool {
 		return false
 	}
 	for _, d := range in {
-		if d.ID == c.ID {
+		if d.ID == c.ID && d.Instance == c.Instance {
 			return true
 		}
 	}

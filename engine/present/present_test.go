@@ -22,6 +22,9 @@ var (
 	bar   = Cue{ID: "bar.c1", Modality: "panorama", File: "bar.jpg"}
 	hall  = Cue{ID: "hall.c1", Modality: "panorama", File: "hall.jpg"}
 	bell  = Cue{ID: "s1.c3", Modality: "sound", File: "bell.wav"}
+	// Two rating prompts of one step presentation, one after the other.
+	ask1 = Cue{ID: "s1.rating", Modality: "rating", Instance: 1}
+	ask2 = Cue{ID: "s1.rating", Modality: "rating", Instance: 2}
 )
 
 // frame is a presented frame at t ms.
@@ -95,6 +98,18 @@ func TestPresenter(t *testing.T) {
 		input: []func(*Presenter){frame(16, 2, 3), frame(33, 2, 3),
 			frame(50, 2, 3, clip), frame(66, 2, 3, clip)},
 		want: []event.Event{on(50, 2, clip)},
+	}, {
+		name: "a repeated video step whose picture comes late: offset, then onset when it shows",
+		input: []func(*Presenter){frame(16, 2, 3, clip, words), frame(33, 2, 3, clip, words),
+			frame(50, 2, 4, words), frame(66, 2, 4, words), // repeat: the video is opening
+			frame(83, 2, 4, clip, words)},
+		want: []event.Event{on(16, 2, clip), on(16, 2, words), off(33, 2, clip), off(33, 2, words),
+			on(50, 2, words), on(83, 2, clip)},
+	}, {
+		name: "a rating prompt is a visual cue; the next prompt is a new onset though no frame lies between",
+		input: []func(*Presenter){frame(16, 1, 2, green), frame(33, 1, 2, green, ask1),
+			frame(50, 1, 2, green, ask1), frame(66, 1, 2, green, ask2), frame(83, 1, 2, green)},
+		want: []event.Event{on(16, 1, green), on(33, 1, ask1), off(50, 1, ask1), on(66, 1, ask2), off(66, 1, ask2)},
 	}, {
 		name: "the window closing takes off what it showed, at its last frame",
 		input: []func(*Presenter){frame(16, 1, 2, green, words), frame(33, 1, 2, green, words),
@@ -186,6 +201,29 @@ func TestNoSinkSendsNothing(t *testing.T) {
 	p.SoundStarted(Sound{Cue: bell})
 	p.Failed(Failure{Cue: clip})
 	p.Closed()
+}
+
+func TestComes(t *testing.T) {
+	tests := []struct {
+		name     string
+		c        Cue
+		pres     uint64
+		prev     []Cue
+		prevPres uint64
+		want     bool
+	}{
+		{"first frame", red, 1, nil, 0, true},
+		{"still on", red, 1, []Cue{words, red}, 1, false},
+		{"new presentation", red, 2, []Cue{red}, 1, true},
+		{"another cue was on", green, 1, []Cue{red}, 1, true},
+		{"next prompt", ask2, 1, []Cue{ask1}, 1, true},
+		{"same prompt", ask1, 1, []Cue{ask1}, 1, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, Comes(tc.c, tc.pres, tc.prev, tc.prevPres))
+		})
+	}
 }
 
 // The window reuses its slice of visible cues for the next frame.

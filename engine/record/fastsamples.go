@@ -42,7 +42,7 @@ func parseSamplesFastInto(p []byte, r *samplesJSON) (ok bool) {
 		r.Device = string(name)
 	}
 	cols := r.V[:cap(r.V)]
-	r.T, r.Seq, r.V = r.T[:0], r.Seq[:0], r.V[:0]
+	r.T, r.Seq, r.V, r.Arrival = r.T[:0], r.Seq[:0], r.V[:0], r.Arrival[:0]
 	s.i += end + 1
 	if !s.lit(`,"n":`) {
 		return false
@@ -114,6 +114,22 @@ func parseSamplesFastInto(p []byte, r *samplesJSON) (ok bool) {
 		r.V = append(r.V, col)
 	}
 	s.i++
+	if s.lit(`,"arrival":[`) {
+		if cap(r.Arrival) < len(r.T) {
+			r.Arrival = make([]int64, 0, len(r.T))
+		}
+		for !s.peek(']') {
+			if len(r.Arrival) > 0 && !s.lit(",") {
+				return false
+			}
+			v, ok := s.int()
+			if !ok {
+				return false
+			}
+			r.Arrival = append(r.Arrival, v)
+		}
+		s.i++
+	}
 	if !s.lit("}") || s.i != len(s.b) {
 		return false
 	}

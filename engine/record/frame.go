@@ -13,7 +13,8 @@ import (
 	"github.com/cueroom/cueroom/sensors"
 )
 
-// The data.rec format: the magic, then frames of
+// The format of data.rec and of each later segment: the magic, then frames
+// of
 //
 //	u32 LE payload length | u32 LE CRC-32C of the payload | payload
 //
@@ -64,6 +65,11 @@ type batch struct {
 	t      []int64
 	seq    []uint32
 	v      [sensors.MaxChannels][]float64
+	// arrival is each sample's arrival time; written only when one of the
+	// batch's is known (hasArrival), so a stream without them costs nothing.
+	arrival    []int64
+	hasArrival bool
+	lo, hi     int64 // the earliest and latest t
 }
 
 func newBatch(device string) *batch {
@@ -74,11 +80,16 @@ func newBatch(device string) *batch {
 func (b *batch) len() int { return len(b.t) }
 
 func (b *batch) add(s *sensors.Sample, n int) {
+	t := int64(s.T)
 	if len(b.t) == 0 {
 		b.n = n
+		b.lo, b.hi = t, t
 	}
-	b.t = append(b.t, int64(s.T))
+	b.lo, b.hi = min(b.lo, t), max(b.hi, t)
+	b.t = append(b.t, t)
 	b.seq = append(b.seq, s.Seq)
+	b.arrival = append(b.arrival, int64(s.Arrival))
+	b.hasArrival = b.hasArrival || s.Arrival != 0
 	for c := 0; c < n; c++ {
 		b.v[c] = append(b.v[c], s.Values[c])
 	}
@@ -87,15 +98,18 @@ func (b *batch) add(s *sensors.Sample, n int) {
 func (b *batch) reset() {
 	b.t = b.t[:0]
 	b.seq = b.seq[:0]
+	b.arrival = b.arrival[:0]
+	b.hasArrival = false
 	for c := range b.v {
 		b.v[c] = b.v[c][:0]
 	}
 }
 
 // appendPayload encodes the batch as
-// {"k":"samples","device":"…","n":N,"t":[ns…],"seq":[…],"v":[[ch0…],…]}.
-// It is hand-written because this is the hot path and encoding/json would
-// allocate per sample.
+// {"k":"samples","device":"…","n":N,"t":[ns…],"seq":[…],"v":[[ch0…],…]},
+// with ,"arrival":[ns…] before the closing brace when a sample of the
+// batch has an arrival time. It is hand-written because this is the hot
+// path and encoding/json would allocate per sample.
 func (b *batch) appendPayload(dst []byte) []byte {
 	dst = append(dst, `{"k":"samples","device":`...)
 	dst = append(dst, b.name...)
@@ -129,7 +143,18 @@ func (b *batch) appendPayload(dst []byte) []byte {
 		}
 		dst = append(dst, ']')
 	}
-	return append(dst, "]}"...)
+	dst = append(dst, ']')
+	if b.hasArrival {
+		dst = append(dst, `,"arrival":[`...)
+		for i, t := range b.arrival {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = strconv.AppendInt(dst, t, 10)
+		}
+		dst = append(dst, ']')
+	}
+	return append(dst, '}')
 }
 
 // appendFloat writes the shortest text that parses back to the same bits.
@@ -176,6 +201,9 @@ type samplesJSON struct {
 	T      []int64    `json:"t"`
 	Seq    []uint32   `json:"seq"`
 	V      [][]jfloat `json:"v"`
+	// Arrival is empty in a record without arrival times (all written
+	// before they were kept, and batches where none is known).
+	Arrival []int64 `json:"arrival"`
 }
 
 // decodeSamples parses a samples record and checks its shape.
@@ -201,6 +229,8 @@ func decodeSamplesInto(p []byte, r *samplesJSON) (_ *samplesJSON, canonical bool
 		return nil, false, fmt.Errorf("samples record says %d channels but has %d value columns", r.N, len(r.V))
 	case len(r.Seq) != len(r.T):
 		return nil, false, fmt.Errorf("samples record has %d times but %d sequence numbers", len(r.T), len(r.Seq))
+	case len(r.Arrival) != 0 && len(r.Arrival) != len(r.T):
+		return nil, false, fmt.Errorf("samples record has %d times but %d arrival times", len(r.T), len(r.Arrival))
 	}
 	for c, col := range r.V {
 		if len(col) != len(r.T) {
@@ -214,6 +244,9 @@ func decodeSamplesInto(p []byte, r *samplesJSON) (_ *samplesJSON, canonical bool
 func (r *samplesJSON) appendTo(dst []sensors.Sample) []sensors.Sample {
 	for i := range r.T {
 		s := sensors.Sample{Device: r.Device, T: time.Duration(r.T[i]), Seq: r.Seq[i], N: r.N}
+		if len(r.Arrival) > 0 {
+			s.Arrival = time.Duration(r.Arrival[i])
+		}
 		for c := 0; c < r.N; c++ {
 			s.Values[c] = float64(r.V[c][i])
 		}

@@ -40,7 +40,8 @@ func FuzzReader(f *testing.F) {
 	f.Add(append([]byte(magic), 0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0))
 	var valid []byte
 	valid = append(valid, magic...)
-	for _, p := range []string{`{"k":"samples","device":"d","n":1,"t":[1],"seq":[1],"v":[["NaN"]]}`, `{"k":"stream","device":"d","rate":1}`, `{"k":"event","t":5}`} {
+	for _, p := range []string{`{"k":"samples","device":"d","n":1,"t":[1],"seq":[1],"v":[["NaN"]]}`, `{"k":"stream","device":"d","rate":1}`, `{"k":"event","t":5}`,
+		`{"k":"samples","device":"d","n":1,"t":[2,3],"seq":[2,3],"v":[[1,2]],"arrival":[0,7]}`} {
 		var start int
 		valid, start = beginFrame(valid)
 		valid = append(valid, p...)
@@ -51,7 +52,7 @@ func FuzzReader(f *testing.F) {
 
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sess := &Session{Samples: map[string][]sensors.Sample{}}
-		err := readData(bytes.NewReader(data), int64(len(data)), "data.rec", sess)
+		err := readData(single(bytes.NewReader(data), int64(len(data)), "data.rec"), sess)
 		isMagicPrefix := strings.HasPrefix(magic, string(data[:min(len(data), len(magic))]))
 		if err != nil {
 			require.False(t, isMagicPrefix, "only a bad magic is an error: %v", err)
@@ -61,13 +62,13 @@ func FuzzReader(f *testing.F) {
 		require.True(t, isMagicPrefix)
 
 		// The index reads the same file to the same session.
-		x, err := indexData(bytes.NewReader(data), int64(len(data)), "data.rec", 0)
+		x, err := indexData(single(bytes.NewReader(data), int64(len(data)), "data.rec"), 0)
 		require.NoError(t, err)
 		sess.rec.done(sess.Events)
 		requireSameAsOpen(t, sess, x)
 
 		// Frame-level accounting, independent of payload decoding.
-		sc, err := newScanner(bytes.NewReader(data), int64(len(data)), "data.rec")
+		sc, err := newScanner(single(bytes.NewReader(data), int64(len(data)), "data.rec"))
 		require.NoError(t, err)
 		var framed int64
 		for {
@@ -127,17 +128,22 @@ func FuzzSessionJSON(f *testing.F) {
 
 // FuzzSamplesRoundTrip checks that the hand-written encoder and the reader
 // agree bit for bit (signed zeros, subnormals, infinities), whatever the
-// values.
+// values; arrival times (arrival + i, 0 for the sample where that is 0 or
+// every one when arrival is 0) too.
 func FuzzSamplesRoundTrip(f *testing.F) {
-	f.Add("bitalino", 6, int64(0), uint32(0), 1.5, -0.0, uint8(3))
-	f.Add("", 0, int64(-1), uint32(math.MaxUint32), math.NaN(), math.Inf(-1), uint8(1))
-	f.Add("a\"\\\n\xff", 8, int64(math.MaxInt64), uint32(7), math.MaxFloat64, math.SmallestNonzeroFloat64, uint8(200))
-	f.Fuzz(func(t *testing.T, dev string, n int, t0 int64, seq uint32, a, b float64, count uint8) {
+	f.Add("bitalino", 6, int64(0), uint32(0), 1.5, -0.0, uint8(3), int64(0))
+	f.Add("", 0, int64(-1), uint32(math.MaxUint32), math.NaN(), math.Inf(-1), uint8(1), int64(5))
+	f.Add("a\"\\\n\xff", 8, int64(math.MaxInt64), uint32(7), math.MaxFloat64, math.SmallestNonzeroFloat64, uint8(200), int64(math.MinInt64))
+	f.Add("bitalino", 2, int64(1e12), uint32(0), 2.5, 1.0, uint8(4), int64(-2))
+	f.Fuzz(func(t *testing.T, dev string, n int, t0 int64, seq uint32, a, b float64, count uint8, arrival int64) {
 		n = ((n % (sensors.MaxChannels + 1)) + sensors.MaxChannels + 1) % (sensors.MaxChannels + 1)
 		bt := newBatch(dev)
 		var want []sensors.Sample
 		for i := 0; i < int(count); i++ {
 			s := sensors.Sample{Device: dev, T: time.Duration(t0 + int64(i)), Seq: seq + uint32(i), N: n}
+			if arrival != 0 {
+				s.Arrival = time.Duration(arrival + int64(i))
+			}
 			for c := 0; c < n; c++ {
 				s.Values[c] = a*float64(i) + b*float64(c)
 			}
@@ -154,6 +160,7 @@ func FuzzSamplesRoundTrip(f *testing.F) {
 				assert.Equal(t, dev, got[i].Device)
 			}
 			assert.Equal(t, want[i].T, got[i].T)
+			assert.Equal(t, want[i].Arrival, got[i].Arrival)
 			assert.Equal(t, want[i].Seq, got[i].Seq)
 			require.Equal(t, n, got[i].N)
 			for c := 0; c < n; c++ {
@@ -213,6 +220,10 @@ func recordBits(r *samplesJSON) []any {
 	for _, q := range r.Seq {
 		out = append(out, q)
 	}
+	out = append(out, len(r.Arrival))
+	for _, a := range r.Arrival {
+		out = append(out, a)
+	}
 	for _, col := range r.V {
 		out = append(out, len(col))
 		for _, v := range col {
@@ -237,7 +248,10 @@ func FuzzSamplesFastAgrees(f *testing.F) {
 	f.Add([]byte(`{"k":"samples","device":"d","n":0,"t":[],"seq":[],"v":[]}`))
 	f.Add([]byte(`{"k":"samples","device":"d","n":1,"t":[01],"seq":[1],"v":[[1.]]}`))
 	f.Add([]byte(`{"k":"samples","device":"d","n":1,"t":[1],"seq":[1],"v":[[1e400]]}`))
-	wide := []byte(`{"k":"samples","device":"other","n":3,"t":[1,2,3,4,5,6],"seq":[1,2,3,4,5,6],"v":[[1,2,3,4,5,6],[1,2,3,4,5,6],[1,2,3,4,5,6]]}`)
+	f.Add([]byte(`{"k":"samples","device":"d","n":1,"t":[1,2],"seq":[1,2],"v":[[1,2]],"arrival":[0,-9223372036854775808]}`))
+	f.Add([]byte(`{"k":"samples","device":"d","n":1,"t":[1,2],"seq":[1,2],"v":[[1,2]],"arrival":[]}`))
+	f.Add([]byte(`{"k":"samples","device":"d","n":1,"t":[1,2],"seq":[1,2],"v":[[1,2]],"arrival":[3,]}`))
+	wide := []byte(`{"k":"samples","device":"other","n":3,"t":[1,2,3,4,5,6],"seq":[1,2,3,4,5,6],"v":[[1,2,3,4,5,6],[1,2,3,4,5,6],[1,2,3,4,5,6]],"arrival":[9,8,7,6,5,4]}`)
 	f.Fuzz(func(t *testing.T, p []byte) {
 		fast, ok := parseSamplesFast(p)
 		// Into a buffer that held another record (as a cursor reuses one):
@@ -260,6 +274,10 @@ func FuzzSamplesFastAgrees(f *testing.F) {
 		for i := range slow.Seq {
 			assert.Equal(t, slow.Seq[i], fast.Seq[i])
 		}
+		require.Equal(t, len(slow.Arrival), len(fast.Arrival))
+		for i := range slow.Arrival {
+			assert.Equal(t, slow.Arrival[i], fast.Arrival[i])
+		}
 		require.Equal(t, len(slow.V), len(fast.V))
 		for c := range slow.V {
 			require.Equal(t, len(slow.V[c]), len(fast.V[c]))
@@ -272,5 +290,74 @@ func FuzzSamplesFastAgrees(f *testing.F) {
 				assert.Equal(t, math.Float64bits(a), math.Float64bits(b))
 			}
 		}
+	})
+}
+
+// FuzzJoined reads arbitrary bytes as a recording of two segments (data.rec
+// and data.2.rec, the second with or without its magic): never a panic,
+// every byte of each accounted for (whole frames + damage + headers), an
+// error only for a first segment that is not a recording, the Index
+// agreeing with Open, and a record never read across the boundary.
+func FuzzJoined(f *testing.F) {
+	golden, err := os.ReadFile("testdata/golden/data.rec")
+	require.NoError(f, err)
+	f.Add(golden, golden, true)
+	f.Add(golden[:len(golden)-3], golden[len(magic):], true)
+	f.Add(golden[:40], golden[40:], false)
+	f.Add([]byte(magic), []byte{}, false)
+	f.Add([]byte(magic), []byte("CUE"), false)
+	f.Add([]byte{}, golden, false)
+	f.Fuzz(func(t *testing.T, a, b []byte, withMagic bool) {
+		if withMagic {
+			b = append([]byte(magic), b...)
+		}
+		join := func() *joined {
+			j := &joined{}
+			j.add(bytes.NewReader(a), int64(len(a)), DataFile)
+			j.add(bytes.NewReader(b), int64(len(b)), "data.2.rec")
+			return j
+		}
+		sess := &Session{Samples: map[string][]sensors.Sample{}}
+		err := readData(join(), sess)
+		if err != nil {
+			require.False(t, strings.HasPrefix(magic, string(a[:min(len(a), len(magic))])), "only a bad magic is an error: %v", err)
+			require.Contains(t, err.Error(), "data.rec byte ")
+			return
+		}
+		x, err := indexData(join(), 0)
+		require.NoError(t, err)
+		sess.rec.done(sess.Events)
+		requireSameAsOpen(t, sess, x)
+
+		j := join()
+		sc, err := newScanner(j)
+		require.NoError(t, err)
+		framed := [2]int64{}
+		for {
+			p, off, err := sc.next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			require.NoError(t, err)
+			k := j.at(off)
+			seg := j.segs[k]
+			require.LessOrEqual(t, off+frameHeader+int64(len(p)), seg.base+seg.size, "a frame within its segment")
+			framed[k] += frameHeader + int64(len(p))
+		}
+		lost := [2]int64{}
+		for _, d := range sc.damage {
+			lost[d.seg] += d.n
+		}
+		for k, data := range [][]byte{a, b} {
+			header := int64(0)
+			if bytes.HasPrefix(data, []byte(magic)) {
+				header = int64(len(magic))
+			} else if strings.HasPrefix(magic, string(data)) {
+				header = int64(len(data))
+				lost[k] -= int64(len(data)) // the torn header is counted as damage too
+			}
+			require.Equal(t, int64(len(data)), header+framed[k]+lost[k], "segment %d", k)
+		}
+		require.LessOrEqual(t, sess.Records, sc.records)
 	})
 }

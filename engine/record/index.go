@@ -9,7 +9,6 @@ import (
 	"io"
 	"iter"
 	"math"
-	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -25,30 +24,32 @@ import (
 // grow with the length of the session: a 4 h session at 1 kHz is read with
 // about what a 10-minute one needs.
 //
-// OpenIndex reads data.rec as Open does — the same damage tolerance, the
-// same Recovered note, the same events in the same order, and a Cursor
-// yields exactly the samples Open would put in Session.Samples, in the
-// same order — so a consumer can move from one to the other without a
-// change in what it sees.
+// OpenIndex reads data.rec (and its later segments) as Open does — the
+// same damage tolerance, the same Recovered note, the same events in the
+// same order, and a Cursor yields exactly the samples Open would put in
+// Session.Samples, in the same order — so a consumer can move from one to
+// the other without a change in what it sees.
 //
-// An Index holds data.rec open until Close. Its methods and Cursors may be
-// used from several goroutines (one Cursor per goroutine). The file must not
-// change while it is open; if it does, cursors report an error rather than
-// return other data.
+// An Index holds the recording's files open until Close. Its methods and
+// Cursors may be used from several goroutines (one Cursor per goroutine).
+// The files must not change while it is open; if they do, cursors report
+// an error rather than return other data.
 type Index struct {
 	Folder
 	Events    []event.Event    // in session-time order, as Open sorts them
 	Streams   []sensors.Stream // stream announcements, in recorded order
-	Records   int              // whole records read from data.rec
-	Recovered *Recovery        // nil when data.rec was read without damage
+	Records   int              // whole records read from data.rec and its later segments
+	Recovered *Recovery        // nil when the recording was read without damage
 
-	r       io.ReaderAt
+	j       *joined // the segments; offsets below are in them joined
 	closer  io.Closer
-	path    string
 	rec     recorded // each event's data object as recorded
 	devices map[string]*deviceIndex
-	damage  []damage    // in file order; cursors step over them as the scan did
-	buf     samplesJSON // each samples record while indexing
+	// skips are the bytes that hold no frame, in file order: the damage
+	// the scan stepped over and the headers of later segments. Cursors
+	// step over them as the scan did.
+	skips []damage
+	buf   samplesJSON // each samples record while indexing
 	// foreign is set when a samples record is not in the writer's own
 	// form: its start may then not tell its device (JSON keeps the last of
 	// two "device" keys), so cursors decode every samples record.
@@ -101,39 +102,55 @@ const (
 // OpenIndex reads a session folder's metadata and events and indexes its
 // samples without keeping them. Damage in data.rec is reported in
 // Index.Recovered, as Open does; errors are for folders that are not
-// sessions and for I/O failures. Close releases data.rec.
+// sessions and for I/O failures. Close releases the files.
 func OpenIndex(dir string) (*Index, error) {
-	h, f, size, err := openFolder(dir)
+	h, j, err := openFolder(dir)
 	if err != nil {
 		return nil, err
 	}
-	x, err := indexData(f, size, filepath.Join(dir, DataFile), eventsHint(h))
+	x, err := indexData(j, eventsHint(h))
 	if err != nil {
-		f.Close()
+		j.Close()
 		return nil, err
 	}
-	x.closer = f
+	x.closer = j
 	x.Folder = h.read(dir)
 	return x, nil
 }
 
-// indexData scans data.rec (r, size bytes) into a new Index, with room
-// for the number of events expected.
-func indexData(r io.ReaderAt, size int64, path string, events int) (*Index, error) {
-	x := &Index{r: r, path: path, devices: map[string]*deviceIndex{}, Events: eventsRoom(events)}
-	sc, err := scanData(r, size, path, x)
+// indexData scans a recording into a new Index, with room for the number
+// of events expected.
+func indexData(j *joined, events int) (*Index, error) {
+	x := &Index{j: j, devices: map[string]*deviceIndex{}, Events: eventsRoom(events)}
+	sc, err := scanData(j, x)
 	if err != nil {
 		return nil, err
 	}
 	x.Records = sc.records
 	x.Recovered = sc.recovery()
-	x.damage = sc.damage // in file order, as the scan met them
+	x.skips = skips(j, sc.damage)
 	x.buf = samplesJSON{}
 	x.rec.done(x.Events)
 	return x, nil
 }
 
-// Close releases data.rec; cursors fail after it.
+// skips merges the damage a scan met (in file order) with the headers of
+// the later segments.
+func skips(j *joined, dmg []damage) []damage {
+	out := make([]damage, 0, len(dmg)+len(j.segs)-1)
+	i := 0
+	for k := 1; k < len(j.segs); k++ {
+		seg := j.segs[k]
+		for i < len(dmg) && dmg[i].off < seg.base {
+			out = append(out, dmg[i])
+			i++
+		}
+		out = append(out, damage{off: seg.base, n: min(seg.size, int64(len(magic))), seg: k})
+	}
+	return append(out, dmg[i:]...)
+}
+
+// Close releases the recording's files; cursors fail after it.
 func (x *Index) Close() error {
 	if x.closer == nil {
 		return nil
@@ -268,7 +285,7 @@ type Cursor struct {
 // Cursor returns a cursor before the first sample of device (one that
 // yields nothing for a device without samples).
 func (x *Index) Cursor(device string) *Cursor {
-	c := &Cursor{x: x, d: x.devices[device], rd: frameReader{r: x.r}}
+	c := &Cursor{x: x, d: x.devices[device], rd: frameReader{r: x.j}}
 	c.to(0)
 	return c
 }
@@ -282,14 +299,14 @@ func (c *Cursor) to(k int) {
 	}
 	m := c.d.marks[k]
 	c.off, c.pos = m.off, m.n
-	c.dmg = sort.Search(len(c.x.damage), func(i int) bool { return c.x.damage[i].off >= m.off })
+	c.dmg = sort.Search(len(c.x.skips), func(i int) bool { return c.x.skips[i].off >= m.off })
 }
 
 // Seek positions the cursor so that Next returns the first sample, in
 // recorded order, whose T is at or after t, and then every sample after it.
 // (Samples arrive in time order, so for a recording that is the sample at
-// t; an index search, then about 1 MiB of data.rec at most is read.) It clears
-// an error.
+// t; an index search, then about 1 MiB of the recording at most is read.) It
+// clears an error.
 func (c *Cursor) Seek(t time.Duration) {
 	c.err = nil
 	if c.d == nil {
@@ -315,6 +332,9 @@ func (c *Cursor) Next() bool {
 			}
 			c.min = math.MinInt64
 			c.s = sensors.Sample{Device: c.d.name, T: t, Seq: r.Seq[i], N: r.N}
+			if len(r.Arrival) > 0 {
+				c.s.Arrival = time.Duration(r.Arrival[i])
+			}
 			for ch := 0; ch < r.N; ch++ {
 				c.s.Values[ch] = float64(r.V[ch][i])
 			}
@@ -344,9 +364,9 @@ func (c *Cursor) nextRecord() bool {
 		return false
 	}
 	for c.off < c.d.end {
-		if c.dmg < len(c.x.damage) && c.x.damage[c.dmg].off <= c.off {
+		if c.dmg < len(c.x.skips) && c.x.skips[c.dmg].off <= c.off {
 			// Step over a damaged region as the scan did.
-			d := c.x.damage[c.dmg]
+			d := c.x.skips[c.dmg]
 			c.dmg++
 			c.off = max(c.off, d.off+d.n)
 			continue
@@ -360,7 +380,7 @@ func (c *Cursor) nextRecord() bool {
 		sum := binary.LittleEndian.Uint32(h[4:])
 		c.off = off + frameHeader + int64(n)
 		if n > maxPayload || c.off > c.d.end {
-			return c.fail(fmt.Errorf("byte %d: the frame no longer matches the index", off))
+			return c.fail(fmt.Errorf("%s: the frame no longer matches the index", c.x.j.byteAt(off)))
 		}
 		mine, sure := c.d.owns(c.rd.peek(off+frameHeader, n, len(c.d.want)+64), c.x.foreign)
 		if !mine && sure {
@@ -371,7 +391,7 @@ func (c *Cursor) nextRecord() bool {
 			return c.fail(err)
 		}
 		if crc32.Checksum(p, castagnoli) != sum {
-			return c.fail(fmt.Errorf("byte %d: checksum mismatch: the file changed since it was indexed", off))
+			return c.fail(fmt.Errorf("%s: checksum mismatch: the file changed since it was indexed", c.x.j.byteAt(off)))
 		}
 		if !sure {
 			if k, err := kindOf(p); err != nil || k != kindSamples {
@@ -380,7 +400,7 @@ func (c *Cursor) nextRecord() bool {
 		}
 		r, _, err := decodeSamplesInto(p, &c.buf)
 		if err != nil {
-			return c.fail(fmt.Errorf("byte %d: %w: the file changed since it was indexed", off, err))
+			return c.fail(fmt.Errorf("%s: %w: the file changed since it was indexed", c.x.j.byteAt(off), err))
 		}
 		if r.Device != c.d.name {
 			continue
@@ -392,7 +412,7 @@ func (c *Cursor) nextRecord() bool {
 }
 
 func (c *Cursor) fail(err error) bool {
-	c.err = fmt.Errorf("record: %s: %w", c.x.path, err)
+	c.err = fmt.Errorf("record: %s: %w", c.x.j.name(), err)
 	return false
 }
 

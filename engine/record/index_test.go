@@ -74,11 +74,11 @@ func requireSameAsOpen(t *testing.T, s *Session, x *Index) {
 }
 
 // bitsOf compares samples bit for bit (NaN too).
-func bitsOf(s sensors.Sample) [4 + sensors.MaxChannels]any {
-	var out [4 + sensors.MaxChannels]any
-	out[0], out[1], out[2], out[3] = s.Device, s.T, s.Seq, s.N
+func bitsOf(s sensors.Sample) [5 + sensors.MaxChannels]any {
+	var out [5 + sensors.MaxChannels]any
+	out[0], out[1], out[2], out[3], out[4] = s.Device, s.T, s.Seq, s.N, s.Arrival
 	for i, v := range s.Values {
-		out[4+i] = math.Float64bits(v)
+		out[5+i] = math.Float64bits(v)
 	}
 	return out
 }
@@ -259,8 +259,8 @@ func TestIndexOfAForeignWriter(t *testing.T) {
 		data = endFrame(data, start)
 	}
 	s := &Session{Samples: map[string][]sensors.Sample{}}
-	require.NoError(t, readData(bytes.NewReader(data), int64(len(data)), "data.rec", s))
-	x, err := indexData(bytes.NewReader(data), int64(len(data)), "data.rec", 0)
+	require.NoError(t, readData(single(bytes.NewReader(data), int64(len(data)), "data.rec"), s))
+	x, err := indexData(single(bytes.NewReader(data), int64(len(data)), "data.rec"), 0)
 	require.NoError(t, err)
 	require.Len(t, s.Samples["ab"], 6)
 	requireSameAsOpen(t, s, x)
@@ -299,9 +299,9 @@ func TestRecordedData(t *testing.T) {
 	data = reframe(t, data)
 
 	s := &Session{Samples: map[string][]sensors.Sample{}}
-	require.NoError(t, readData(bytes.NewReader(data), int64(len(data)), "data.rec", s))
+	require.NoError(t, readData(single(bytes.NewReader(data), int64(len(data)), "data.rec"), s))
 	s.rec.done(s.Events)
-	x, err := indexData(bytes.NewReader(data), int64(len(data)), "data.rec", 0)
+	x, err := indexData(single(bytes.NewReader(data), int64(len(data)), "data.rec"), 0)
 	require.NoError(t, err)
 	requireSameAsOpen(t, s, x)
 	require.Len(t, x.Events, len(want))

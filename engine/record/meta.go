@@ -56,13 +56,19 @@ func (m Meta) DecodeManifest(v any) error {
 	return json.Unmarshal(b, v)
 }
 
-// Counts says what data.rec held when the session was closed.
+// Counts says what the recording (data.rec and its later segments, if
+// any) held when the session was closed.
 type Counts struct {
 	Records int64 `json:"records"`
 	Events  int64 `json:"events"`
 	Samples int64 `json:"samples"`
-	Bytes   int64 `json:"bytes"` // size of data.rec
-	Lost    int64 `json:"lost"`  // bus messages not recorded (after a write error or Close)
+	Bytes   int64 `json:"bytes"` // size of data.rec, plus its later segments'
+	Lost    int64 `json:"lost"`  // bus messages not recorded (while a write error stopped recording, or after Close)
+}
+
+// minus is what c holds beyond d: records, events, samples and bytes.
+func (c Counts) minus(d Counts) Counts {
+	return Counts{Records: c.Records - d.Records, Events: c.Events - d.Events, Samples: c.Samples - d.Samples, Bytes: c.Bytes - d.Bytes}
 }
 
 // metaJSON is session.json.
@@ -79,6 +85,7 @@ type metaJSON struct {
 	Streams   []sensors.Stream `json:"streams"`
 	Manifest  any              `json:"manifest,omitempty"`
 	Extra     map[string]any   `json:"extra,omitempty"`
+	Outages   []Outage         `json:"outages,omitempty"`
 	Notes     []string         `json:"notes,omitempty"`
 }
 

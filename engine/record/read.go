@@ -27,15 +27,21 @@ type Folder struct {
 	Protocol []byte
 	End      time.Time // zero if the session was never closed (a crash)
 	Complete bool      // closed normally with no write error
-	Error    string    // the write error that stopped recording, if any
-	Counts   Counts    // what the writer had written at close (zero after a crash)
-	Notes    []string  // notes added later, e.g. by Repair
+	// Error is the write error that stopped recording, if any; if
+	// recording resumed after it, what was lost (see Outages).
+	Error  string
+	Counts Counts // what the writer had written at close (zero after a crash)
+	// Outages are the times a write failure stopped recording, what each
+	// lost and when recording resumed (in a new segment); none in a
+	// session without one.
+	Outages []Outage
+	Notes   []string // notes added later, e.g. by Repair
 }
 
 // folder reads the folder's part of a header.
 func (h *folder) read(dir string) Folder {
 	return Folder{Dir: dir, Meta: h.meta.meta(), Protocol: h.protocol, End: h.meta.End, Complete: h.meta.Complete,
-		Error: h.meta.Error, Counts: h.counts(), Notes: h.meta.Notes}
+		Error: h.meta.Error, Counts: h.counts(), Outages: h.meta.Outages, Notes: h.meta.Notes}
 }
 
 // Session is a recorded session as read back, whole.
@@ -93,45 +99,59 @@ func (s *Session) flatten() {
 	s.batches = nil
 }
 
-// Recovery reports damage found in data.rec. Everything outside the damaged
-// bytes was read.
+// Recovery reports damage found in data.rec (and its later segments, if
+// recording went on in a new file after a write failure). Everything
+// outside the damaged bytes was read.
 type Recovery struct {
-	TornBytes int64  // bytes at the end after the last whole record: an interrupted write; Repair cuts them
-	Skipped   int64  // bytes of damaged records before the end; the records after them were read
-	Offset    int64  // byte offset in data.rec of the first damage
-	Records   int    // whole records read
-	Note      string // what was found, where, and what to do
+	TornBytes int64 // bytes at the end of a segment after its last whole record: an interrupted write; Repair cuts them
+	Skipped   int64 // bytes of damaged records before the end; the records after them were read
+	// Offset is where the first damage is: the byte offset in data.rec, or
+	// for a later segment in the segments joined end to end (data.rec
+	// whole, then data.2.rec whole…); Note names the file and its byte.
+	Offset  int64
+	Records int    // whole records read
+	Note    string // what was found, where, and what to do
+
+	torn []string // the files with a torn tail, in a recording of several segments
 }
 
 // Summary says in a line what Repair did: the torn bytes it cut off and
 // the damaged bytes it left for the readers to skip.
 func (r *Recovery) Summary() string {
+	files := DataFile
+	if len(r.torn) > 0 {
+		files = strings.Join(r.torn, " and ")
+	}
 	var did []string
 	if r.TornBytes > 0 {
-		did = append(did, fmt.Sprintf("cut a torn tail of %d bytes off %s", r.TornBytes, DataFile))
+		did = append(did, fmt.Sprintf("cut a torn tail of %d bytes off %s", r.TornBytes, files))
 	}
 	if r.Skipped > 0 {
 		did = append(did, fmt.Sprintf("left %d damaged bytes in place (the readers skip them)", r.Skipped))
 	}
 	if len(did) == 0 {
-		did = append(did, fmt.Sprintf("rewrote the torn header of %s", DataFile))
+		did = append(did, fmt.Sprintf("rewrote the torn header of %s", files))
 	}
 	return fmt.Sprintf("%s; %d whole records kept", strings.Join(did, " and "), r.Records)
 }
 
-// damage is one bad region of data.rec.
+// damage is one bad region of the recording.
 type damage struct {
 	off, n int64
 	reason string
-	tail   bool // runs to the end of the file
+	tail   bool // runs to the end of its segment
+	seg    int  // the segment it is in
 }
 
-// scanner walks the frames of data.rec. After a bad frame it looks for the
-// next good one, so one flipped byte costs one record, not the rest of the
-// session.
+// scanner walks the frames of a recording's segments in order. After a bad
+// frame it looks for the next good one, so one flipped byte costs one
+// record, not the rest of the session. A frame never spans two segments:
+// each segment is scanned to its own end.
 type scanner struct {
+	j       *joined
 	r       io.ReaderAt
-	size    int64
+	seg     int   // the segment being scanned
+	end     int64 // where it ends
 	off     int64
 	buf     []byte
 	hdr     [frameHeader]byte // a frame header being read (here, not on the stack: ReadAt would make that escape for every frame)
@@ -140,60 +160,91 @@ type scanner struct {
 	damage  []damage
 }
 
-// newScanner checks the magic. A file shorter than the magic but matching
-// it is a torn header (a crash right after creation), not an error.
-func newScanner(r io.ReaderAt, size int64, path string) (*scanner, error) {
-	s := &scanner{r: r, size: size}
-	head := make([]byte, min(size, int64(len(magic))))
-	if _, err := r.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("record: reading %s: %w", path, err)
+// newScanner checks the magic of the first segment: a file that does not
+// start with it is not a recording (an error). A file shorter than the
+// magic but matching it is a torn header (a crash right after creation),
+// not an error.
+func newScanner(j *joined) (*scanner, error) {
+	s := &scanner{j: j, r: j, seg: -1}
+	if len(j.segs) == 0 {
+		return nil, errors.New("record: no data file")
+	}
+	head := make([]byte, min(j.segs[0].size, int64(len(magic))))
+	if _, err := j.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("record: reading %s: %w", j.path(0), err)
 	}
 	for i := range head {
 		if head[i] != magic[i] {
-			return nil, fmt.Errorf("record: %s byte %d: not a cueroom recording (it starts %q, want %q); is this a session folder?", path, i, head, magic)
+			return nil, fmt.Errorf("record: %s byte %d: not a cueroom recording (it starts %q, want %q); is this a session folder?", j.path(0), i, head, magic)
 		}
 	}
-	if size < int64(len(magic)) {
-		s.damage = append(s.damage, damage{off: 0, n: size, tail: true,
-			reason: fmt.Sprintf("the file ends %d bytes into the %d-byte header", size, len(magic))})
-		s.off = size
-		return s, nil
+	if err := s.begin(0); err != nil {
+		return nil, err
 	}
-	s.off = int64(len(magic))
 	return s, nil
+}
+
+// begin starts scanning segment k after its magic. A later segment that
+// does not start with the magic is damage, not an error: its frames are
+// looked for as after any damage.
+func (s *scanner) begin(k int) error {
+	seg := s.j.segs[k]
+	s.seg, s.end = k, seg.base+seg.size
+	head := make([]byte, min(seg.size, int64(len(magic))))
+	if _, err := s.r.ReadAt(head, seg.base); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("record: reading %s: %w", s.j.path(k), err)
+	}
+	if string(head) != magic[:len(head)] {
+		return s.resync(seg.base, fmt.Sprintf("the file does not start with %q", magic))
+	}
+	if seg.size < int64(len(magic)) {
+		s.damage = append(s.damage, damage{off: seg.base, n: seg.size, tail: true, seg: k,
+			reason: fmt.Sprintf("the file ends %d bytes into the %d-byte header", seg.size, len(magic))})
+		s.off = s.end
+		return nil
+	}
+	s.off = seg.base + int64(len(magic))
+	return nil
 }
 
 // next returns the next frame's payload (valid until the following call)
 // and its offset, or io.EOF.
 func (s *scanner) next() ([]byte, int64, error) {
-	for s.off < s.size {
-		p, reason, err := s.frameAt(s.off)
-		if err != nil {
-			return nil, 0, err
+	for {
+		for s.off < s.end {
+			p, reason, err := s.frameAt(s.off)
+			if err != nil {
+				return nil, 0, err
+			}
+			if reason == "" {
+				off := s.off
+				s.off += frameHeader + int64(len(p))
+				s.records++
+				return p, off, nil
+			}
+			if err := s.resync(s.off, reason); err != nil {
+				return nil, 0, err
+			}
 		}
-		if reason == "" {
-			off := s.off
-			s.off += frameHeader + int64(len(p))
-			s.records++
-			return p, off, nil
+		if s.seg+1 >= len(s.j.segs) {
+			return nil, 0, io.EOF
 		}
-		if err := s.resync(s.off, reason); err != nil {
+		if err := s.begin(s.seg + 1); err != nil {
 			return nil, 0, err
 		}
 	}
-	return nil, 0, io.EOF
 }
 
 // frameAt reads the frame at off. A bad frame gives a reason, not an error;
 // errors are I/O failures.
 func (s *scanner) frameAt(off int64) ([]byte, string, error) {
-	left := s.size - off
+	left := s.end - off
 	if left < frameHeader {
 		return nil, fmt.Sprintf("the file ends %d bytes into a frame header", left), nil
 	}
 	h := s.hdr[:]
 	if _, err := s.r.ReadAt(h, off); err != nil {
-		return nil, "", fmt.Errorf("reading byte %d: %w", off, err)
+		return nil, "", fmt.Errorf("reading %s: %w", s.j.byteAt(off), err)
 	}
 	n := int64(binary.LittleEndian.Uint32(h[:]))
 	sum := binary.LittleEndian.Uint32(h[4:])
@@ -208,7 +259,7 @@ func (s *scanner) frameAt(off int64) ([]byte, string, error) {
 	}
 	p := s.buf[:n]
 	if _, err := s.r.ReadAt(p, off+frameHeader); err != nil {
-		return nil, "", fmt.Errorf("reading byte %d: %w", off+frameHeader, err)
+		return nil, "", fmt.Errorf("reading %s: %w", s.j.byteAt(off+frameHeader), err)
 	}
 	if got := crc32.Checksum(p, castagnoli); got != sum {
 		return nil, fmt.Sprintf("checksum mismatch (stored %08x, computed %08x)", sum, got), nil
@@ -217,7 +268,7 @@ func (s *scanner) frameAt(off int64) ([]byte, string, error) {
 }
 
 // resync records the damage starting at bad and moves to the next good
-// frame, or to the end of the file if there is none (a torn tail).
+// frame of the segment, or to its end if there is none (a torn tail).
 func (s *scanner) resync(bad int64, reason string) error {
 	const chunkSize = 64 << 10
 	if s.chunk == nil {
@@ -225,10 +276,10 @@ func (s *scanner) resync(bad int64, reason string) error {
 	}
 	// A frame's payload starts with recordPrefix, frameHeader bytes after
 	// the frame; only such places are worth a checksum.
-	for pos := bad + 1 + frameHeader; pos < s.size; pos += chunkSize {
-		c := s.chunk[:min(int64(len(s.chunk)), s.size-pos)]
+	for pos := bad + 1 + frameHeader; pos < s.end; pos += chunkSize {
+		c := s.chunk[:min(int64(len(s.chunk)), s.end-pos)]
 		if _, err := s.r.ReadAt(c, pos); err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("reading byte %d: %w", pos, err)
+			return fmt.Errorf("reading %s: %w", s.j.byteAt(pos), err)
 		}
 		for i := 0; i < len(c) && i < chunkSize; {
 			j := bytes.Index(c[i:], []byte(recordPrefix))
@@ -245,15 +296,15 @@ func (s *scanner) resync(bad int64, reason string) error {
 				return err
 			}
 			if why == "" {
-				s.damage = append(s.damage, damage{off: bad, n: cand - bad, reason: reason})
+				s.damage = append(s.damage, damage{off: bad, n: cand - bad, reason: reason, seg: s.seg})
 				s.off = cand
 				return nil
 			}
 			i += j + 1
 		}
 	}
-	s.damage = append(s.damage, damage{off: bad, n: s.size - bad, reason: reason, tail: true})
-	s.off = s.size
+	s.damage = append(s.damage, damage{off: bad, n: s.end - bad, reason: reason, tail: true, seg: s.seg})
+	s.off = s.end
 	return nil
 }
 
@@ -266,7 +317,7 @@ func (s *scanner) endsFrame(off int64) bool {
 		return false
 	}
 	n := int64(binary.LittleEndian.Uint32(h[:]))
-	if n < int64(len(recordPrefix)) || n > maxPayload || off+frameHeader+n > s.size {
+	if n < int64(len(recordPrefix)) || n > maxPayload || off+frameHeader+n > s.end {
 		return false
 	}
 	var last [1]byte
@@ -280,7 +331,7 @@ func (s *scanner) endsFrame(off int64) bool {
 // record we can use.
 func (s *scanner) bad(off int64, n int, reason string) {
 	s.records--
-	s.damage = append(s.damage, damage{off: off, n: frameHeader + int64(n), reason: reason})
+	s.damage = append(s.damage, damage{off: off, n: frameHeader + int64(n), reason: reason, seg: s.j.at(off)})
 }
 
 // recovery summarises the damage, or returns nil if there was none.
@@ -291,16 +342,25 @@ func (s *scanner) recovery() *Recovery {
 	r := &Recovery{Records: s.records, Offset: s.damage[0].off}
 	var notes []string
 	const maxNotes = 10
+	last := len(s.j.segs) - 1
 	for i, d := range s.damage {
 		var note string
+		seg := s.j.segs[d.seg]
 		if d.tail {
-			r.TornBytes = d.n
-			note = fmt.Sprintf("%s byte %d: torn tail, %s; the last %d bytes were not read (the recording was interrupted mid-write).%s",
-				DataFile, d.off, d.reason, d.n, repairHint)
+			r.TornBytes += d.n
+			if last > 0 {
+				r.torn = append(r.torn, seg.name)
+			}
+			why := "the recording was interrupted mid-write"
+			if d.seg < last {
+				why = fmt.Sprintf("a write failed there and recording went on in %s", s.j.segs[d.seg+1].name)
+			}
+			note = fmt.Sprintf("%s byte %d: torn tail, %s; the last %d bytes were not read (%s).%s",
+				seg.name, d.off-seg.base, d.reason, d.n, why, repairHint)
 		} else {
 			r.Skipped += d.n
 			note = fmt.Sprintf("%s byte %d: %s; skipped %d bytes to the next whole record at byte %d.",
-				DataFile, d.off, d.reason, d.n, d.off+d.n)
+				seg.name, d.off-seg.base, d.reason, d.n, d.off+d.n-seg.base)
 		}
 		if i < maxNotes {
 			notes = append(notes, note)
@@ -318,21 +378,22 @@ func (s *scanner) recovery() *Recovery {
 // note, kept in session.json, says what it did instead.
 const repairHint = " Repair cuts them off: run 'cueroom repair' on this folder."
 
-// Open reads a session folder whole into memory. Damage in data.rec (a
-// torn tail after a crash, a corrupt region) is reported in
+// Open reads a session folder whole into memory: data.rec and, if a write
+// failure made recording go on in later segments, those after it, as one.
+// Damage (a torn tail after a crash, a corrupt region) is reported in
 // Session.Recovered, not as an error, and every good record is returned.
 // Errors are for folders that are not sessions and for I/O failures.
 //
 // A long session's samples take a lot of memory this way (about 100 bytes
 // each); OpenIndex reads the same folder keeping only an index of them.
 func Open(dir string) (*Session, error) {
-	h, f, size, err := openFolder(dir)
+	h, j, err := openFolder(dir)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer j.Close()
 	sess := &Session{Folder: h.read(dir), Samples: map[string][]sensors.Sample{}, Events: eventsRoom(eventsHint(h))}
-	if err := readData(f, size, filepath.Join(dir, DataFile), sess); err != nil {
+	if err := readData(j, sess); err != nil {
 		return nil, err
 	}
 	sess.rec.done(sess.Events)
@@ -369,27 +430,22 @@ func (h *folder) counts() Counts {
 	return *h.meta.Counts
 }
 
-// openFolder reads session.json and protocol.yaml and opens data.rec for
-// reading.
-func openFolder(dir string) (*folder, *os.File, int64, error) {
+// openFolder reads session.json and protocol.yaml and opens the
+// recording's segments for reading.
+func openFolder(dir string) (*folder, *joined, error) {
 	m, err := readMeta(dir)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, nil, err
 	}
 	proto, err := os.ReadFile(filepath.Join(dir, ProtocolFile))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, nil, 0, fmt.Errorf("record: %w", err)
+		return nil, nil, fmt.Errorf("record: %w", err)
 	}
-	f, err := openData(dir, os.O_RDONLY)
+	j, err := openSegments(dir, os.O_RDONLY)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, nil, err
 	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, nil, 0, fmt.Errorf("record: %w", err)
-	}
-	return &folder{meta: m, protocol: proto}, f, st.Size(), nil
+	return &folder{meta: m, protocol: proto}, j, nil
 }
 
 // sortEvents orders events by session time, keeping the written order among
@@ -442,9 +498,9 @@ func readMeta(dir string) (*metaJSON, error) {
 	return parseMeta(metaPath, b)
 }
 
-// readData decodes every good record of data.rec into sess.
-func readData(r io.ReaderAt, size int64, path string, sess *Session) error {
-	sc, err := scanData(r, size, path, sess)
+// readData decodes every good record of the recording into sess.
+func readData(j *joined, sess *Session) error {
+	sc, err := scanData(j, sess)
 	if err != nil {
 		return err
 	}
@@ -470,10 +526,10 @@ type reuser interface {
 	samplesBuffer() *samplesJSON
 }
 
-// scanData decodes every good record of data.rec for v. A frame whose
+// scanData decodes every good record of the recording for v. A frame whose
 // checksum is right but whose record is unusable is counted as damage.
-func scanData(r io.ReaderAt, size int64, path string, v visitor) (*scanner, error) {
-	sc, err := newScanner(r, size, path)
+func scanData(j *joined, v visitor) (*scanner, error) {
+	sc, err := newScanner(j)
 	if err != nil {
 		return nil, err
 	}
@@ -483,7 +539,7 @@ func scanData(r io.ReaderAt, size int64, path string, v visitor) (*scanner, erro
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("record: %s: %w", path, err)
+			return nil, fmt.Errorf("record: %s: %w", j.name(), err)
 		}
 		if err := decodeRecord(p, off, v); err != nil {
 			sc.bad(off, len(p), fmt.Sprintf("checksum matches but the record is unusable (%v)", err))
@@ -550,25 +606,22 @@ func decodeRecord(p []byte, off int64, v visitor) error {
 }
 
 // Repair cuts a torn tail off data.rec in place (after a crash) and appends
-// a note saying so to session.json. Damage in the middle of the file is
-// left as it is (Open skips it) and noted. It returns nil, nil if data.rec
-// has no damage. Do not run it on a session that is still being recorded.
+// a note saying so to session.json; so too off each later segment (the
+// file a write failed in has one if it could not be cut back then).
+// Damage in the middle of a file is left as it is (Open skips it) and
+// noted. It returns nil, nil if the recording has no damage. Do not run it
+// on a session that is still being recorded.
 func Repair(dir string) (*Recovery, error) {
 	metaPath := filepath.Join(dir, MetaFile)
-	dataPath := filepath.Join(dir, DataFile)
 	if _, err := readMeta(dir); err != nil {
 		return nil, err
 	}
-	f, err := openData(dir, os.O_RDWR)
+	j, err := openSegments(dir, os.O_RDWR)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("record: %w", err)
-	}
-	sc, err := newScanner(f, st.Size(), dataPath)
+	defer j.Close()
+	sc, err := newScanner(j)
 	if err != nil {
 		return nil, err
 	}
@@ -576,15 +629,20 @@ func Repair(dir string) (*Recovery, error) {
 		if _, _, err := sc.next(); errors.Is(err, io.EOF) {
 			break
 		} else if err != nil {
-			return nil, fmt.Errorf("record: %s: %w", dataPath, err)
+			return nil, fmt.Errorf("record: %s: %w", j.name(), err)
 		}
 	}
 	rec := sc.recovery()
 	if rec == nil {
 		return nil, nil
 	}
-	if rec.TornBytes > 0 || st.Size() < int64(len(magic)) {
-		cut := st.Size() - rec.TornBytes
+	var cuts []string
+	for _, d := range sc.damage {
+		if !d.tail {
+			continue
+		}
+		f, seg := j.files[d.seg], j.segs[d.seg]
+		cut := d.off - seg.base
 		if cut < int64(len(magic)) {
 			// The header itself was torn: start the file afresh.
 			err = f.Truncate(0)
@@ -598,15 +656,18 @@ func Repair(dir string) (*Recovery, error) {
 			err = f.Sync()
 		}
 		if err != nil {
-			return nil, fmt.Errorf("record: cutting the torn tail of %s at byte %d: %w", dataPath, cut, err)
+			return nil, fmt.Errorf("record: cutting the torn tail of %s at byte %d: %w", j.path(d.seg), cut, err)
 		}
-		rec.Note = strings.Replace(rec.Note, repairHint, "", 1) + fmt.Sprintf(" Repair cut %s at byte %d.", DataFile, cut)
+		cuts = append(cuts, fmt.Sprintf(" Repair cut %s at byte %d.", seg.name, cut))
+	}
+	if len(cuts) > 0 {
+		rec.Note = strings.ReplaceAll(rec.Note, repairHint, "") + strings.Join(cuts, "")
 	}
 	if rec.Skipped > 0 {
 		rec.Note += " Damaged regions before the end were left in place; Open skips them."
 	}
 	if err := addNote(metaPath, time.Now().UTC().Format(time.RFC3339)+" repair: "+rec.Note); err != nil {
-		return rec, fmt.Errorf("record: %s was repaired but the note could not be added to %s: %w", dataPath, metaPath, err)
+		return rec, fmt.Errorf("record: %s was repaired but the note could not be added to %s: %w", j.name(), metaPath, err)
 	}
 	return rec, nil
 }
@@ -644,7 +705,8 @@ func addNote(path, note string) error {
 // Unclosed says how a session that did not end normally ended, for a
 // warning, or "" if it was closed normally. After a crash, a power loss or
 // a kill session.json still says what it said at the start; after a write
-// error the session was closed early.
+// error the session was closed early, or if recording resumed in a new
+// segment, it has gaps (what they lost is said).
 func (x *Index) Unclosed() string {
 	last := time.Duration(0)
 	if n := len(x.Events); n > 0 {
@@ -686,11 +748,18 @@ func (s *Session) Unclosed() string {
 
 // unclosed words Unclosed; last is the latest session time recorded.
 func (f Folder) unclosed(last time.Duration) string {
+	n := len(f.Outages)
 	switch {
 	case f.Complete && !f.End.IsZero():
 		return ""
 	case f.End.IsZero():
-		return fmt.Sprintf("was not closed normally (the recording stopped at %s; a crash or power loss)", clock(last))
+		s := fmt.Sprintf("was not closed normally (the recording stopped at %s; a crash or power loss)", clock(last))
+		if n > 0 {
+			s += "; before that, a write error stopped the recording at " + f.Outages[0].Start.Format(time.RFC3339) + " (" + f.Outages[0].Error + ")"
+		}
+		return s
+	case n > 0 && !f.Outages[n-1].Resumed.IsZero():
+		return "has gaps: " + outagesSummary(f.Outages)
 	}
 	return fmt.Sprintf("was closed early: a write error stopped the recording at %s (%s)", clock(last), cmp.Or(f.Error, "no error was recorded"))
 }

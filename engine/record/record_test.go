@@ -30,8 +30,9 @@ var (
 func fixedEnd(o *options) { o.now = func() time.Time { return tEnd } }
 
 // noTicks keeps the sync loop out of a test so record boundaries are
-// deterministic; Close still flushes and fsyncs.
-var noTicks = SyncEvery(time.Hour)
+// deterministic, and its retries after a write failure too; Close still
+// flushes and fsyncs.
+var noTicks Option = func(o *options) { o.syncEvery, o.retryEvery = time.Hour, time.Hour }
 
 func testMeta() Meta {
 	return Meta{
@@ -395,28 +396,67 @@ func TestSyncLoopMakesDataDurableWithoutClose(t *testing.T) {
 	assert.Equal(t, s, got.Samples["d"])
 }
 
-// faultyFile accepts limit bytes, then fails like a full disk, with a
-// short write first.
-type faultyFile struct {
-	file
+// fakeDisk is a disk that fills up. Its files share limit bytes; a write
+// past it fails like a full disk (a short write first, then ENOSPC). Syncs
+// fail with syncErr (EIO if nil) once syncsLeft are used up. A test
+// changes it (set) to free space or make syncs work again.
+type fakeDisk struct {
 	mu            sync.Mutex
 	limit         int64
 	written       int64
 	truncateFails bool
 	syncsLeft     int
+	syncErr       error
+	files         []string // the files it holds, in creation order
+}
+
+// wrap is options.wrap.
+func (d *fakeDisk) wrap(path string, f file) file {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.files = append(d.files, filepath.Base(path))
+	return &faultyFile{file: f, d: d}
+}
+
+func (d *fakeDisk) set(f func(d *fakeDisk)) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	f(d)
+}
+
+// full makes every write from now on fail (room for nothing more).
+func (d *fakeDisk) full() { d.set(func(d *fakeDisk) { d.limit = d.written }) }
+
+// free makes room for everything again.
+func (d *fakeDisk) free() { d.set(func(d *fakeDisk) { d.limit = math.MaxInt64 }) }
+
+func (d *fakeDisk) isFull() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.written >= d.limit
+}
+
+// on is the Option that puts a writer's files on the disk.
+func (d *fakeDisk) on() Option { return func(o *options) { o.wrap = d.wrap } }
+
+// faultyFile is a file on a fakeDisk.
+type faultyFile struct {
+	file
+	d *fakeDisk
 }
 
 func (f *faultyFile) Write(p []byte) (int, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	room := max(f.limit-f.written, 0)
+	d := f.d
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	room := max(d.limit-d.written, 0)
 	if int64(len(p)) <= room {
 		n, err := f.file.Write(p)
-		f.written += int64(n)
+		d.written += int64(n)
 		return n, err
 	}
 	n, err := f.file.Write(p[:room])
-	f.written += int64(n)
+	d.written += int64(n)
 	if err == nil {
 		err = syscall.ENOSPC
 	}
@@ -424,22 +464,32 @@ func (f *faultyFile) Write(p []byte) (int, error) {
 }
 
 func (f *faultyFile) Sync() error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.syncsLeft <= 0 {
+	d := f.d
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.syncsLeft <= 0 {
+		if d.syncErr != nil {
+			return d.syncErr
+		}
 		return syscall.EIO
 	}
-	f.syncsLeft--
+	d.syncsLeft--
 	return f.file.Sync()
 }
 
 func (f *faultyFile) Truncate(size int64) error {
-	if f.truncateFails {
+	f.d.mu.Lock()
+	fails := f.d.truncateFails
+	f.d.mu.Unlock()
+	if fails {
 		return syscall.EIO
 	}
 	return f.file.Truncate(size)
 }
 
+// TestWriteErrorStopsCleanly: a disk that fills up and stays full. What
+// was written is intact, what came after is counted, not written, and
+// session.json says why (see outage_test.go for a disk that frees up).
 func TestWriteErrorStopsCleanly(t *testing.T) {
 	for _, tc := range []struct {
 		name          string
@@ -452,11 +502,8 @@ func TestWriteErrorStopsCleanly(t *testing.T) {
 		{"fails and cannot cut back", 150_000, true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			w := newTestWriter(t, testMeta(), noTicks, func(o *options) {
-				o.wrap = func(f file) file {
-					return &faultyFile{file: f, limit: tc.limit, truncateFails: tc.truncateFails, syncsLeft: math.MaxInt}
-				}
-			})
+			disk := &fakeDisk{limit: tc.limit, truncateFails: tc.truncateFails, syncsLeft: math.MaxInt}
+			w := newTestWriter(t, testMeta(), noTicks, disk.on())
 			var events []event.Event
 			var msgs []bus.Msg
 			for i := 0; i < 400; i++ {
@@ -485,6 +532,10 @@ func TestWriteErrorStopsCleanly(t *testing.T) {
 			assert.Less(t, len(got.Events), len(events))
 			assert.Equal(t, int64(len(got.Events)), got.Counts.Events)
 			assert.Positive(t, got.Counts.Lost, "messages after the error are counted, not written")
+			require.Len(t, got.Outages, 1)
+			assert.True(t, got.Outages[0].Resumed.IsZero(), "the disk never had room again")
+			assert.Equal(t, got.Counts.Lost, got.Outages[0].Lost.Events)
+			assert.NoFileExists(t, filepath.Join(w.Dir(), "data.2.rec"), "no segment is left half made")
 			// Whole records up to the failing byte were kept.
 			assert.LessOrEqual(t, got.Counts.Bytes, tc.limit)
 			assert.Greater(t, got.Counts.Bytes, tc.limit-2000)
@@ -503,9 +554,7 @@ func TestWriteErrorStopsCleanly(t *testing.T) {
 
 func TestFsyncError(t *testing.T) {
 	failing := func(syncs int) Option {
-		return func(o *options) {
-			o.wrap = func(f file) file { return &faultyFile{file: f, limit: math.MaxInt64, syncsLeft: syncs} }
-		}
+		return (&fakeDisk{limit: math.MaxInt64, syncsLeft: syncs}).on()
 	}
 	t.Run("at creation leaves no folder", func(t *testing.T) {
 		root := t.TempDir()
@@ -515,6 +564,7 @@ func TestFsyncError(t *testing.T) {
 		require.NoError(t, err)
 		assert.Empty(t, entries)
 	})
+	// Syncs keep failing, so recording never resumes in a new file.
 	t.Run("while recording stops it", func(t *testing.T) {
 		w := newTestWriter(t, testMeta(), noTicks, failing(1))
 		e := ev(event.KindMarker, 1, 0, nil)

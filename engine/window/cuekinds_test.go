@@ -51,20 +51,28 @@ type shot struct {
 	px      []byte
 }
 
-// camera takes the next frame the window draws when asked: it hears the
-// frame's report (Presented) and then reads its pixels (OnFrame), both on
-// the render thread within one Draw.
+// camera takes the next frame the window draws when asked: it reads the
+// frame's pixels while it is drawn (OnFrame) and hands them over with the
+// window's report of that frame once it is on screen (Presented), which
+// comes before the next frame is drawn.
 type camera struct {
-	req  chan struct{}
-	out  chan shot
-	last present.Frame // render thread only
+	req     chan struct{}
+	out     chan shot
+	pending []byte // render thread only
 }
 
 func newCamera() *camera { return &camera{req: make(chan struct{}, 1), out: make(chan shot, 1)} }
 
 func (c *camera) Presented(f present.Frame) {
-	c.last = f
-	c.last.Visible = slices.Clone(f.Visible)
+	if c.pending == nil {
+		return
+	}
+	s := shot{step: f.Step, visible: slices.Clone(f.Visible), px: c.pending}
+	c.pending = nil
+	select {
+	case c.out <- s:
+	default: // the test gave up waiting
+	}
 }
 
 func (c *camera) Closed() {}
@@ -78,10 +86,7 @@ func (c *camera) onFrame(screen *ebiten.Image, _ time.Duration) {
 	b := screen.Bounds()
 	px := make([]byte, 4*b.Dx()*b.Dy())
 	screen.ReadPixels(px)
-	select {
-	case c.out <- shot{step: c.last.Step, visible: c.last.Visible, px: px}:
-	default: // the test gave up waiting
-	}
+	c.pending = px
 }
 
 // take returns the next frame drawn.

@@ -54,6 +54,12 @@ func panoGame(t *testing.T, src Source, clk Clock) (*Game, *[]event.Event) {
 	return g, events
 }
 
+// show draws a frame and has it presented (its buffer swapped) at once.
+func show(g *Game, screen *ebiten.Image) {
+	g.Draw(screen)
+	g.presented()
+}
+
 func looks(events []event.Event) []event.Event {
 	var out []event.Event
 	for _, e := range events {
@@ -72,27 +78,27 @@ func TestWhereThePatientLooksIsRecorded(t *testing.T) {
 	defer screen.Deallocate()
 	deg := math.Pi / 180
 
-	g.Draw(screen) // the scene comes on: where the view starts
+	show(g, screen) // the scene comes on: where the view starts
 	require.Len(t, looks(*events), 1)
 	assert.Equal(t, event.Event{T: 0, Step: 0, Data: event.Look{Cue: "bar.c1", YawDeg: 30}}, looks(*events)[0])
 	assert.Equal(t, event.Event{T: 0, Step: 0, Data: event.CueOnset{Cue: "bar.c1", Modality: "panorama", File: "bar.png", Channel: "visual"}}, (*events)[0])
 
 	clk.t = time.Second
 	g.view.yaw = 45 * deg
-	g.Draw(screen)
+	show(g, screen)
 	require.Len(t, looks(*events), 2)
 	assert.Equal(t, event.Event{T: time.Second, Step: 0, Data: event.Look{Cue: "bar.c1", YawDeg: 45}}, looks(*events)[1])
 
 	// Within 100 ms, or by less than half a degree: not again.
 	clk.t += 50 * time.Millisecond
 	g.view.yaw = 60 * deg
-	g.Draw(screen)
+	show(g, screen)
 	clk.t += 100 * time.Millisecond
 	g.view.yaw = 45.2 * deg
-	g.Draw(screen)
+	show(g, screen)
 	assert.Len(t, looks(*events), 2)
 	g.view.pitch = -10 * deg
-	g.Draw(screen)
+	show(g, screen)
 	require.Len(t, looks(*events), 3)
 	assert.Equal(t, event.Look{Cue: "bar.c1", YawDeg: 45.2, PitchDeg: -10}, looks(*events)[2].Data)
 	assert.Len(t, *events, 4, "one onset, three looks")
@@ -106,6 +112,6 @@ func TestAReplayLooksWhereThePatientLooked(t *testing.T) {
 	assert.InDelta(t, 12, g.view.pitch*180/math.Pi, 1e-9)
 	screen := ebiten.NewImage(320, 180)
 	defer screen.Deallocate()
-	g.Draw(screen)
+	show(g, screen)
 	assert.Empty(t, looks(*events), "a replay records no look: the recording has the patient's")
 }

@@ -136,11 +136,7 @@ type Looker interface {
 // drawPanorama fills dst with the perspective view of pano.
 func (g *Game) drawPanorama(dst, pano *ebiten.Image, c scenes.Cue) {
 	if g.pano == nil {
-		s, err := ebiten.NewShader(panoramaShader)
-		if err != nil {
-			panic("panorama shader: " + err.Error()) // a programming error, caught by the tests
-		}
-		g.pano = s
+		g.panoShader()
 	}
 	if g.view.cue != c.ID {
 		g.view = view{cue: c.ID, yaw: c.Yaw * math.Pi / 180}

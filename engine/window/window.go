@@ -3,7 +3,44 @@
 // session logic and makes no events: it reports each frame it presented
 // (its time, the visual cues in it, the patient's view of a 360° scene) to a
 // presenter (package present), which stamps cue onsets with the time of the
-// frame that first drew them.
+// frame that first showed them.
+//
+// # When a frame is presented
+//
+// A frame's time is taken after the buffer swap that shows it, not when it
+// is drawn. Ebiten (v2.10, internal/ui/context.go) runs each frame as
+// Layout, Update (0 to n times), Draw, then flushes the drawing and swaps
+// the buffers; with vsync on (ebiten's default, which cueroom keeps) that
+// flush waits on the calling goroutine until the swap has returned. So the
+// frame drawn by Draw N is stamped by the first of our hooks to run after
+// it: Layout of the next frame, which ebiten calls every frame before
+// Update and Draw (Update may not run at all in a frame, when the display
+// is faster than 60 ticks a second). Update and Draw stamp it too, should
+// Layout not come first (another host loop, such as the tests').
+//
+// What the stamp does not see, and so the uncertainty of an onset:
+//   - from the swap's return to the stamp: ebiten polls window events and
+//     sets up the frame first, well under a millisecond on an idle machine,
+//     more when the process is descheduled;
+//   - where the driver ignores vsync (Xvfb, some VMs) ebiten paces the loop
+//     by sleeping after the swap, so the stamp trails it by up to a frame;
+//   - a driver that queues frames returns from the swap before the flip
+//     (up to a frame early); a compositor adds up to a frame in a window
+//     (none in exclusive fullscreen); the display adds its input lag, its
+//     scan-out (the bottom of the screen lights up to a frame after the
+//     top) and its pixels' response time.
+//
+// The sync patch (Options.SyncPatch) measures the whole chain with a
+// photodiode: `cueroom timing` compares each onset with the light.
+//
+// # Preloading
+//
+// Before a step starts, what it needs is already on the GPU: the images and
+// text of the steps reachable from the one on screen (next, repeat, back,
+// the last step, and the calm and pause screens) are uploaded a bounded
+// amount per frame (see preload.go), the videos are opened ahead
+// (engine.Media.Ahead) and their textures made, so a step change draws
+// from memory instead of stalling the frame.
 package window
 
 import (
@@ -23,6 +60,7 @@ import (
 
 	"github.com/cueroom/cueroom/engine"
 	"github.com/cueroom/cueroom/engine/present"
+	"github.com/cueroom/cueroom/event"
 	"github.com/cueroom/cueroom/scenes"
 )
 
@@ -36,7 +74,8 @@ type Options struct {
 	// used as a display.
 	Stereo bool
 	// OnFrame, when set, receives each drawn frame (for the dashboard's
-	// patient view); it is called on the render thread, so it must be quick.
+	// patient view) and the time its drawing started (it is presented a
+	// little later); it is called on the render thread, so it must be quick.
 	OnFrame func(screen *ebiten.Image, t time.Duration)
 	// OnUpdate, when set, runs at the start of every tick on the main
 	// thread, before the patient's input is handled (replay's keys).
@@ -51,12 +90,32 @@ type Options struct {
 	// the window closed (a *present.Presenter, which makes the cue onsets,
 	// offsets and look events from them).
 	Present FrameReporter
+	// SyncPatch draws a PatchSize square in the bottom-left corner, on top
+	// of everything (the calm scene, the rating scale, the pause's dimming):
+	// white for PatchOn from each frame with a visual onset, black
+	// otherwise, for a photodiode taped over it. With Stereo there is one
+	// in each eye's half, at the bottom left of each. Onsets less than
+	// PatchOn apart share one white period (one rising edge).
+	SyncPatch bool
+	// OnPatch, when set, hears each change of the sync patch (on: white)
+	// with the time of the frame that first showed it, stamped after the
+	// buffer swap as onsets are. Called on the render thread: keep it quick.
+	OnPatch func(on bool, t time.Duration)
 }
 
+// The sync patch: its side in device-independent pixels, and how long it
+// stays white after an onset (6 frames at 60 Hz; at least 4 samples of a
+// 100 Hz photodiode even at 144 Hz).
+const (
+	PatchSize = 40
+	PatchOn   = 100 * time.Millisecond
+)
+
 // FrameReporter hears what the window presented. Presented is called on the
-// render thread after each frame is drawn, so it must be quick; the frame's
-// Visible slice is reused afterwards. Closed is called on the main thread
-// when the window stops drawing.
+// render thread once a frame is on screen (after its buffer swap: see the
+// package comment), so it must be quick; the frame's Visible slice is
+// reused afterwards. Closed is called on the main thread when the window
+// stops drawing, after the last frame was reported.
 type FrameReporter interface {
 	Presented(present.Frame)
 	Closed()
@@ -85,7 +144,7 @@ type Game struct {
 	clock Clock
 	opt   Options
 
-	images map[string]*ebiten.Image // uploaded lazily on the render thread
+	images map[string]*picture // on the GPU (see preload.go)
 	face   *text.GoTextFace
 	small  *text.GoTextFace
 
@@ -119,7 +178,24 @@ type Game struct {
 	view   view
 	vs     []ebiten.Vertex
 	is     []uint16
-	w, h   int // framebuffer size in pixels
+	w, h   int     // framebuffer size in pixels
+	scale  float64 // device pixels per device-independent pixel
+
+	// The frame drawn last, reported once it is on screen.
+	pend      present.Frame
+	pendOK    bool
+	pendLit   bool // its sync patch is white
+	pendOnset bool // it has a visual onset
+	// The sync patch.
+	lit       bool          // as last presented
+	litFrom   time.Duration // when the last onset was presented
+	anyOnset  bool
+	prevVis   []present.Cue // the cues of the frame drawn before
+	prevPres  uint64
+	promptFor string // the step promptID was made for
+	promptID  string // "<step>.rating"
+
+	pre preload
 }
 
 // New makes the Game for a session.
@@ -133,7 +209,7 @@ func New(s Source, m *engine.Media, c Clock, opt Options) (*Game, error) {
 	}
 	return &Game{
 		s: s, media: m, clock: c, opt: opt,
-		images: map[string]*ebiten.Image{},
+		images: map[string]*picture{},
 		face:   &text.GoTextFace{Source: src, Size: 36},
 		small:  &text.GoTextFace{Source: src, Size: 22},
 		vas:    50,
@@ -153,6 +229,7 @@ func (g *Game) Run() error {
 
 // Update handles the patient's input; the session does the rest.
 func (g *Game) Update() error {
+	g.presented()
 	if g.opt.OnUpdate != nil {
 		g.opt.OnUpdate()
 	}
@@ -296,21 +373,55 @@ func repeat(k ebiten.Key) bool {
 
 // Layout draws at the device's real resolution, so the scene is sharp on
 // HiDPI screens; everything below is laid out relative to it.
+//
+// Ebiten calls it first in every frame, after the previous frame's buffer
+// swap: the previous frame is reported presented here.
 func (g *Game) Layout(outsideW, outsideH int) (int, int) {
+	g.presented()
 	s := ebiten.Monitor().DeviceScaleFactor()
+	g.scale = s
 	g.w, g.h = int(float64(outsideW)*s), int(float64(outsideH)*s)
 	return g.w, g.h
 }
 
 func (g *Game) closed() {
+	g.presented()
 	if g.opt.Present != nil {
 		g.opt.Present.Closed()
 	}
+	if g.media != nil {
+		g.media.Ahead(nil) // close the videos opened for steps that will not come
+	}
 }
 
-// Draw renders the snapshot and reports the frame, with its time, to the
-// presenter.
+// presented reports the frame drawn last, now on screen, stamped now: the
+// first hook to run after its buffer swap calls it (see the package
+// comment).
+func (g *Game) presented() {
+	if !g.pendOK {
+		return
+	}
+	g.pendOK = false
+	t := g.clock.Now()
+	g.pend.T = t
+	if g.opt.Present != nil {
+		g.opt.Present.Presented(g.pend)
+	}
+	if g.pendOnset {
+		g.litFrom, g.anyOnset = t, true
+	}
+	if g.pendLit != g.lit {
+		g.lit = g.pendLit
+		if g.opt.OnPatch != nil {
+			g.opt.OnPatch(g.lit, t)
+		}
+	}
+}
+
+// Draw renders the snapshot; the frame is reported to the presenter once it
+// is on screen (see presented). OnFrame gets the time drawing started.
 func (g *Game) Draw(screen *ebiten.Image) {
+	g.presented()
 	g.frame++
 	now := g.clock.Now()
 	snap := g.s.Snapshot()
@@ -339,17 +450,55 @@ func (g *Game) Draw(screen *ebiten.Image) {
 	if g.opt.Caption != nil {
 		g.corner(screen, g.opt.Caption())
 	}
-	if g.opt.Present != nil {
-		g.opt.Present.Presented(g.report(now, snap, visible))
+	lit, onset := false, false
+	if g.opt.SyncPatch {
+		lit, onset = g.patch(now, snap.Presentation, visible)
+		g.drawPatch(screen, lit)
 	}
+	// Reported once on screen: visible (g.vis) and the view stay as they
+	// are until then.
+	g.pend, g.pendOK, g.pendLit, g.pendOnset = g.report(snap, visible), true, lit, onset
 	if g.opt.OnFrame != nil {
 		g.opt.OnFrame(screen, now)
 	}
+	g.preload(snap)
 }
 
-// report describes the frame just drawn.
-func (g *Game) report(now time.Duration, snap engine.Snapshot, visible []present.Cue) present.Frame {
-	f := present.Frame{T: now, Step: snap.Step, Presentation: snap.Presentation, Visible: visible}
+// patch says whether the sync patch is white in the frame drawn at now
+// showing vis, and whether the frame has an onset (by the rule the
+// presenter applies). An onset's frame is white, and so are the frames
+// drawn less than PatchOn after it was presented: the patch shows white
+// for PatchOn at least (a frame more at most).
+func (g *Game) patch(now time.Duration, pres uint64, vis []present.Cue) (lit, onset bool) {
+	for _, c := range vis {
+		if present.Comes(c, pres, g.prevVis, g.prevPres) {
+			onset = true
+			break
+		}
+	}
+	g.prevVis, g.prevPres = append(g.prevVis[:0], vis...), pres
+	return onset || (g.anyOnset && now-g.litFrom < PatchOn), onset
+}
+
+// drawPatch draws the sync patch at the bottom left of the screen, and of
+// each eye's half in stereo.
+func (g *Game) drawPatch(screen *ebiten.Image, lit bool) {
+	c := black
+	if lit {
+		c = white
+	}
+	s := float32(math.Round(PatchSize * max(g.scale, 1)))
+	w, h := float32(screen.Bounds().Dx()), float32(screen.Bounds().Dy())
+	vector.FillRect(screen, 0, h-s, s, s, c, false)
+	if g.opt.Stereo {
+		vector.FillRect(screen, float32(int(w)/2), h-s, s, s, c, false)
+	}
+}
+
+// report describes the frame just drawn; its time is set when it is on
+// screen.
+func (g *Game) report(snap engine.Snapshot, visible []present.Cue) present.Frame {
+	f := present.Frame{Seq: g.frame, Step: snap.Step, Presentation: snap.Presentation, Visible: visible}
 	// A replay's view follows the recording, where the patient's looks are
 	// already: only a view the patient steers is reported.
 	if _, replaying := g.s.(Looker); g.panoDrew && !replaying {
@@ -373,6 +522,10 @@ func (g *Game) drawScene(screen *ebiten.Image, snap engine.Snapshot) []present.C
 		visible = g.drawStep(screen, st, snap.Elapsed.Duration())
 		if snap.Prompt != nil && snap.State == engine.Running {
 			g.drawPrompt(screen, snap.Prompt)
+			// The scale is a visual cue of its own, with an onset and an
+			// offset; each prompt is a showing of its own.
+			g.vis = append(visible, g.promptCue(st.ID, snap.Prompt))
+			visible = g.vis
 		}
 		if snap.State == engine.Paused {
 			vector.FillRect(screen, 0, 0, float32(g.w), float32(g.h), dimmed, false)
@@ -402,17 +555,17 @@ func (g *Game) drawStep(screen *ebiten.Image, st scenes.Step, elapsed time.Durat
 				vis = append(vis, shown(c))
 			}
 		case scenes.KindPanorama:
-			if img := g.image(c.ID); img != nil {
-				g.drawPanorama(screen, img, c)
+			if pic := g.image(c); pic != nil {
+				g.drawPanorama(screen, pic.strips[0].tex, c)
 				vis = append(vis, shown(c))
 			}
 		case scenes.KindImage:
-			if img := g.image(c.ID); img != nil {
+			if pic := g.image(c); pic != nil {
 				progress := 0.0
 				if st.Duration > 0 {
 					progress = min(1, elapsed.Seconds()/st.Duration.Seconds())
 				}
-				drawImage(screen, img, c, progress)
+				drawPicture(screen, pic, c, progress)
 				vis = append(vis, shown(c))
 			}
 		case scenes.KindText:
@@ -441,6 +594,16 @@ func (g *Game) drawStep(screen *ebiten.Image, st scenes.Step, elapsed time.Durat
 	return vis
 }
 
+// promptCue names a rating prompt for the presenter: "<step>.rating",
+// modality "rating".
+func (g *Game) promptCue(step string, p *engine.Prompt) present.Cue {
+	if g.promptID == "" || g.promptFor != step {
+		g.promptFor, g.promptID = step, step+".rating"
+	}
+	// Since, the prompt's session time, tells one prompt from the next.
+	return present.Cue{ID: g.promptID, Modality: event.ModalityRating, Instance: uint64(p.Since) + 1}
+}
+
 // shown names a drawn cue for the presenter.
 func shown(c scenes.Cue) present.Cue {
 	return present.Cue{ID: c.ID, Modality: string(c.Kind), File: c.Path}
@@ -449,7 +612,7 @@ func shown(c scenes.Cue) present.Cue {
 // videoFrame returns the playing video's current frame as a GPU image,
 // uploaded only when the frame changed; nil before its first frame.
 func (g *Game) videoFrame(cue string) *ebiten.Image {
-	v := g.media.Playing.Get(cue)
+	v := g.playing(cue)
 	if v == nil {
 		return nil
 	}
@@ -462,7 +625,7 @@ func (g *Game) videoFrame(cue string) *ebiten.Image {
 		if img != nil {
 			img.Deallocate()
 		}
-		img = ebiten.NewImage(frame.Rect.Dx(), frame.Rect.Dy())
+		img = ebiten.NewImageWithOptions(frame.Rect, &ebiten.NewImageOptions{Unmanaged: true})
 		if g.videos == nil {
 			g.videos = map[string]*ebiten.Image{}
 		}
@@ -491,25 +654,35 @@ func caption(c scenes.Cue, elapsed time.Duration) string {
 	return t
 }
 
-func (g *Game) image(id string) *ebiten.Image {
-	if img, ok := g.images[id]; ok {
-		return img
-	}
-	src := g.media.Images[id]
-	if src == nil {
-		return nil
-	}
-	img := ebiten.NewImageFromImage(src)
-	g.images[id] = img
-	return img
-}
-
 // drawImage scales img to fit inside (letterboxed) or fill (cropped) the
 // screen, with the cue's slow zoom and pan at progress (0..1) of the step.
 func drawImage(dst, img *ebiten.Image, c scenes.Cue, progress float64) {
+	s, x, y := place(dst, img.Bounds().Dx(), img.Bounds().Dy(), c, progress)
+	op := &ebiten.DrawImageOptions{Filter: ebiten.FilterLinear}
+	op.GeoM.Scale(s, s)
+	op.GeoM.Translate(x, y)
+	dst.DrawImage(img, op)
+}
+
+// drawPicture draws a picture as drawImage does, strip by strip.
+func drawPicture(dst *ebiten.Image, pic *picture, c scenes.Cue, progress float64) {
+	s, x, y := place(dst, pic.w, pic.h, c, progress)
+	op := &ebiten.DrawImageOptions{Filter: ebiten.FilterLinear}
+	for i := range pic.strips {
+		st := &pic.strips[i]
+		op.GeoM.Reset()
+		op.GeoM.Translate(0, float64(st.y0))
+		op.GeoM.Scale(s, s)
+		op.GeoM.Translate(x, y)
+		dst.DrawImage(st.sub, op)
+	}
+}
+
+// place is the scale and position of an iw×ih picture on dst.
+func place(dst *ebiten.Image, iwi, ihi int, c scenes.Cue, progress float64) (s, x, y float64) {
 	dw, dh := float64(dst.Bounds().Dx()), float64(dst.Bounds().Dy())
-	iw, ih := float64(img.Bounds().Dx()), float64(img.Bounds().Dy())
-	s := math.Min(dw/iw, dh/ih)
+	iw, ih := float64(iwi), float64(ihi)
+	s = math.Min(dw/iw, dh/ih)
 	if c.Fit == scenes.FitFill {
 		s = math.Max(dw/iw, dh/ih)
 	}
@@ -524,7 +697,7 @@ func drawImage(dst, img *ebiten.Image, c scenes.Cue, progress float64) {
 		zoom = max(zoom, 1.1)
 	}
 	s *= zoom
-	x, y := (dw-iw*s)/2, (dh-ih*s)/2
+	x, y = (dw-iw*s)/2, (dh-ih*s)/2
 	// The room to move is what the zoom pushed off screen.
 	mx, my := math.Max(0, (iw*s-dw)/2), math.Max(0, (ih*s-dh)/2)
 	switch c.Pan {
@@ -537,10 +710,7 @@ func drawImage(dst, img *ebiten.Image, c scenes.Cue, progress float64) {
 	case "down":
 		y -= my * (1 - 2*e)
 	}
-	op := &ebiten.DrawImageOptions{Filter: ebiten.FilterLinear}
-	op.GeoM.Scale(s, s)
-	op.GeoM.Translate(x, y)
-	dst.DrawImage(img, op)
+	return s, x, y
 }
 
 // caption draws instruction text or subtitles on a band at the bottom.

@@ -69,10 +69,18 @@ func (h *hostGame) Draw(screen *ebiten.Image) {
 		m.draw(screen)
 		return
 	}
+
 	if g := h.cur(); g != nil {
+		if watchDraw != nil {
+			defer watchDraw()()
+		}
 		g.Draw(screen)
 	}
 }
+
+// watchDraw, when set, is called as each Draw starts and the function it
+// returns as it ends (the step-change benchmark's stall trace).
+var watchDraw func() func()
 
 func (h *hostGame) Layout(w, hh int) (int, int) {
 	if g := h.cur(); g != nil {
@@ -135,7 +143,7 @@ steps:
 
 // frame is what the test sees of one drawn frame.
 type frame struct {
-	t      time.Duration
+	t      time.Duration // when it was presented
 	center color.RGBA
 	state  engine.State
 	// left and right are the middles of the screen's halves; top is near
@@ -149,7 +157,35 @@ type rig struct {
 	events *bus.Sub
 	frames chan frame
 	cancel context.CancelFunc
+	// drawn is the last frame's pixels, read while it was drawn; it goes to
+	// frames with its presentation time once the window reports it on
+	// screen (render thread only).
+	drawn    frame
+	drawnSeq uint64
 }
+
+// rigReporter hands each presented frame to the presenter, then the rig's
+// pixels of that frame, stamped with its presentation time, to the test.
+type rigReporter struct {
+	r    *rig
+	next FrameReporter
+}
+
+func (rr rigReporter) Presented(f present.Frame) {
+	rr.next.Presented(f)
+	r := rr.r
+	if r.drawnSeq != f.Seq {
+		return // drawn before the rig's probe was on (or not probed)
+	}
+	d := r.drawn
+	d.t = f.T
+	select {
+	case r.frames <- d:
+	default:
+	}
+}
+
+func (rr rigReporter) Closed() { rr.next.Closed() }
 
 func newRig(t *testing.T) *rig {
 	fsys := fstest.MapFS{
@@ -177,21 +213,26 @@ func newDetachedRig(t testing.TB, src string, fsys fstest.MapFS, opt Options) *r
 	require.NoError(t, err)
 	media, err := engine.LoadMedia(p)
 	require.NoError(t, err)
+	t.Cleanup(media.Close)
 	b := bus.New()
 	r := &rig{events: b.Subscribe(1024, true), frames: make(chan frame, 4096)}
 	clock := engine.NewClock()
 	// The presenter makes the events from what was drawn and played, as in
 	// a session.
 	pres := present.New(func(e event.Event) { b.Publish(bus.Msg{Event: &e}) }, clock.Wall)
-	opt.Present = pres
+	var also FrameReporter = pres
+	if opt.Present != nil {
+		also = tee{pres, opt.Present}
+	}
+	opt.Present = rigReporter{r, also}
 	// Sound and video play as in a session, to a silent paced sink.
 	out := audio.Open(audio.Options{NoDevice: true})
 	t.Cleanup(func() { out.Close() })
 	r.s = engine.New(p, b, clock, engine.NewSoundPlayer(out, media, clock, pres))
-	also := opt.OnFrame
+	alsoFrame := opt.OnFrame
 	opt.OnFrame = func(screen *ebiten.Image, ft time.Duration) {
-		if also != nil {
-			also(screen, ft)
+		if alsoFrame != nil {
+			alsoFrame(screen, ft)
 		}
 		w, h := screen.Bounds().Dx(), screen.Bounds().Dy()
 		at := func(x, y int) color.RGBA {
@@ -199,12 +240,9 @@ func newDetachedRig(t testing.TB, src string, fsys fstest.MapFS, opt Options) *r
 			screen.SubImage(image.Rect(x, y, x+1, y+1)).(*ebiten.Image).ReadPixels(px)
 			return color.RGBA{px[0], px[1], px[2], px[3]}
 		}
-		f := frame{t: ft, center: at(w/2, h/3), state: r.s.Snapshot().State,
+		r.drawn = frame{center: at(w/2, h/3), state: r.s.Snapshot().State,
 			left: at(w/4, h/2), right: at(3*w/4, h/2), top: at(w/4, 5)}
-		select {
-		case r.frames <- f:
-		default:
-		}
+		r.drawnSeq = r.g.frame
 	}
 	g, err := New(r.s, media, clock, opt)
 	require.NoError(t, err)
@@ -220,6 +258,12 @@ func newDetachedRig(t testing.TB, src string, fsys fstest.MapFS, opt Options) *r
 	})
 	return r
 }
+
+// tee reports to two reporters.
+type tee [2]FrameReporter
+
+func (t tee) Presented(f present.Frame) { t[0].Presented(f); t[1].Presented(f) }
+func (t tee) Closed()                   { t[0].Closed(); t[1].Closed() }
 
 // waitFrame returns the first frame whose centre pixel matches want.
 func (r *rig) waitFrame(t *testing.T, want func(color.RGBA) bool) frame {

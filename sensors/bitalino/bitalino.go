@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cueroom/cueroom/sensors"
+	"github.com/cueroom/cueroom/sensors/clock"
 )
 
 // Rates the device supports, in Hz, indexed by their command code.
@@ -204,3 +205,9 @@ func (d *Device) Stop(w io.Writer) error {
 // than one is a gap. A repeated sequence number reads as a step of 16 (15
 // frames lost), as a serial link cannot duplicate frames.
 func (d *Device) NewDecoder(r io.Reader) sensors.Decoder { return d.newDecoder(r) }
+
+// Counter says the sequence number counts samples modulo 16: the bridge
+// times each frame by it, and counts whole lost wraps from arrival times.
+func (d *Device) Counter() clock.Counter { return clock.Counter{Wrap: 16} }
+
+var _ sensors.Clocked = (*Device)(nil)

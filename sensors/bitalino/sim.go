@@ -33,10 +33,41 @@ type SimConfig struct {
 	// as the device's buffer would overflow; default 1 s.
 	MaxBacklog time.Duration
 	Faults     Faults
+	// Photodiode plugs a simulated light sensor into a free analog input
+	// (zero: none), for the photodiode proof of onset timing.
+	Photodiode Photodiode
 	// OnFrame, if set, is called from Run for every frame just before it
 	// is written, so tests can compare what was sent with what was decoded.
 	OnFrame func(SimFrame)
 }
+
+// Photodiode is a light sensor on an analog input that watches a light
+// (the window's sync patch) with a delay: the sample the device takes at
+// wall time T — the simulator knows each frame's due time, start + k/rate —
+// reads high (about 88 % of full scale, a little noise) if Light was on at
+// T − Lag, and low (about 6 %) otherwise. A real photodiode on a BITalino
+// (its LUX sensor, or any on an analog input) reads the same way: more
+// light, more counts. The host sees the input as a raw channel (ADC
+// counts).
+type Photodiode struct {
+	Analog int           // the input, 1..6 for A1..A6; 0: no photodiode
+	Lag    time.Duration // the display's delay from presentation to light, 0..MaxLag
+	Light  *synth.Light  // what it watches; nil: it reads dark
+}
+
+// MaxLag bounds Photodiode.Lag: a display later than that is broken.
+const MaxLag = time.Second
+
+// The photodiode's levels, as fractions of full scale, and its noise (s.d.).
+const (
+	photoHigh  = 0.88
+	photoLow   = 0.06
+	photoNoise = 0.002
+)
+
+// sensorPhotodiode marks the photodiode's input inside the simulator; the
+// host sees a Raw input.
+const sensorPhotodiode Sensor = "photodiode"
 
 // Faults injects errors into the stream, every Nth frame (0 = never).
 type Faults struct {
@@ -60,7 +91,9 @@ type Sim struct {
 	sensors [MaxAnalog]Sensor // by analog input
 	simrun.Base
 	rng *rand.Rand // garbage bytes; used by Run only
-
+	// photoRNG is the photodiode's noise, apart so that adding one shifts
+	// neither the physiology nor the garbage; used by Run only.
+	photoRNG *rand.Rand
 }
 
 // NewSim checks cfg and returns a simulator.
@@ -87,15 +120,40 @@ func NewSim(cfg SimConfig) (*Sim, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkPhotodiode(cfg.Photodiode, inputs); err != nil {
+		return nil, err
+	}
 	s := &Sim{cfg: cfg, Base: simrun.NewBase(cfg.Synth),
-		rng: rand.New(rand.NewPCG(cfg.Synth.Seed, 0xb17a1)) /* garbage must not shift the physiology */}
+		rng:      rand.New(rand.NewPCG(cfg.Synth.Seed, 0xb17a1)), /* garbage must not shift the physiology */
+		photoRNG: rand.New(rand.NewPCG(cfg.Synth.Seed, 0x11947))}
 	for i := range s.sensors {
 		s.sensors[i] = Raw
 	}
 	for _, in := range inputs {
 		s.sensors[in.Analog-1] = in.Sensor
 	}
+	if a := cfg.Photodiode.Analog; a != 0 {
+		s.sensors[a-1] = sensorPhotodiode
+	}
 	return s, nil
+}
+
+// checkPhotodiode says what is wrong with p, given the inputs in use.
+func checkPhotodiode(p Photodiode, inputs []Input) error {
+	switch {
+	case p.Analog == 0:
+		return nil
+	case p.Analog < 1 || p.Analog > MaxAnalog:
+		return fmt.Errorf("bitalino sim: photodiode on input A%d, which does not exist: use A1..A6", p.Analog)
+	case p.Lag < 0 || p.Lag > MaxLag:
+		return fmt.Errorf("bitalino sim: photodiode lag %v is out of range: use 0 to %v", p.Lag, MaxLag)
+	}
+	for _, in := range inputs {
+		if in.Analog == p.Analog {
+			return fmt.Errorf("bitalino sim: photodiode on A%d, where the %s sensor is: choose a free input", p.Analog, in.Sensor)
+		}
+	}
+	return nil
 }
 
 // simState is what the device remembers between commands.
@@ -222,6 +280,10 @@ func (s *Sim) frames(st *simState, now time.Time, out []byte) []byte {
 				f.ADC[k] = edaADC(s.cfg.EDARevision, p.EDA, c.bits)
 			case ECG:
 				f.ADC[k] = ecgADC(p.ECG, c.bits)
+			case sensorPhotodiode:
+				// this frame is the (produced+1)-th: due (produced+1)/rate after the start
+				taken := st.t0.Add(time.Duration(st.produced+1) * time.Second / time.Duration(rate))
+				f.ADC[k] = s.photodiode(taken, c.bits)
 			default:
 				f.ADC[k] = 1 << (c.bits - 1)
 			}
@@ -241,4 +303,14 @@ func (s *Sim) frames(st *simState, now time.Time, out []byte) []byte {
 		st.produced++
 	}
 	return out
+}
+
+// photodiode reads the light as it was Lag before taken.
+func (s *Sim) photodiode(taken time.Time, bits uint) uint16 {
+	level := photoLow
+	if s.cfg.Photodiode.Light.At(taken.Add(-s.cfg.Photodiode.Lag)) {
+		level = photoHigh
+	}
+	full := float64(uint(1) << bits)
+	return clampADC((level+photoNoise*s.photoRNG.NormFloat64())*full, bits)
 }

@@ -1,6 +1,8 @@
 // Package bridge connects a device on a serial port to the rest of the
-// engine: it opens the port, starts the device, decodes its stream, stamps
-// each sample's arrival time and hands it on.
+// engine: it opens the port, starts the device, decodes its stream, times
+// each sample by the device's own clock (package sensors/clock: its counter
+// mapped onto the session clock, the arrival time kept for audit) and
+// hands it on.
 //
 // A failure before the first sample (a wrong, missing or busy port, a
 // device that does not answer or whose bytes never decode) ends Run at once
@@ -11,9 +13,9 @@
 // re-enumeration, a udev by-id link), the device falling silent, or its
 // bytes no longer decoding. Run then reports the loss at once through
 // OnStatus, reopens the port with exponential backoff, re-runs the device's
-// start sequence and carries on stamping samples with the same Now, so the
-// samples after the gap sit on the same time base as those before, and the
-// gap itself is reported.
+// start sequence and carries on with the same Now and a new anchor of the
+// device clock, so the samples after the gap sit on the same time base as
+// those before, and the gap itself is reported.
 package bridge
 
 import (
@@ -27,6 +29,7 @@ import (
 	"go.bug.st/serial"
 
 	"github.com/cueroom/cueroom/sensors"
+	"github.com/cueroom/cueroom/sensors/clock"
 	"github.com/cueroom/cueroom/sensors/serialport"
 )
 
@@ -46,11 +49,14 @@ type Config struct {
 	Port   string         // path of the serial port, e.g. /dev/rfcomm0
 	Device sensors.Device // how to start and decode the device
 
-	// Now returns the session clock used to stamp arrival times; default:
+	// Now returns the session clock arrival times are read on; default:
 	// time since Run started (monotonic). Reconnections keep it.
 	Now func() time.Duration
-	// Sink receives every sample, in order, from Run's goroutine. It should
-	// not block for long: the device keeps sending meanwhile.
+	// Sink receives every sample, in order, from Run's goroutine, timed by
+	// the device's clock (Sample.T) with its arrival (Sample.Arrival). The
+	// first half second of each connection is held back to learn the
+	// device clock's offset. It should not block for long: the device
+	// keeps sending meanwhile.
 	Sink func(sensors.Sample)
 	// OnStream, if set, receives the device's stream description once the
 	// device has answered, before its first sample. It is called once per
@@ -118,6 +124,7 @@ const (
 	Streaming   State = "streaming"   // samples flow
 	Lost        State = "lost"        // the connection failed after streaming: alert, then reconnect
 	Reconnected State = "reconnected" // samples flow again; Status.Gap says what is missing
+	Stopped     State = "stopped"     // Run's context ended after samples flowed: the final counts and clock
 )
 
 // Why a connection was lost (Gap.Reason).
@@ -149,6 +156,9 @@ type Status struct {
 	Err     error
 	Attempt int  // Connecting: reconnection attempt, 0 for the first connection
 	Gap     *Gap // Lost: the open gap; Reconnected: the closed one
+	// Clock is how the samples are timed: the device clock's estimated
+	// offset and drift, and how sure it is.
+	Clock clock.Stats
 
 	// Totals since Run started, over every connection.
 	Bytes          uint64 // bytes read while streaming
@@ -175,6 +185,8 @@ func (s Status) Message() string {
 		return fmt.Sprintf("%s lost (%s): %v; no data from it until it is back — reconnecting", who, s.Gap.Reason, s.Err)
 	case Reconnected:
 		return fmt.Sprintf("%s is back after a %.1f s gap (%s)", who, (s.Gap.End - s.Gap.Start).Seconds(), s.Gap.Reason)
+	case Stopped:
+		return fmt.Sprintf("%s stopped: %d samples, %d bytes dropped, %d samples lost; %v", who, s.Samples, s.DroppedBytes, s.DroppedSamples, s.Clock)
 	}
 	return fmt.Sprintf("%s streaming: %d samples, %d bytes dropped, %d samples lost", who, s.Samples, s.DroppedBytes, s.DroppedSamples)
 }
@@ -209,6 +221,15 @@ func Run(ctx context.Context, cfg Config) error {
 		return errors.New("bridge: Config needs Port, Device and Sink")
 	}
 	r := newRunner(cfg)
+	err := r.runAll(ctx)
+	if ctx.Err() != nil && r.streamed {
+		r.report(Status{State: Stopped})
+	}
+	return err
+}
+
+func (r *runner) runAll(ctx context.Context) error {
+	cfg := r.cfg
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -226,7 +247,7 @@ func Run(ctx context.Context, cfg Config) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if r.samples == 0 || !cfg.Reconnect || (r.gaps == 0 && errors.Is(err, ErrUndecodable) && !errors.Is(err, ErrNoise)) {
+		if r.decoded == 0 || !cfg.Reconnect || (r.gaps == 0 && errors.Is(err, ErrUndecodable) && !errors.Is(err, ErrNoise)) {
 			return err // never streamed: a few samples from noise do not count
 		}
 		gap := &Gap{Start: r.lastT, Reason: reason(err)}
@@ -289,9 +310,12 @@ type runner struct {
 	open    func(string, time.Duration) (io.ReadWriteCloser, error)
 	stream  sensors.Stream
 
-	samples, bytes     uint64
+	samples, bytes     uint64 // samples delivered, bytes read
+	decoded            uint64 // samples decoded (some may still be held back)
 	droppedB, droppedS uint64 // over finished connections
 	cur                *conn  // the connection streaming, for live counts
+	clk                *clock.Mapper[sensors.Sample]
+	streamed           bool // a sample has been handed on
 	lastT              time.Duration
 	lastStatus         time.Duration
 	reported           [2]uint64 // dropped bytes and samples last reported
@@ -335,6 +359,9 @@ func (r *runner) report(s Status) {
 		s.Gap = &g
 	}
 	s.Device, s.Port, s.T = r.stream.Device, r.cfg.Port, r.now()
+	if r.clk != nil {
+		s.Clock = r.clk.Stats()
+	}
 	s.Samples, s.Bytes, s.Gaps = r.samples, r.bytes, r.gaps
 	s.DroppedBytes, s.DroppedSamples = r.dropped()
 	r.reported = [2]uint64{s.DroppedBytes, s.DroppedSamples}
@@ -358,16 +385,17 @@ type conn struct {
 	dec  sensors.Decoder
 	m    *meter
 
-	haveSeq bool
-	lastSeq uint32
-	seqLost uint64
+	gap      *Gap   // the gap this connection closes, until its first sample is out
+	emitted  uint64 // samples handed on
+	clkLost  uint64 // samples the device clock shows lost
+	restarts uint64 // the decoder's stream restarts seen (sensors.Restarter)
 }
 
 func (c *conn) lost() uint64 {
 	if lc, ok := c.dec.(sensors.LossCounter); ok {
 		return lc.SamplesLost()
 	}
-	return c.seqLost
+	return c.clkLost
 }
 
 // close asks the device to stop (best effort) and closes the port.
@@ -416,10 +444,16 @@ func (r *runner) run(ctx context.Context, c *conn, gap *Gap) error {
 	c.dec = r.cfg.Device.NewDecoder(c.m)
 	c.m.dropped = c.dec.Dropped
 	r.cur = c
+	c.gap = gap
 	for {
 		s, err := c.dec.Next()
 		if err != nil {
 			c.close(r.cfg.Device)
+			if r.clk != nil {
+				// What was held back is data: out before the loss is
+				// reported, and the next connection is a new anchor.
+				r.clk.Reset()
+			}
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -429,36 +463,62 @@ func (r *runner) run(ctx context.Context, c *conn, gap *Gap) error {
 			return fmt.Errorf("bridge: %s on %s: %w (%d bytes dropped while resynchronising)",
 				r.stream.Device, r.cfg.Port, err, c.dec.Dropped())
 		}
-		s.T = r.now()
+		s.Arrival = r.now()
 		if s.Device == "" {
 			s.Device = r.stream.Device
 		}
-		if c.haveSeq {
-			if d := s.Seq - c.lastSeq; d > 1 && d < 1<<31 {
-				c.seqLost += uint64(d - 1)
-			}
-		}
-		c.haveSeq, c.lastSeq = true, s.Seq
-		first := c.m.samples == 0
 		c.m.samples++
-		r.samples++
-		switch {
-		case first && gap != nil:
-			gap.End = s.T
-			r.report(Status{State: Reconnected, Gap: gap})
-		case first && r.samples == 1:
-			r.report(Status{State: Streaming})
-		case s.T-r.lastStatus >= r.cfg.StatusEvery:
-			// Checked: the next check is StatusEvery on, not at every
-			// sample until the counts change.
-			r.lastStatus = s.T
-			if b, n := r.dropped(); b != r.reported[0] || n != r.reported[1] {
-				r.report(Status{State: Streaming})
+		r.decoded++
+		if r.clk == nil {
+			r.clk = clock.New(r.clockConfig(c.dec), r.emit)
+		}
+		if rs, ok := c.dec.(sensors.Restarter); ok {
+			if n := rs.Restarts(); n != c.restarts {
+				c.restarts = n
+				r.clk.Reset() // a new stream: its count starts afresh
 			}
 		}
-		r.lastT = s.T
-		r.cfg.Sink(s)
+		r.clk.Push(s, s.Seq, s.Arrival)
 	}
+}
+
+// clockConfig says how the device's samples are timed: by the counter the
+// decoder or the device declares, else numbered as received.
+func (r *runner) clockConfig(dec sensors.Decoder) clock.Config {
+	cfg := clock.Config{Rate: r.stream.Rate}
+	if c, ok := dec.(sensors.Clocked); ok {
+		cfg.Counter = c.Counter()
+	} else if c, ok := r.cfg.Device.(sensors.Clocked); ok {
+		cfg.Counter = c.Counter()
+	}
+	return cfg
+}
+
+// emit hands on a sample the device clock has timed.
+func (r *runner) emit(s sensors.Sample, t time.Duration, lost uint64) {
+	c := r.cur
+	s.T = t
+	c.clkLost += lost
+	c.emitted++
+	r.samples++
+	switch {
+	case c.emitted == 1 && c.gap != nil:
+		c.gap.End = s.T
+		r.report(Status{State: Reconnected, Gap: c.gap})
+		c.gap = nil
+	case !r.streamed:
+		r.streamed = true
+		r.report(Status{State: Streaming})
+	case s.T-r.lastStatus >= r.cfg.StatusEvery:
+		// Checked: the next check is StatusEvery on, not at every
+		// sample until the counts change.
+		r.lastStatus = s.T
+		if b, n := r.dropped(); b != r.reported[0] || n != r.reported[1] {
+			r.report(Status{State: Streaming})
+		}
+	}
+	r.lastT = s.T
+	r.cfg.Sink(s)
 }
 
 // undecodable builds the error for bytes that do not decode.

@@ -137,7 +137,7 @@ func TestRoundTripThroughPty(t *testing.T) {
 			now := func() time.Duration {
 				clock.Lock()
 				defer clock.Unlock()
-				ticks += time.Millisecond
+				ticks += time.Second / time.Duration(tc.rate) // a sample arrives each period
 				return ticks
 			}
 			c := &collector{}
@@ -159,7 +159,12 @@ func TestRoundTripThroughPty(t *testing.T) {
 			inputs := dev.Inputs()
 			for i, s := range samples {
 				require.Equal(t, uint32(i), s.Seq, "sample %d: in order, no drops", i)
-				require.Equal(t, time.Duration(i+1)*time.Millisecond, s.T, "stamped by Now")
+				period := time.Second / time.Duration(tc.rate)
+				require.Equal(t, time.Duration(i+1)*period, s.Arrival, "arrival read on Now")
+				if i > 0 {
+					// Timed by the device's counter: one period apart.
+					require.InDelta(t, float64(period), float64(s.T-samples[i-1].T), float64(time.Microsecond), "sample %d: one period after the one before", i)
+				}
 				require.Equal(t, "bit", s.Device)
 				f := frames[i].Frame
 				require.Equal(t, len(inputs), s.N)

@@ -51,13 +51,21 @@ type decoder struct {
 	zeros    int
 
 	// restarting the stream (new protocol)
-	w        io.Writer
-	dl       interface{ SetReadDeadline(time.Time) error }
-	restart  time.Duration
-	restarts int
+	w         io.Writer
+	dl        interface{ SetReadDeadline(time.Time) error }
+	restart   time.Duration
+	restarts  int
+	restreams uint64 // start commands sent again: each begins a new stream
 }
 
-var _ sensors.Decoder = (*decoder)(nil)
+var (
+	_ sensors.Decoder   = (*decoder)(nil)
+	_ sensors.Restarter = (*decoder)(nil)
+)
+
+// Restarts counts the streams restarted after the oximeter stopped: each
+// counts its samples afresh, so the bridge re-anchors its clock.
+func (dec *decoder) Restarts() uint64 { return dec.restreams }
 
 func (d *Device) newDecoder(r io.Reader) *decoder {
 	d.mu.Lock()
@@ -125,6 +133,7 @@ func (dec *decoder) restartStream() error {
 			"(switched off, or the cable pulled?): %w", dec.port, time.Duration(maxRestarts+1)*dec.restart, dec.restarts, serialport.ErrSilent)
 	}
 	dec.restarts++
+	dec.restreams++
 	dec.zeros = 0
 	if _, err := dec.w.Write(startCommand[:]); err != nil {
 		return fmt.Errorf("contec: %s: sending the start command again: %w", dec.port, err)

@@ -50,8 +50,9 @@ type Rig struct {
 // go onto the bus stamped with the session clock; once a sensor has
 // streamed, losing it is an alert and a recorded gap, and the bridge
 // reconnects with backoff on the same time base.
-// Auto-detection says what it found on out.
-func Start(parent context.Context, raws []string, clock Clock, b *bus.Bus, out io.Writer) (*Rig, error) {
+// Auto-detection says what it found on out. simOpts go to every
+// simulator (the sync patch's light for a simulated photodiode).
+func Start(parent context.Context, raws []string, clock Clock, b *bus.Bus, out io.Writer, simOpts ...spec.SimOption) (*Rig, error) {
 	ctx, cancel := context.WithCancel(parent)
 	r := &Rig{cancel: cancel}
 	names := map[string]int{}
@@ -82,7 +83,7 @@ func Start(parent context.Context, raws []string, clock Clock, b *bus.Bus, out i
 		}
 		port := sp.Port
 		if sp.Sim {
-			sim, err := sp.NewSim()
+			sim, err := sp.NewSim(simOpts...)
 			if err != nil {
 				r.Stop()
 				return nil, specErrorf("--sensor %q: %v", raw, err)
@@ -135,6 +136,15 @@ func (r *Rig) startBridge(ctx context.Context, raw string, sp spec.Spec, port st
 			OnStream: func(s sensors.Stream) { ready <- s },
 			Sink:     func(s sensors.Sample) { b.Publish(bus.Msg{Sample: &s}) },
 			OnStatus: func(st bridge.Status) {
+				switch st.State {
+				case bridge.Streaming, bridge.Reconnected, bridge.Stopped:
+					// How the samples are timed, in the recording: at the
+					// start of each connection and, with the final
+					// figures, at the end.
+					if st.State != bridge.Streaming || st.Samples <= 1 {
+						publish(event.DeviceInfo{Device: st.Device, Info: st.Clock.String()})
+					}
+				}
 				switch st.State {
 				case bridge.Lost:
 					publish(event.Alert{Source: "sensor", Device: st.Device, Message: st.Message()})

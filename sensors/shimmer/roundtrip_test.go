@@ -42,10 +42,11 @@ func TestRoundTripThroughPty(t *testing.T) {
 			dev := device(t, tc.cfg)
 			var mu sync.Mutex
 			var ticks time.Duration
+			period := time.Duration(float64(time.Second) / dev.Rate())
 			now := func() time.Duration {
 				mu.Lock()
 				defer mu.Unlock()
-				ticks += time.Millisecond
+				ticks += period // a packet arrives each period
 				return ticks
 			}
 			c := &simtest.Collector{}
@@ -74,7 +75,11 @@ func TestRoundTripThroughPty(t *testing.T) {
 			for i, s := range samples {
 				require.Equal(t, sent[i].Timestamp, s.Seq&0xFFFFFF, "sample %d: in order, none lost", i)
 				require.Equal(t, samples[0].Seq+uint32(i)*div, s.Seq, "sample %d: unwrapped", i)
-				require.Equal(t, time.Duration(i+1)*time.Millisecond, s.T, "stamped by Now")
+				require.Equal(t, time.Duration(i+1)*period, s.Arrival, "arrival read on Now")
+				if i > 0 {
+					// Timed by the device's 32768 Hz clock: div ticks apart.
+					require.InDelta(t, float64(div)/32768*1e9, float64(s.T-samples[i-1].T), 1e3, "sample %d", i)
+				}
 				require.Equal(t, "gsr", s.Device)
 				require.Equal(t, want(sent[i].Packet, tc.cfg.GSRRange), [2]float64(s.Values[:2]), "sample %d", i)
 			}

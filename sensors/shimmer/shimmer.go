@@ -19,6 +19,7 @@ import (
 	"go.bug.st/serial"
 
 	"github.com/cueroom/cueroom/sensors"
+	"github.com/cueroom/cueroom/sensors/clock"
 )
 
 // Commands and replies (one byte each; arguments follow some commands).
@@ -214,3 +215,9 @@ func (d *Device) Stop(w io.Writer) error {
 // timestamp and grows by the ticks between packets, so a gap shows as a
 // step of more than 32768/Rate.
 func (d *Device) NewDecoder(r io.Reader) sensors.Decoder { return d.newDecoder(r) }
+
+// Counter says Seq is the device's own clock: 32768 Hz ticks, unwrapped by
+// the decoder. The bridge times each packet by it.
+func (d *Device) Counter() clock.Counter { return clock.Counter{TicksPerSecond: TicksPerSecond} }
+
+var _ sensors.Clocked = (*Device)(nil)

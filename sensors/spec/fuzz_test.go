@@ -3,6 +3,7 @@ package spec
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzParse: any spec text (a command line) either fails with an error
@@ -14,6 +15,7 @@ func FuzzParse(f *testing.F) {
 		"csv:/dev/ttyACM0?columns=eda_uS,hr_bpm,-&units=hr:bpm&counter=-", "kv:ttyACM0?baud=9600&silence=10s",
 		"sim:contec?fingerout=20s-30s,1m&motion=5s-8s&motionrate=2", "sim:shimmer?fingerout=1m30s-1m31.5s",
 		"sim:grove?motion=0s-1ns", "sim:contec?fingerout=10s-20s,15s", "sim:pulsesensor?fingerout=-1s", "sim:", "?", "",
+		"sim:bitalino?photodiode=A5&lag=12ms", "sim:bitalino?photodiode=a1&inputs=A2:eda,A3&lag=1s", "sim:bitalino?lag=-1ms",
 	} {
 		f.Add(s)
 	}
@@ -31,6 +33,19 @@ func FuzzParse(f *testing.F) {
 		}
 		if again.String() != sp.String() {
 			t.Fatalf("canonical form of %q: %q, then %q", s, sp.String(), again.String())
+		}
+		if sp.Opts.Has("photodiode") {
+			// a photodiode parses, on a free input, with a lag in range
+			p := photodiode(sp.Opts)
+			in, err := parseInputs(sp.Opts.Get("inputs"))
+			if err != nil || p.Analog < 1 || p.Analog > 6 || p.Lag < 0 || p.Lag > time.Second {
+				t.Fatalf("%q passed the checks but: photodiode %+v, inputs %v (%v)", s, p, in, err)
+			}
+			for _, x := range in {
+				if x.Analog == p.Analog {
+					t.Fatalf("%q passed the checks with the photodiode on a used input", s)
+				}
+			}
 		}
 		for _, name := range []string{"fingerout", "motion"} {
 			if !sp.Opts.Has(name) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,7 +22,7 @@ import (
 // and pulsesensor go here the same way.
 func init() {
 	Register(Kind{Name: "bitalino", Summary: "PLUX BITalino (r)evolution: EDA and ECG, Bluetooth SPP, 115200 8N1",
-		Example: "bitalino:/dev/rfcomm0?rate=100", Options: bitalinoOptions,
+		Example: "bitalino:/dev/rfcomm0?rate=100", Options: bitalinoOptions, Check: checkBITalino,
 		New: newBITalino, NewSim: simBITalino, Probe: &Probe{Sends: true, Run: probeBITalino}})
 	Register(lineKind("grove", lineproto.Grove, "Seeed Grove GSR on an Arduino: one reading per line, 9600 baud, uncalibrated µS",
 		"grove:/dev/ttyUSB0"))
@@ -37,6 +38,62 @@ var bitalinoOptions = []Option{
 	{Name: "eda", Help: "EDA sensor revision (its transfer function)", Default: "current", Check: OneOf("current", "older", "original")},
 	{Name: "inputs", Help: "analog inputs and their sensors, e.g. A1:eda,A2:ecg,A3 (raw)", Default: "A1:eda,A2:ecg",
 		Check: func(s string) error { _, err := parseInputs(s); return err }},
+	{Name: "photodiode", Help: "a photodiode on this free input (A1..A6) watching the sync patch of run --sync-patch in the same process, e.g. photodiode=A5&lag=12ms; then: cueroom timing SESSION",
+		Check: func(s string) error { _, err := parseAnalog(s); return err }, SimOnly: true},
+	{Name: "lag", Help: "the photodiode's delay after each frame is presented, 0 to 1s", Default: "0s",
+		Check: checkLag, SimOnly: true},
+	{Name: "buffer", Help: "how far behind the device's writer may fall (no one reading, a starved process) before it skips frames, as a full buffer would: 100ms to 10m", Default: "1s",
+		Check: checkBuffer, SimOnly: true},
+}
+
+func checkBuffer(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 100*time.Millisecond || d > 10*time.Minute {
+		return errors.New("use a duration from 100ms to 10m, e.g. buffer=1m")
+	}
+	return nil
+}
+
+// parseAnalog reads an input's name, "A5" (or "a5").
+func parseAnalog(s string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimPrefix(strings.ToUpper(s), "A"))
+	if err != nil || !strings.HasPrefix(strings.ToUpper(s), "A") || n < 1 || n > bitalino.MaxAnalog {
+		return 0, fmt.Errorf("%q is not an input: write A1..A6, e.g. photodiode=A5", s)
+	}
+	return n, nil
+}
+
+func checkLag(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 || d > bitalino.MaxLag {
+		return fmt.Errorf("use a delay from 0 to %v, e.g. lag=12ms", bitalino.MaxLag)
+	}
+	return nil
+}
+
+// checkBITalino checks what single options cannot: a photodiode must go on
+// an input no sensor uses, and a lag needs a photodiode.
+func checkBITalino(o Opts) error {
+	if !o.Has("photodiode") {
+		if o.Has("lag") {
+			return errors.New("lag= is the photodiode's delay: give photodiode=A1..A6 too, e.g. photodiode=A5&lag=12ms")
+		}
+		return nil
+	}
+	a, _ := parseAnalog(o.Get("photodiode")) // checked
+	in, _ := parseInputs(o.Get("inputs"))
+	used := func(a int) bool { return slices.ContainsFunc(in, func(x bitalino.Input) bool { return x.Analog == a }) }
+	if !used(a) {
+		return nil
+	}
+	for free := bitalino.MaxAnalog; free >= 1; free-- {
+		if !used(free) {
+			return fmt.Errorf("photodiode=%s: A%d is already used (inputs=%s): choose a free input, e.g. photodiode=A%d",
+				o.Get("photodiode"), a, o.Get("inputs"), free)
+		}
+	}
+	return fmt.Errorf("photodiode=%s: all six inputs are used (inputs=%s): leave one out of inputs for the photodiode",
+		o.Get("photodiode"), o.Get("inputs"))
 }
 
 // parseInputs reads "A1:eda,A2:ecg,A3".
@@ -70,10 +127,25 @@ func bitalinoConfig(o Opts) (bitalino.Config, error) {
 	return cfg, err
 }
 
+// photodiode is the simulated photodiode the options ask for, watching the
+// light the caller handed in (zero: none).
+func photodiode(o Opts) bitalino.Photodiode {
+	if !o.Has("photodiode") {
+		return bitalino.Photodiode{}
+	}
+	a, _ := parseAnalog(o.Get("photodiode")) // checked by Parse
+	return bitalino.Photodiode{Analog: a, Lag: o.Duration("lag"), Light: o.env.light}
+}
+
+// newBITalino builds the device; with a simulated photodiode, its input is
+// selected too, as a raw channel ("a5").
 func newBITalino(o Opts) (sensors.Device, error) {
 	cfg, err := bitalinoConfig(o)
 	if err != nil {
 		return nil, err
+	}
+	if p := photodiode(o); p.Analog != 0 {
+		cfg.Inputs = append(cfg.Inputs, bitalino.Input{Analog: p.Analog, Sensor: bitalino.Raw})
 	}
 	return bitalino.New(cfg)
 }
@@ -84,7 +156,7 @@ func simBITalino(o Opts) (Sim, error) {
 		return nil, err
 	}
 	return bitalino.NewSim(bitalino.SimConfig{Inputs: cfg.Inputs, EDARevision: cfg.EDARevision,
-		Synth: simSynth(o)})
+		Synth: simSynth(o), Photodiode: photodiode(o), MaxBacklog: o.Duration("buffer")})
 }
 
 // probeBITalino asks for the version (0x07) after a stop (0x00) at

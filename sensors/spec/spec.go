@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/cueroom/cueroom/sensors"
+	"github.com/cueroom/cueroom/sensors/synth"
 )
 
 // Sim is a device simulator: it speaks the device's bytes on the master side
@@ -42,9 +43,12 @@ type Kind struct {
 	// Options the kind accepts besides the common ones (name, silence,
 	// and seed for simulators); each is validated before New or NewSim.
 	Options []Option
-	New     func(Opts) (sensors.Device, error)
-	NewSim  func(Opts) (Sim, error) // nil: no simulator
-	Probe   *Probe                  // nil: not recognised by probing
+	// Check, if set, validates the options together once each has passed
+	// its own check (one option that needs another, values that clash).
+	Check  func(Opts) error
+	New    func(Opts) (sensors.Device, error)
+	NewSim func(Opts) (Sim, error) // nil: no simulator
+	Probe  *Probe                  // nil: not recognised by probing
 }
 
 // Probe recognises a kind on a port.
@@ -219,6 +223,11 @@ func Parse(s string) (Spec, error) {
 	if err != nil {
 		return fail("%v", err)
 	}
+	if k.Check != nil {
+		if err := k.Check(sp.Opts); err != nil {
+			return fail("%v", err)
+		}
+	}
 	return sp, nil
 }
 
@@ -260,13 +269,35 @@ func (s Spec) Device() (sensors.Device, error) {
 	return d, nil
 }
 
+// SimOption hands a simulator what it needs from the session around it.
+type SimOption func(*simEnv)
+
+// simEnv is what the SimOptions gave; kinds read it from their Opts.
+type simEnv struct {
+	light *synth.Light
+}
+
+// WithLight gives the simulator the light a simulated photodiode watches
+// (sim:bitalino?photodiode=A5): the window's sync patch, which the window
+// sets as it presents its frames. Without it the photodiode reads dark.
+// Simulators without a photodiode ignore it.
+func WithLight(l *synth.Light) SimOption { return func(e *simEnv) { e.light = l } }
+
+// WantsLight reports whether the spec's simulator watches a light (has a
+// photodiode), so that the caller knows to hand one in with WithLight.
+func (s Spec) WantsLight() bool { return s.Sim && s.Opts.Has("photodiode") }
+
 // NewSim builds the simulator of a sim: spec.
-func (s Spec) NewSim() (Sim, error) {
+func (s Spec) NewSim(opts ...SimOption) (Sim, error) {
 	k, ok := Lookup(s.Kind)
 	if !ok || !s.Sim || k.NewSim == nil {
 		return nil, fmt.Errorf("sensor %q is not a simulator: write sim:KIND; kinds with one: %s", s.Raw, kindNames(true))
 	}
-	sim, err := k.NewSim(s.Opts)
+	o := s.Opts
+	for _, opt := range opts {
+		opt(&o.env)
+	}
+	sim, err := k.NewSim(o)
 	if err != nil {
 		return nil, fmt.Errorf("sensor %q: %w", s.Raw, err)
 	}
@@ -280,6 +311,7 @@ type Opts struct {
 	defs map[string]Option
 	sim  bool
 	kind string
+	env  simEnv // what NewSim's options handed in
 }
 
 func newOpts(v url.Values, allowed []Option, sim bool, kind string) (Opts, error) {

@@ -1,0 +1,422 @@
+package window
+
+import (
+	"image"
+	"sync/atomic"
+	"time"
+
+	"github.com/hajimehoshi/ebiten/v2"
+	"github.com/hajimehoshi/ebiten/v2/text/v2"
+
+	"github.com/cueroom/cueroom/engine"
+	"github.com/cueroom/cueroom/engine/video"
+	"github.com/cueroom/cueroom/scenes"
+)
+
+// Preloading: a step change must not stall the picture while its media go
+// to the GPU (a 2048×1024 panorama is 8 MB of pixels, a 4K picture 33 MB).
+// Each frame, after drawing, the window readies a bounded share of what the
+// steps reachable from the one on screen need, so no one frame takes long:
+//   - pictures, uploaded uploadBudget bytes of rows per frame into textures
+//     of their own (unmanaged: ebiten never moves them between atlases);
+//   - text, rasterised one string per frame (captions wrapped as they will
+//     be drawn, the pacer's labels, the rating scale's, the calm scene's);
+//   - videos: opened ahead by the media (engine.Media.Ahead) and their
+//     textures made at their size, so their first picture is one upload
+//     like every later one; the 360° shader compiled.
+//
+// Reachable from step i: i+1 (next, and the first step before the start),
+// i (repeat, and the resume after the calm scene), i-1 (back) and the last
+// step (the recovery an early end goes to). Pictures of steps no longer
+// reachable are released, so GPU memory holds at most four steps' media.
+
+// uploadBudget is how many bytes of pictures go to the GPU per frame; at
+// about 1 GB/s (Mesa's software renderer here) a millisecond or so.
+const uploadBudget = 1 << 20
+
+// preloadTime caps the preloading work of one frame.
+const preloadTime = 4 * time.Millisecond
+
+// noPreload turns preloading off, for the benchmark that measures what it
+// saves.
+var noPreload atomic.Bool
+
+type preload struct {
+	// The step, presentation and state the plan is for.
+	step      int
+	pres      uint64
+	state     engine.State
+	planned   bool
+	fixed     bool // the texts every session may show are queued
+	pacerWarm bool // the pacer was drawn off screen once
+
+	cues    []scenes.Cue // the reachable steps' cues
+	images  []string     // picture cue IDs to upload, in order
+	texts   []textJob
+	up      map[string]*upload              // pictures partly uploaded
+	keep    map[string]bool                 // pictures and videos of the reachable steps
+	pool    map[image.Point][]*ebiten.Image // spare panorama textures, by size
+	scratch *ebiten.Image                   // 1×1, for touch
+
+	// Late counts pictures the window had to upload whole while drawing,
+	// the preloading not having reached them (tests and benchmarks read
+	// it: after warm-up it stays 0).
+	late int
+}
+
+// textJob is a string to rasterise as drawn: in face base scaled by k,
+// wrapped to the caption's width when caption is set.
+type textJob struct {
+	s       string
+	base    *text.GoTextFace
+	k       float64
+	caption bool
+	pacer   bool // not text: draw the breathing pacer once, off screen
+}
+
+// preload plans for the steps reachable from snap's when it changed, then
+// does this frame's share of the work.
+func (g *Game) preload(snap engine.Snapshot) {
+	if noPreload.Load() {
+		return
+	}
+	p := &g.pre
+	if !p.planned || p.step != snap.Step || p.pres != snap.Presentation || p.state != snap.State {
+		p.step, p.pres, p.state, p.planned = snap.Step, snap.Presentation, snap.State, true
+		g.plan(snap)
+	}
+	if len(p.images) == 0 && len(p.texts) == 0 {
+		return
+	}
+	start := time.Now()
+	budget, newTex := uploadBudget, 1
+	for budget > 0 && len(p.images) > 0 && time.Since(start) < preloadTime {
+		sent, made, wait := g.uploadSome(p.images[0], budget, newTex)
+		budget, newTex = budget-sent, newTex-made
+		if wait {
+			break
+		}
+	}
+	if len(p.texts) > 0 && time.Since(start) < preloadTime {
+		g.warmText(p.texts[0])
+		p.texts = p.texts[1:]
+	}
+}
+
+// plan lists what the steps reachable from snap's step need, releases what
+// none of them needs, and opens their videos ahead.
+func (g *Game) plan(snap engine.Snapshot) {
+	p := &g.pre
+	p.cues, p.images, p.texts = p.cues[:0], p.images[:0], p.texts[:0]
+	if !p.fixed {
+		p.fixed = true
+		g.fixedTexts()
+		g.fillPool()
+	}
+	clear(p.keep)
+	if p.keep == nil {
+		p.keep = map[string]bool{}
+	}
+	cur := snap.Step
+	for _, i := range [...]int{cur + 1, cur, cur - 1, snap.Steps - 1} {
+		st, ok := g.s.Step(i)
+		if !ok || i < 0 {
+			continue
+		}
+		g.planStep(st)
+	}
+	// Release the pictures and video textures of steps left behind.
+	for id, pic := range g.images {
+		if !p.keep[id] {
+			g.release(pic)
+			delete(g.images, id)
+		}
+	}
+	for id, u := range p.up {
+		if !p.keep[id] {
+			g.release(u.pic)
+			delete(p.up, id)
+		}
+	}
+	for id, img := range g.videos {
+		if !p.keep[id] && g.playing(id) == nil {
+			img.Deallocate()
+			delete(g.videos, id)
+		}
+	}
+	if g.media != nil {
+		g.media.Ahead(p.cues)
+	}
+}
+
+// planStep queues what one step needs.
+func (g *Game) planStep(st scenes.Step) {
+	p := &g.pre
+	var lines []string
+	for _, c := range st.Cues {
+		if p.keep[c.ID] {
+			continue // the step was planned already (the last one, say)
+		}
+		p.cues = append(p.cues, c)
+		switch c.Kind {
+		case scenes.KindImage, scenes.KindPanorama:
+			p.keep[c.ID] = true
+			if _, ok := g.images[c.ID]; !ok && g.media != nil && g.media.Images[c.ID] != nil {
+				p.images = append(p.images, c.ID)
+				if p.up[c.ID] == nil {
+					g.startUpload(c.ID, g.halvings(c), c.Kind == scenes.KindPanorama)
+				}
+			}
+			if c.Kind == scenes.KindPanorama && g.pano == nil {
+				g.panoShader()
+			}
+		case scenes.KindVideo:
+			p.keep[c.ID] = true
+			g.videoTexture(c.ID)
+		case scenes.KindText:
+			lines = append(lines, c.Text)
+		case scenes.KindNarration:
+			if t := caption(c, 0); t != "" {
+				lines = append(lines, t)
+			}
+		case scenes.KindBreathing:
+			p.texts = append(p.texts, textJob{s: "Breathe in", base: g.face, k: 0.9}, textJob{s: "Breathe out", base: g.face, k: 0.9})
+
+		}
+	}
+	if len(lines) > 0 {
+		p.texts = append(p.texts, textJob{s: joinLines(lines), base: g.small, k: 1.2, caption: true})
+	}
+	if r := st.Rating; r != nil {
+		g.promptTexts(r.Question, r.Scale)
+	}
+}
+
+// fixedTexts queues what any session may show at any moment: the calm
+// scene, the pause, and the therapist's rating prompts.
+func (g *Game) fixedTexts() {
+	p := &g.pre
+	p.texts = append(p.texts,
+		textJob{s: "You are safe. The exposure has stopped.", base: g.face, k: 1},
+		textJob{s: "Breathe slowly. Your therapist will be with you in a moment.", base: g.small, k: 1},
+		textJob{s: "Paused", base: g.face, k: 0})
+	g.promptTexts("", scenes.ScaleCraving)
+	g.promptTexts("How distressed do you feel right now?", scenes.ScaleSUDS)
+	// The pacer's first anti-aliased circle compiles the vector package's
+	// shaders and makes its stencil buffers: done now, when the window
+	// opens, if any step has one.
+	for i := 0; ; i++ {
+		st, ok := g.s.Step(i)
+		if !ok {
+			break
+		}
+		for _, c := range st.Cues {
+			if c.Kind == scenes.KindBreathing && !p.pacerWarm {
+				p.pacerWarm = true
+				p.texts = append(p.texts, textJob{pacer: true})
+			}
+		}
+	}
+}
+
+// promptTexts queues the rating scale's texts as drawPrompt draws them.
+func (g *Game) promptTexts(question, scale string) {
+	if question == "" {
+		question = "How strong is your craving right now?"
+	}
+	lo, hi := "0 — no craving", "strongest craving — 100"
+	if scale == "suds" {
+		lo, hi = "0 — no distress", "worst distress — 100"
+	}
+	g.pre.texts = append(g.pre.texts,
+		textJob{s: question, base: g.face, k: 0.9},
+		textJob{s: lo, base: g.small, k: 0.9},
+		textJob{s: hi, base: g.small, k: 0.9},
+		textJob{s: "Click the line, or press ← or →, to place your mark; then press Enter", base: g.small, k: 0.9})
+}
+
+func joinLines(lines []string) string {
+	n := 0
+	for _, l := range lines {
+		n += len(l) + 1
+	}
+	b := make([]byte, 0, n)
+	for i, l := range lines {
+		if i > 0 {
+			b = append(b, '\n')
+		}
+		b = append(b, l...)
+	}
+	return string(b)
+}
+
+// warmText rasterises a string as it will be drawn, in the scene's width
+// (an eye's in stereo).
+func (g *Game) warmText(j textJob) {
+	full := g.w
+	if g.opt.Stereo {
+		g.w = max(full/2, 1)
+	}
+	defer func() { g.w = full }()
+	if j.pacer {
+		scratch := ebiten.NewImage(max(g.w, 1), max(g.h, 1))
+		g.drawPacer(scratch, 6, 0)
+		scratch.Deallocate()
+		return
+	}
+	f := j.base
+	if j.k > 0 {
+		f = g.scaled(j.base, j.k)
+	}
+	if !j.caption {
+		g.sprite(j.s, f)
+		return
+	}
+	// As caption draws it.
+	f = g.scaled(j.base, j.k)
+	for _, l := range wrap(j.s, f, float64(g.w)*0.8) {
+		g.sprite(l, f)
+	}
+}
+
+// panoShader compiles the 360° shader.
+func (g *Game) panoShader() {
+	s, err := ebiten.NewShader(panoramaShader)
+	if err != nil {
+		panic("panorama shader: " + err.Error()) // a programming error, caught by the tests
+	}
+	g.pano = s
+}
+
+// videoTexture makes a video cue's texture at its picture's size.
+func (g *Game) videoTexture(id string) {
+	if g.media == nil {
+		return
+	}
+	size, ok := g.media.VideoSizes[id]
+	if !ok || size.X < 1 || size.Y < 1 {
+		return
+	}
+	if img := g.videos[id]; img != nil && img.Bounds().Size() == size {
+		return
+	}
+	if g.videos == nil {
+		g.videos = map[string]*ebiten.Image{}
+	}
+	if old := g.videos[id]; old != nil {
+		if g.playing(id) != nil {
+			return // in use at another size: videoFrame remakes it
+		}
+		old.Deallocate()
+	}
+	tex := ebiten.NewImageWithOptions(image.Rect(0, 0, size.X, size.Y), &ebiten.NewImageOptions{Unmanaged: true})
+	// Written once now: the texture is made and cleared during the step
+	// before, not with the video's first picture.
+	tex.SubImage(image.Rect(0, 0, size.X, 1)).(*ebiten.Image).WritePixels(make([]byte, 4*size.X))
+	g.videos[id] = tex
+}
+
+// touch draws a texel of each of a picture's textures off screen: the
+// first draw from a new texture costs the GPU (Mesa's software renderer
+// took 15-25 ms for a 4096×2048 panorama), better paid now than on the
+// step's first frame.
+func (g *Game) touch(pic *picture) {
+	if g.pre.scratch == nil {
+		g.pre.scratch = ebiten.NewImage(1, 1)
+	}
+	for _, s := range pic.strips {
+		g.pre.scratch.DrawImage(s.tex.SubImage(image.Rect(0, 0, 1, 1)).(*ebiten.Image), nil)
+	}
+}
+
+// playing is the video playing for a cue, or nil.
+func (g *Game) playing(id string) *video.Video {
+	if g.media == nil || g.media.Playing == nil {
+		return nil
+	}
+	return g.media.Playing.Get(id)
+}
+
+// uploadSome sends up to budget bytes of picture id to the GPU, making at
+// most newTex textures, and says what it sent and made; wait, when the
+// picture is still being reduced and nothing else is queued. The picture
+// leaves the queue once whole.
+func (g *Game) uploadSome(id string, budget, newTex int) (sent, made int, wait bool) {
+	p := &g.pre
+	u := p.up[id]
+	if u == nil {
+		p.images = p.images[1:] // uploaded whole while drawing, or not a picture
+		return 0, 0, false
+	}
+	select {
+	case <-u.ready:
+	default:
+		if len(p.images) > 1 {
+			p.images = append(p.images[1:], id) // the others meanwhile
+			return 0, 0, false
+		}
+		return 0, 0, true
+	}
+	sent, made = g.send(u, budget, newTex)
+	if u.done() {
+		g.uploaded(id, u)
+		g.touch(u.pic)
+		p.images = p.images[1:]
+	}
+	return sent, made, sent == 0
+}
+
+// halvings is how many times a picture cue can be halved and still be
+// drawn at no less than its own size on the scene now (at the start of its
+// zoom): a 4K picture on a 1080p screen is uploaded at 1920×1080. Drawn
+// smaller than half its size, the GPU would make its mipmaps when it is
+// first drawn, a stall of its own; a picture at most twice its size on
+// screen needs none. Panoramas are sampled by their shader at full size.
+func (g *Game) halvings(c scenes.Cue) int {
+	src := g.media.Images[c.ID]
+	if src == nil || c.Kind != scenes.KindImage {
+		return 0
+	}
+	dw, dh := float64(g.w), float64(g.h)
+	if g.opt.Stereo {
+		dw = float64(max(g.w/2, 1))
+	}
+	iw, ih := float64(src.Bounds().Dx()), float64(src.Bounds().Dy())
+	if dw < 1 || dh < 1 || iw < 1 || ih < 1 {
+		return 0
+	}
+	s := min(dw/iw, dh/ih)
+	if c.Fit == scenes.FitFill {
+		s = max(dw/iw, dh/ih)
+	}
+	if c.Pan != "" {
+		s *= 1.1 // as drawImage: a pan zooms by 10 % at least
+	}
+	k := 0
+	for s*2 <= 1 && iw >= 4 && ih >= 4 {
+		s, iw, ih = s*2, iw/2, ih/2
+		k++
+	}
+	return k
+}
+
+// halve returns src at half its size, each pixel the mean of four
+// (premultiplied, so a box filter is right for alpha too).
+func halve(src *image.RGBA) *image.RGBA {
+	sw, sh := src.Rect.Dx(), src.Rect.Dy()
+	w, h := (sw+1)/2, (sh+1)/2
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		y0, y1 := 2*y, min(2*y+1, sh-1)
+		r0, r1 := src.Pix[y0*src.Stride:], src.Pix[y1*src.Stride:]
+		d := dst.Pix[y*dst.Stride:]
+		for x := 0; x < w; x++ {
+			x0, x1 := 8*x, 4*min(2*x+1, sw-1)
+			for c := 0; c < 4; c++ {
+				sum := int(r0[x0+c]) + int(r0[x1+c]) + int(r1[x0+c]) + int(r1[x1+c])
+				d[4*x+c] = uint8((sum + 2) / 4)
+			}
+		}
+	}
+	return dst
+}
