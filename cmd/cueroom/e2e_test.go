@@ -236,7 +236,8 @@ func TestRunPlaysShortProtocolEndToEnd(t *testing.T) {
 	assert.Equal(t, []string{"baseline", "bottle", "glass", "recovery"}, steps)
 	assert.Equal(t, event.KindSessionStart, s.Events[0].Kind())
 	// session_end comes last but for the offsets of the cues still on at the
-	// end: the last frame's and the sound's fade.
+	// end (the last frame's and the sound's fade) and the sensors' final
+	// timing figures.
 	endAt := -1
 	for i, e := range s.Events {
 		if e.Kind() == event.KindSessionEnd {
@@ -246,7 +247,18 @@ func TestRunPlaysShortProtocolEndToEnd(t *testing.T) {
 	require.GreaterOrEqual(t, endAt, 0, "no session_end recorded")
 	assert.Equal(t, "completed", eventtest.Field(s.Events[endAt], "reason"))
 	for _, e := range s.Events[endAt+1:] {
-		assert.Equal(t, event.KindCueOffset, e.Kind())
+		assert.Contains(t, []event.Kind{event.KindCueOffset, event.KindDevice}, e.Kind())
+	}
+	// How the samples were timed, at the start and the end.
+	var infos []string
+	for _, e := range s.Events {
+		if d, ok := e.Data.(event.DeviceInfo); ok {
+			infos = append(infos, d.Info)
+		}
+	}
+	if assert.Len(t, infos, 2) {
+		assert.Contains(t, infos[1], "timed by the device's sample counter")
+		assert.Contains(t, infos[1], "0 lost")
 	}
 	// Every cue that came on went off again.
 	on := map[string]int{}

@@ -351,7 +351,12 @@ func TestDroppedCounts(t *testing.T) {
 	last := st.get()[len(st.get())-1]
 	assert.LessOrEqual(t, last.DroppedSamples, uint64(corrupt)+uint64(len(sent.get()))/20, "lost samples are corrupt or garbage-hit frames")
 	assert.Positive(t, last.Bytes)
-	assert.Contains(t, last.Message(), "streaming:")
+	// The last status is the end of the run, with the clock's figures.
+	assert.Equal(t, Stopped, last.State)
+	assert.Contains(t, last.Message(), "stopped:")
+	assert.Contains(t, last.Message(), "timed by the device's sample counter")
+	assert.Equal(t, "counter", last.Clock.Method)
+	assert.Equal(t, last.Samples, last.Clock.Samples, "every sample handed on was timed")
 }
 
 func TestBackoffDelay(t *testing.T) {
