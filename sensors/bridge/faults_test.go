@@ -224,7 +224,6 @@ func TestSilentDeviceReconnects(t *testing.T) {
 	took := time.Since(silent)
 	require.ErrorIs(t, lost.Err, serialport.ErrSilent)
 	assert.Equal(t, ReasonSilent, lost.Gap.Reason)
-	assert.GreaterOrEqual(t, took, silence-50*time.Millisecond, "not before the silence")
 	assert.Less(t, took, silence+time.Second, "alert within a second of the silence")
 
 	stop2 := runSim()
@@ -237,7 +236,11 @@ func TestSilentDeviceReconnects(t *testing.T) {
 	samples, _ := c.get()
 	before, after := split(t, samples, back.Gap)
 	assert.Equal(t, uint32(0), after[0].Seq, "the new stream starts its own counter")
-	assert.NotEmpty(t, before)
+	require.NotEmpty(t, before)
+	// Not before the silence: measured from the last sample's arrival, on
+	// the clock the status is read on (a loaded machine may starve the
+	// simulator before the test stops it; that silence counts too).
+	assert.GreaterOrEqual(t, lost.T-before[len(before)-1].Arrival, silence-50*time.Millisecond, "not before the silence")
 	assert.GreaterOrEqual(t, back.Gap.End-back.Gap.Start, silence)
 }
 
