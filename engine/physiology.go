@@ -21,6 +21,7 @@ var physioStream = sensors.Stream{Device: PhysioDevice, Kind: "derived", Rate: 4
 	{Label: "hr", Unit: "bpm", Type: "HR"},
 	{Label: "scl", Unit: "uS", Type: "EDA"},
 	{Label: "arousal", Unit: "z", Type: "MISC"},
+	{Label: "rmssd", Unit: "ms", Type: "MISC"}, // HRV: RMSSD of the last minute's beats
 }}
 
 // Physiology turns the sensors' samples into live heart rate, skin
@@ -99,8 +100,9 @@ func (ph *Physiology) push(s *sensors.Sample) {
 		switch d.Kind {
 		case physio.KindLevels:
 			l := d.Levels
-			v := sensors.Sample{Device: name, T: d.T, N: 3}
+			v := sensors.Sample{Device: name, T: d.T, N: 4}
 			v.Values[0], v.Values[1], v.Values[2] = nan(float64(l.HR), l.HasHR), nan(float64(l.SC), l.HasSC), nan(l.Arousal, l.HasArousal)
+			v.Values[3] = nan(l.RMSSD, l.HasRMSSD)
 			ph.bus.Publish(bus.Msg{Sample: &v})
 			ph.ceiling(d.T, l)
 		case physio.KindSCR:

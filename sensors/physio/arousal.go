@@ -76,6 +76,9 @@ func (p *Processor) tickLevels(n int64, now time.Duration, out []Derived) []Deri
 			}
 			if hr, ok := c.meanHR(now); ok {
 				lv.HR, lv.HRSource, lv.HasHR = sensors.BPM(hr), c.label, true
+				if c.rmssd != nil {
+					lv.RMSSD, lv.HasRMSSD = c.rmssd.At(now.Seconds())
+				}
 				break
 			}
 		}

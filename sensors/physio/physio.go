@@ -33,6 +33,7 @@ import (
 	"github.com/cueroom/cueroom/sensors"
 	"github.com/cueroom/cueroom/sensors/physio/ecg"
 	"github.com/cueroom/cueroom/sensors/physio/eda"
+	"github.com/cueroom/cueroom/sensors/physio/hrv"
 	"github.com/cueroom/cueroom/sensors/physio/ibi"
 	"github.com/cueroom/cueroom/sensors/physio/ppg"
 )
@@ -132,10 +133,14 @@ type Levels struct {
 	ZHR      float64              `json:"z_hr"`
 	ZSC      float64              `json:"z_sc"`
 	Arousal  float64              `json:"arousal"`
-	HasHR    bool                 `json:"has_hr"`
-	HasSC    bool                 `json:"has_sc"`
-	HasZHR   bool                 `json:"has_z_hr"`
-	HasZSC   bool                 `json:"has_z_sc"`
+	// RMSSD of the last minute's beat intervals (ms), from the channel HR
+	// comes from (ECG or PPG); HasRMSSD once half a minute is covered.
+	RMSSD    float64 `json:"rmssd_ms"`
+	HasHR    bool    `json:"has_hr"`
+	HasRMSSD bool    `json:"has_rmssd"`
+	HasSC    bool    `json:"has_sc"`
+	HasZHR   bool    `json:"has_z_hr"`
+	HasZSC   bool    `json:"has_z_sc"`
 	// HasArousal is true once a baseline exists and at least one z-score
 	// is valid.
 	HasArousal bool `json:"has_arousal"`
@@ -233,6 +238,7 @@ type channel struct {
 	ppg   *ppg.Detector
 	eda   *eda.Detector
 	ibi   *ibi.Tracker
+	rmssd *hrv.Live // RMSSD of the last minute's intervals (ECG, PPG)
 	q     *qualityCheck
 	flags Quality
 
@@ -311,6 +317,7 @@ func New(st sensors.Stream, cfg Config) (*Processor, error) {
 		}
 		if k == kindECG || k == kindPPG {
 			ch.ibi = ibi.New(float64(cfg.MinHR), float64(cfg.MaxHR), 1/st.Rate)
+			ch.rmssd = hrv.NewLive(0)
 		}
 		p.chans = append(p.chans, ch)
 	}
@@ -375,6 +382,9 @@ func (c *channel) restart() {
 	}
 	if c.ibi != nil {
 		c.ibi.Reset()
+	}
+	if c.rmssd != nil {
+		c.rmssd.Break() // no difference across a restart
 	}
 	c.hrN = 0
 }
@@ -449,6 +459,9 @@ func (p *Processor) beat(c *channel, n int64, now time.Duration, b float64, out 
 		hr := 60 * p.rate / iv.Length
 		t := p.at(iv.End)
 		c.addHR(t, hr)
+		if c.rmssd != nil {
+			c.rmssd.Add(t.Seconds(), iv.Length/p.rate, iv.Corrected)
+		}
 		out = append(out, Derived{Kind: KindHR, Source: c.label, T: t, Known: now, Index: int64(math.Round(iv.End)),
 			HR: sensors.BPM(hr), IBI: time.Duration(iv.Length / p.rate * float64(time.Second)), Corrected: iv.Corrected})
 	}
