@@ -189,3 +189,100 @@ func TestRejectsBadRate(t *testing.T) {
 		assert.Error(t, err, "rate %g", fs)
 	}
 }
+
+// The live tonic level is the conductance below 0.05 Hz: after a step it
+// settles with that filter's time constant, and Phasic is SC − SCL.
+func TestLiveTonicIsLowPass(t *testing.T) {
+	const fs = 20.0
+	x := make([]float64, int(200*fs))
+	for i := range x {
+		x[i] = 5
+		if i >= int(50*fs) {
+			x[i] = 7
+		}
+	}
+	_, lv := run(t, x, fs, eda.Config{})
+	for i, l := range lv {
+		require.InDelta(t, l.SC-l.SCL, l.Phasic, 1e-12)
+		if i < int(50*fs) {
+			require.InDelta(t, 5, l.SCL, 1e-9, "steady before the step")
+		}
+	}
+	at := func(s float64) float64 { return lv[int(s*fs)].SCL }
+	assert.Less(t, at(53), 6.0, "3 s after the step the tonic level has risen less than half of it")
+	assert.InDelta(t, 7, at(199), 0.01, "150 s after it, it has settled")
+	// A faster tonic cut-off follows sooner.
+	_, fast := run(t, x, fs, eda.Config{TonicCutoff: 0.5})
+	assert.Greater(t, fast[int(53*fs)].SCL, 6.5)
+}
+
+func TestKeepAbove(t *testing.T) {
+	mk := func(amps ...float64) []eda.SCR {
+		var out []eda.SCR
+		for i, a := range amps {
+			out = append(out, eda.SCR{Onset: float64(10 * i), Peak: float64(10*i + 5), Amplitude: a})
+		}
+		return out
+	}
+	cases := []struct {
+		name     string
+		amps     []float64
+		abs, rel float64
+		kept     int
+		thr      float64
+	}{
+		{"absolute only", []float64{0.005, 0.01, 0.5, 3}, 0.01, 0, 3, 0.01},
+		{"10 % of the largest", []float64{0.005, 0.01, 0.2, 0.36, 3.5}, 0.01, 0.1, 2, 0.35},
+		{"absolute wins when higher", []float64{0.02, 0.06, 0.1}, 0.05, 0.1, 2, 0.05},
+		{"none", nil, 0.01, 0.1, 0, 0.01},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, thr := eda.KeepAbove(mk(c.amps...), c.abs, c.rel)
+			assert.Len(t, got, c.kept)
+			assert.InDelta(t, c.thr, thr, 1e-12)
+			for _, s := range got {
+				assert.GreaterOrEqual(t, s.Amplitude, thr)
+			}
+		})
+	}
+	// Find applies Config.Relative to the recording.
+	x := response(100, 40, 10, 1, 1.5, 4)
+	small := response(100, 40, 25, 0.05, 1.5, 4)
+	for i := range x {
+		x[i] += small[i] - 5
+	}
+	all := mustFind(t, x, 100, eda.Config{})
+	assert.Len(t, all, 2)
+	rel := mustFind(t, x, 100, eda.Config{Relative: 0.1})
+	require.Len(t, rel, 1)
+	assert.InDelta(t, 1, rel[0].Amplitude, 0.03)
+}
+
+// A recording exported with a level staircase (plateaus 0.012 µS apart
+// that wiggle by 0.0003 µS, as NeuroKit2's BIOPAC example at 100 Hz): a
+// single step up is no response, a small gradual rise over the same
+// staircase is.
+func TestStaircaseStepIsNoResponse(t *testing.T) {
+	const fs, q = 100.0, 0.012
+	stair := func(v float64, i int) float64 {
+		return math.Round(v/q)*q + 0.0003*math.Sin(float64(i)*1.7)
+	}
+	flat := make([]float64, int(40*fs))
+	for i := range flat {
+		v := 13.5
+		if i >= int(20*fs) {
+			v += q // one level up, and it stays
+		}
+		flat[i] = stair(v, i)
+	}
+	assert.Empty(t, mustFind(t, flat, fs, eda.Config{}), "one step of the staircase")
+
+	rise := response(fs, 40, 20, 0.04, 1.5, 4)
+	for i := range rise {
+		rise[i] = stair(rise[i]+8.5, i)
+	}
+	got := mustFind(t, rise, fs, eda.Config{})
+	require.Len(t, got, 1, "a 0.04 µS response over the staircase")
+	assert.InDelta(t, 20, got[0].Onset/fs, 0.5)
+}

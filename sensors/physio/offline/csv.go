@@ -1,6 +1,8 @@
 package offline
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -11,12 +13,18 @@ import (
 )
 
 // Column is one column read from a CSV file. Blank and non-finite cells
-// (empty, NaN, NA, Inf) are NaN: gaps, which the analysis skips.
+// (empty, NaN, NA, Inf) are NaN: gaps, which the analysis skips. A blank
+// line between data rows is a row of gaps too (a sample that was not
+// written), so the samples after it keep their times; blank lines before
+// the first row and after the last are not rows.
 type Column struct {
 	Name   string    // header name, or "column N" when the file has no header
 	Number int       // 1-based position in the row
 	Values []float64 // one per data row
-	Gaps   int       // NaN cells
+	Gaps   int       // NaN cells, blank lines included
+	// BlankLines is how many blank lines were read as rows of gaps (the
+	// same for every column of a file).
+	BlankLines int
 }
 
 // ReadCSV reads the columns named in sel from a CSV (or TSV, or
@@ -31,21 +39,28 @@ func ReadCSV(r io.Reader, file string, sel []string) ([]Column, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", file, err)
 	}
-	cr := csv.NewReader(br)
+	cr := csv.NewReader(newBlankMarker(br))
 	cr.Comma = comma
 	cr.Comment = '#'
 	cr.ReuseRecord = true
-	cr.FieldsPerRecord = 0 // the first record fixes the count
+	cr.FieldsPerRecord = -1 // checked here: a blank line is a record of its own
 
-	first, err := cr.Read()
-	if err == io.EOF {
-		return nil, fmt.Errorf("%s: the file is empty: give a CSV recording with one row per sample", file)
-	}
-	if err != nil {
-		return nil, csvErr(file, err)
+	var first []string
+	for {
+		first, err = cr.Read()
+		if err == io.EOF {
+			return nil, fmt.Errorf("%s: the file is empty: give a CSV recording with one row per sample", file)
+		}
+		if err != nil {
+			return nil, csvErr(file, err)
+		}
+		if !isBlank(first) {
+			break // blank lines before the first row are not rows
+		}
 	}
 	first = append([]string(nil), first...)
 	line, _ := cr.FieldPos(0)
+	width := len(first)
 
 	cols, header, err := resolve(file, line, first, sel)
 	if err != nil {
@@ -56,15 +71,33 @@ func ReadCSV(r io.Reader, file string, sel []string) ([]Column, error) {
 			return nil, err
 		}
 	}
+	blank := 0 // blank lines not yet known to lie between rows
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
-			break
+			break // blank lines at the end are not rows
 		}
 		if err != nil {
 			return nil, csvErr(file, err)
 		}
+		if isBlank(rec) {
+			blank++
+			continue
+		}
 		line, _ := cr.FieldPos(0)
+		if len(rec) != width {
+			return nil, fmt.Errorf("%s:%d: this row has a different number of cells from the first row: every row needs the same columns (%d cells, the first row has %d)", file, line, len(rec), width)
+		}
+		if blank > 0 {
+			for i := range cols {
+				for range blank {
+					cols[i].Values = append(cols[i].Values, math.NaN())
+				}
+				cols[i].Gaps += blank
+				cols[i].BlankLines += blank
+			}
+			blank = 0
+		}
 		if err := parseRow(file, line, rec, cols); err != nil {
 			return nil, err
 		}
@@ -221,7 +254,7 @@ func (s *sniffer) sniff() (rune, error) {
 	s.head = buf[:n]
 	first := ""
 	for _, l := range strings.Split(string(s.head), "\n") {
-		if !strings.HasPrefix(strings.TrimSpace(l), "#") {
+		if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "#") {
 			first = l
 			break
 		}
@@ -244,4 +277,67 @@ func (s *sniffer) Read(p []byte) (int, error) {
 		return n, nil
 	}
 	return s.r.Read(p)
+}
+
+// blankMark stands for a blank line: encoding/csv skips empty lines, and a
+// blank line in a recording is a sample that was not written, so
+// blankMarker puts this in its place before the CSV reader sees it. (A
+// line holding only this byte reads as blank too: it is no number either.)
+const blankMark = "\x1e"
+
+func isBlank(rec []string) bool { return len(rec) == 1 && rec[0] == blankMark }
+
+// blankMarker passes a CSV stream through, replacing each blank line (only
+// spaces, tabs or a carriage return) outside a quoted cell with blankMark.
+// Line numbers do not change. It follows quotes the way encoding/csv does
+// on valid input; on invalid input the CSV reader reports the error.
+type blankMarker struct {
+	br      *bufio.Reader
+	buf     []byte // backs out
+	out     []byte // not yet read
+	lineBeg bool   // the next byte starts a line
+	quoted  bool   // inside a quoted cell
+	comment bool   // the current line is a comment: quotes in it do not count
+	err     error
+}
+
+func newBlankMarker(r io.Reader) *blankMarker {
+	return &blankMarker{br: bufio.NewReaderSize(r, 64<<10), lineBeg: true}
+}
+
+func (b *blankMarker) Read(p []byte) (int, error) {
+	for len(b.out) == 0 {
+		if b.err != nil {
+			return 0, b.err
+		}
+		chunk, err := b.br.ReadSlice('\n')
+		if err != nil && err != bufio.ErrBufferFull {
+			b.err = err
+		}
+		if len(chunk) == 0 {
+			continue
+		}
+		whole := len(chunk) > 0 && chunk[len(chunk)-1] == '\n'
+		if b.lineBeg && !b.quoted {
+			b.comment = chunk[0] == '#'
+			if whole && len(bytes.Trim(chunk, " \t\r\n")) == 0 {
+				b.buf = append(append(b.buf[:0], blankMark...), chunk[len(bytes.TrimRight(chunk, "\r\n")):]...)
+				b.out = b.buf
+				b.lineBeg = true
+				continue
+			}
+		}
+		if !b.comment {
+			b.quoted = b.quoted != (bytes.Count(chunk, []byte{'"'})%2 == 1)
+		}
+		b.buf = append(b.buf[:0], chunk...)
+		b.out = b.buf
+		b.lineBeg = whole
+		if whole && !b.quoted {
+			b.comment = false
+		}
+	}
+	n := copy(p, b.out)
+	b.out = b.out[n:]
+	return n, nil
 }

@@ -26,7 +26,9 @@ func TestReadCSV(t *testing.T) {
 		{"no header", "1,2\n3,4\n", []string{"2"}, []string{"column 2"}, [][]float64{{2, 4}}, []int{0}},
 		{"tabs", "x\ty\n1\t2\n", []string{"y"}, []string{"y"}, [][]float64{{2}}, []int{0}},
 		{"semicolons and CRLF", "x;y\r\n1;2\r\n", []string{"y"}, []string{"y"}, [][]float64{{2}}, []int{0}},
-		{"comments and blanks are gaps", "# made by hand\nv\n1\n\n NaN \nNA\n2\n", []string{"v"}, []string{"v"}, [][]float64{{1, nan, nan, 2}}, []int{2}},
+		// The blank line is a sample that was not written: a gap, not dropped
+		// (issue 13: dropping it shifted every later beat).
+		{"comments and blanks are gaps", "# made by hand\nv\n1\n\n NaN \nNA\n2\n", []string{"v"}, []string{"v"}, [][]float64{{1, nan, nan, nan, 2}}, []int{3}},
 		{"text elsewhere is fine", "v,cond\n1,neutral\n2,cue\n", []string{"v"}, []string{"v"}, [][]float64{{1, 2}}, []int{0}},
 		{"quoted cells", "\"v\",\"w\"\n\"1.5\",2\n", []string{"v"}, []string{"v"}, [][]float64{{1.5}}, []int{0}},
 		{"infinity and overflow are gaps", "v\ninf\n1e999\n-3e2\n", []string{"v"}, []string{"v"}, [][]float64{{nan, nan, -300}}, []int{2}},

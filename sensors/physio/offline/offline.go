@@ -37,14 +37,20 @@ type Event struct {
 
 // Config tunes the analysis; zero fields take the default in brackets.
 type Config struct {
-	SCR      eda.Config
-	Polarity ecg.Polarity
-	MinHR    float64 // [30] bpm
-	MaxHR    float64 // [220] bpm
-	Baseline float64 // seconds before onset for the baseline [3]
-	Response float64 // seconds after onset for the response means [4]
-	SCRFrom  float64 // SCR window after onset, seconds [1]
-	SCRTo    float64 // [4]
+	SCR eda.Config // SCR criteria; SCR.Relative is applied to the whole recording
+	// Decomposition, when set, splits the skin conductance into tonic and
+	// phasic parts and reports the events' tonic and phasic changes:
+	// eda.Filter (fast) or eda.CvxEDA (slower; separates overlapping
+	// responses from the level better; Cvx tunes it). "": none (as before).
+	Decomposition eda.Method
+	Cvx           eda.CvxConfig
+	Polarity      ecg.Polarity
+	MinHR         float64 // [30] bpm
+	MaxHR         float64 // [220] bpm
+	Baseline      float64 // seconds before onset for the baseline [3]
+	Response      float64 // seconds after onset for the response means [4]
+	SCRFrom       float64 // SCR window after onset, seconds [1]
+	SCRTo         float64 // [4]
 }
 
 func (c *Config) defaults() {
@@ -85,7 +91,12 @@ type ReportSettings struct {
 	SCRFrom      float64 `json:"scr_from_s"`
 	SCRTo        float64 `json:"scr_to_s"`
 	SCRThreshold float64 `json:"scr_threshold_us"`
-	HRSource     string  `json:"hr_source,omitempty"`
+	// SCRRelative is the relative criterion asked for (0.1: SCRs under 10 %
+	// of the largest are not counted); SCRThreshold is then the larger of
+	// the two in µS.
+	SCRRelative   float64 `json:"scr_relative,omitempty"`
+	Decomposition string  `json:"decomposition,omitempty"` // tonic/phasic method
+	HRSource      string  `json:"hr_source,omitempty"`
 }
 
 // Heart is what a beat channel (ECG or PPG) gave.
@@ -127,7 +138,12 @@ type Skin struct {
 	Min       float64 `json:"min_us"`
 	Max       float64 `json:"max_us"`
 	Gaps      int     `json:"gap_samples"`
-	lv        levels  // the low-passed signal's means over spans; nil without a valid value
+	// Decomposition is the tonic/phasic method, when one was asked for;
+	// TonicMean the tonic level's mean over the valid samples.
+	Decomposition string   `json:"decomposition,omitempty"`
+	TonicMean     *float64 `json:"tonic_mean_us,omitempty"`
+	lv            levels   // the low-passed signal's means over spans; nil without a valid value
+	ton, pha      levels   // the tonic and phasic parts' means; nil likewise
 }
 
 // SCR is one skin conductance response.
@@ -155,6 +171,10 @@ type Reactivity struct {
 	// end of the event's span (until the next event): (peak − end) /
 	// (peak − baseline); absent when SC rose less than 0.05 µS.
 	Recovery *float64 `json:"sc_recovery,omitempty"`
+	// Tonic and Phasic are the decomposition's parts over the same windows
+	// as SC.
+	Tonic  *Change `json:"tonic,omitempty"`
+	Phasic *Change `json:"phasic,omitempty"`
 }
 
 // Change is a baseline and a response mean.
@@ -165,12 +185,18 @@ type Change struct {
 	Peak     float64 `json:"peak"` // highest value in the response window
 }
 
-// SCRSum counts the SCRs whose onset lies in the SCR window.
+// SCRSum counts the SCRs whose onset lies in the SCR window (1–4 s after
+// the event by default). MaxAmplitude is the event-related score as it is
+// usually reported: the trough-to-peak amplitude of the largest response
+// starting in the window, 0 for no response; Largest is that response.
 type SCRSum struct {
 	Count        int     `json:"count"`
 	MaxAmplitude float64 `json:"max_amplitude_us"`
 	SumAmplitude float64 `json:"sum_amplitude_us"`
 	Latency      float64 `json:"latency_s,omitempty"` // onset of the first, after the event
+	Largest      *SCR    `json:"largest,omitempty"`   // the largest; absent: no response
+	// LargestLatency is the largest response's onset after the event, s.
+	LargestLatency float64 `json:"largest_latency_s,omitempty"`
 }
 
 // Habituation follows one label's events in order: the responses of each
@@ -227,6 +253,8 @@ func Analyze(in Input, cfg Config) (*Report, error) {
 func (r *Report) finish(events []Event, cfg Config) {
 	if r.EDA != nil {
 		r.Settings.SCRThreshold = r.EDA.Threshold
+		r.Settings.SCRRelative = cfg.SCR.Relative
+		r.Settings.Decomposition = r.EDA.Decomposition
 	}
 	hr := r.ECG
 	if hr == nil || len(hr.ivs) == 0 {
@@ -456,28 +484,40 @@ func (w *welford) sd() float64 {
 
 // skin finds SCRs on the whole EDA channel.
 func skin(x []float64, fs float64, cfg Config) (*Skin, error) {
-	s := &Skin{SCRs: []SCR{}}
+	s := &Skin{SCRs: []SCR{}, Decomposition: string(cfg.Decomposition)}
 	y, gaps := fillGaps(x)
 	s.Gaps = gaps
 	if y == nil {
 		return s, nil // no valid value at all
 	}
-	scrs, sc, err := eda.Find(y, fs, cfg.SCR)
+	scrs, sc, err := eda.Find(y, fs, absolute(cfg.SCR))
 	if err != nil {
 		return nil, err
 	}
-	s.Threshold = thresholdFor(y, cfg.SCR)
 	s.lv = sliceLevels(sc)
-	var w welford
+	dec, err := decompose(sc, fs, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if dec != nil {
+		s.ton, s.pha = sliceLevels(dec.Tonic), sliceLevels(dec.Phasic)
+	}
+	var w, wt welford
 	s.Min, s.Max = math.Inf(1), math.Inf(-1)
 	for i, v := range sc {
 		if math.IsNaN(x[i]) {
 			continue
 		}
 		w.add(v)
+		if dec != nil {
+			wt.add(dec.Tonic[i])
+		}
 		s.Min, s.Max = min(s.Min, v), max(s.Max, v)
 	}
 	s.Mean = w.mean
+	if dec != nil {
+		s.TonicMean = &wt.mean
+	}
 	if w.n == 0 {
 		s.Min, s.Max = 0, 0
 	}
@@ -488,7 +528,44 @@ func skin(x []float64, fs float64, cfg Config) (*Skin, error) {
 		}
 		s.SCRs = append(s.SCRs, scrAt(c, 0, fs))
 	}
+	s.SCRs, s.Threshold = keepAbove(s.SCRs, thresholdFor(y, cfg.SCR), cfg.SCR.Relative)
 	return s, nil
+}
+
+// decompose is the decomposition asked for of the low-passed sc, or nil.
+func decompose(sc []float64, fs float64, cfg Config) (*eda.Decomposition, error) {
+	if cfg.Decomposition == "" {
+		return nil, nil
+	}
+	return eda.Decompose(sc, fs, cfg.Decomposition, cfg.SCR.TonicCutoff, cfg.Cvx)
+}
+
+// absolute is c without its relative criterion, which the analysis applies
+// to the SCRs it keeps from the whole recording.
+func absolute(c eda.Config) eda.Config {
+	c.Relative = 0
+	return c
+}
+
+// keepAbove drops the SCRs under rel times the largest (rel ≤ 0: none);
+// thr is the absolute threshold already applied. It returns the SCRs kept
+// and the threshold now in force, µS.
+func keepAbove(scrs []SCR, thr, rel float64) ([]SCR, float64) {
+	if !(rel > 0) || rel > 1 {
+		return scrs, thr
+	}
+	big := 0.0
+	for _, c := range scrs {
+		big = max(big, c.Amplitude)
+	}
+	thr = max(thr, rel*big)
+	out := scrs[:0]
+	for _, c := range scrs {
+		if c.Amplitude >= thr {
+			out = append(out, c)
+		}
+	}
+	return out, thr
 }
 
 // scrAt is c, found in samples from `from` on, in samples and seconds from
@@ -645,6 +722,8 @@ func react(events []Event, n int, fs float64, cfg Config, h *Heart, s *Skin) []R
 			}
 		}
 		if s != nil && s.lv != nil {
+			rv.Tonic = changeOf(s.ton, int(b0), int(on), int(r1))
+			rv.Phasic = changeOf(s.pha, int(b0), int(on), int(r1))
 			bm, _, ok1 := s.lv.mean(int(b0), int(on))
 			rm, pk, ok2 := s.lv.mean(int(on), int(r1))
 			if ok1 && ok2 {
@@ -673,13 +752,30 @@ func react(events []Event, n int, fs float64, cfg Config, h *Heart, s *Skin) []R
 					}
 					rv.SCR.Count++
 					rv.SCR.SumAmplitude += c.Amplitude
-					rv.SCR.MaxAmplitude = max(rv.SCR.MaxAmplitude, c.Amplitude)
+					if c.Amplitude > rv.SCR.MaxAmplitude {
+						rv.SCR.MaxAmplitude = c.Amplitude
+						l := c
+						rv.SCR.Largest, rv.SCR.LargestLatency = &l, lat
+					}
 				}
 			}
 		}
 		out = append(out, rv)
 	}
 	return out
+}
+
+// changeOf is the mean of l over [b0, on) and [on, r1), or nil.
+func changeOf(l levels, b0, on, r1 int) *Change {
+	if l == nil {
+		return nil
+	}
+	bm, _, ok1 := l.mean(b0, on)
+	rm, pk, ok2 := l.mean(on, r1)
+	if !ok1 || !ok2 {
+		return nil
+	}
+	return &Change{Baseline: bm, Response: rm, Delta: rm - bm, Peak: pk}
 }
 
 // habituate groups events by label and fits a line to each response over
@@ -755,11 +851,19 @@ func slope(x, y []float64) float64 {
 // from 5 to 0) do not start an event of their own. An event lasts while the
 // value it settled on is held. NaN counts as rest. Labels are the settled
 // values.
+//
+// A column with no value held most of the time (an analogue photosensor
+// with noise, where no two samples are equal) is read as two levels
+// instead (analogEvents): Otsu's threshold on its histogram, with
+// hysteresis.
 func EventsFromColumn(v []float64, rate float64) []Event {
 	if len(v) == 0 {
 		return nil
 	}
-	rest := mode(v)
+	rest, held := modeShare(v)
+	if held < 0.5 {
+		return analogEvents(v, rate)
+	}
 	hold := max(2, int(math.Round(0.02*rate)))
 	// Runs of equal values (NaN counts as rest), and for each run the first
 	// run at or after it, before rest, held for `hold` samples: one pass
@@ -825,19 +929,25 @@ func EventsFromColumn(v []float64, rate float64) []Event {
 	return out
 }
 
-func mode(v []float64) float64 {
+// modeShare is the most common value of v and the share of v's valid
+// values that hold it (0 with none).
+func modeShare(v []float64) (float64, float64) {
 	counts := map[float64]int{}
-	best, bc := math.NaN(), 0
+	best, bc, n := math.NaN(), 0, 0
 	for _, x := range v {
 		if math.IsNaN(x) {
 			continue
 		}
+		n++
 		counts[x]++
 		if c := counts[x]; c > bc || (c == bc && x < best) {
 			best, bc = x, c
 		}
 	}
-	return best
+	if n == 0 {
+		return best, 0
+	}
+	return best, float64(bc) / float64(n)
 }
 
 func fmtVal(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }

@@ -159,16 +159,29 @@ func (s *Stream) Finish() ([]*Report, error) {
 // The filter is eda's 2nd-order Butterworth low-pass at fc (1 Hz, lower on
 // slow streams): its transient falls below 1e-12 of a step within about
 // 20/fc s. So: 60 s + MaxRise + 2 s + 20/fc s — 89 s by default.
-func edaMargin(fs float64, c eda.Config) float64 {
-	maxRise, lp := c.MaxRise, c.LowPass
+//
+// With a decomposition, the tonic level (the Filter one) is the same filter at
+// TonicCutoff (0.05 Hz), zero phase: its transient decays by e^(−ωc·t/√2),
+// below 1e-15 of a step after 8/TonicCutoff s: 160 s by default, which
+// then sets the margin. (cvxEDA's fit near a window's edge differs from
+// a whole-recording fit more than that; see eda.Decompose.)
+func edaMargin(fs float64, c eda.Config, tonic bool) float64 {
+	maxRise, lp, tc := c.MaxRise, c.LowPass, c.TonicCutoff
 	if !(maxRise > 0) {
 		maxRise = 7
 	}
 	if !(lp > 0) {
 		lp = 1
 	}
+	if !(tc > 0) {
+		tc = eda.DefaultTonicCutoff
+	}
 	fc := min(lp, 0.45*fs)
-	return 60 + maxRise + 2 + 20/fc
+	m := 60 + maxRise + 2 + 20/fc
+	if tonic {
+		m = max(m, 8/min(tc, 0.45*fs))
+	}
+	return m
 }
 
 // skinStream fills gaps (as fillGaps does, holding only the count of a NaN
@@ -195,19 +208,23 @@ type skinStream struct {
 	done int       // samples up to here were analysed (their window's core)
 	sc   []float64 // the window low-passed: eda.FindInto's buffer, reused
 
-	scrs  []SCR
-	lv    *spanLevels
-	w     welford
-	lo    float64
-	hi    float64
-	level bool // a low-passed sample was kept
+	scrs     []SCR
+	lv       *spanLevels
+	ton, pha *spanLevels // the decomposition's tonic and phasic parts
+	w, wt    welford
+	lo       float64
+	hi       float64
+	level    bool // a low-passed sample was kept
 }
 
 func newSkinStream(fs float64, cfg Config, window float64, sets [][]Event) *skinStream {
-	margin := int(math.Ceil(edaMargin(fs, cfg.SCR) * fs))
+	margin := int(math.Ceil(edaMargin(fs, cfg.SCR, cfg.Decomposition != "") * fs))
 	core := max(1, int(math.Ceil(window*fs)))
 	s := &skinStream{fs: fs, cfg: cfg, core: core, margin: margin, q: math.Inf(1),
 		lo: math.Inf(1), hi: math.Inf(-1), lv: newSpanLevels(fs, cfg, sets)}
+	if cfg.Decomposition != "" {
+		s.ton, s.pha = newSpanLevels(fs, cfg, sets), newSpanLevels(fs, cfg, sets)
+	}
 	if c := core + 2*margin; c <= 1<<23 {
 		s.y, s.gap, s.sc = make([]float64, 0, c), make([]bool, 0, c), make([]float64, 0, c)
 	}
@@ -268,11 +285,15 @@ func (s *skinStream) analyse(last bool) error {
 	if !last {
 		coreTo = end - s.margin
 	}
-	scrs, sc, err := eda.FindInto(s.sc, s.y, s.fs, s.cfg.SCR)
+	scrs, sc, err := eda.FindInto(s.sc, s.y, s.fs, absolute(s.cfg.SCR))
 	if err != nil {
 		return err
 	}
 	s.sc = sc
+	dec, err := decompose(sc, s.fs, s.cfg)
+	if err != nil {
+		return err
+	}
 	for _, c := range scrs {
 		if p := s.base + int(math.Round(c.Peak)); p < s.done || p >= coreTo {
 			continue // another window's
@@ -286,10 +307,17 @@ func (s *skinStream) analyse(last bool) error {
 	for i := s.done; i < coreTo; i++ {
 		v := sc[i-s.base]
 		s.lv.add(i, v)
+		if dec != nil {
+			s.ton.add(i, dec.Tonic[i-s.base])
+			s.pha.add(i, dec.Phasic[i-s.base])
+		}
 		if s.gap[i-s.base] {
 			continue
 		}
 		s.w.add(v)
+		if dec != nil {
+			s.wt.add(dec.Tonic[i-s.base])
+		}
 		s.lo, s.hi = min(s.lo, v), max(s.hi, v)
 		s.level = true
 	}
@@ -317,7 +345,7 @@ func spansGapMask(gap []bool, from, to int) bool {
 // finish fills a trailing gap, analyses the last window and returns what
 // skin gives for the whole signal.
 func (s *skinStream) finish() (*Skin, error) {
-	out := &Skin{SCRs: []SCR{}, Gaps: s.gaps}
+	out := &Skin{SCRs: []SCR{}, Gaps: s.gaps, Decomposition: string(s.cfg.Decomposition)}
 	if !s.havePrev {
 		return out, nil // no valid value at all
 	}
@@ -338,12 +366,19 @@ func (s *skinStream) finish() (*Skin, error) {
 	if !math.IsInf(s.q, 1) {
 		out.Threshold = max(out.Threshold, 1.5*s.q)
 	}
+	out.SCRs, out.Threshold = keepAbove(out.SCRs, out.Threshold, s.cfg.SCR.Relative)
 	out.Mean = s.w.mean
 	if s.level {
 		out.Min, out.Max = s.lo, s.hi
 	}
 	s.lv.n = s.done
 	out.lv = s.lv
+	if s.cfg.Decomposition != "" {
+		s.ton.n, s.pha.n = s.done, s.done
+		out.ton, out.pha = s.ton, s.pha
+		m := s.wt.mean
+		out.TonicMean = &m
+	}
 	return out, nil
 }
 
