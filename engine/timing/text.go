@@ -24,12 +24,12 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "onset → light latency, ms (the first rising edge within %g ms of each visual onset; %d rising edges)\n\n",
 		r.WindowMS, r.Rises)
 	tw := tabwriter.NewWriter(&b, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "kind\tcount\tmean\tSD\tmin\tmax\tunmatched\t")
+	fmt.Fprintln(tw, "kind\tcount\tmean\tSD\tmin\tmax\tunmatched\tshared\t")
 	for _, s := range append(r.Kinds, r.All) {
 		if l := s.Latency; l != nil {
-			fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t\n", s.Kind, s.Count, l.Mean, l.SD, l.Min, l.Max, s.Unmatched)
+			fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%d\t\n", s.Kind, s.Count, l.Mean, l.SD, l.Min, l.Max, s.Unmatched, s.Shared)
 		} else {
-			fmt.Fprintf(tw, "%s\t%d\t—\t—\t—\t—\t%d\t\n", s.Kind, s.Count, s.Unmatched)
+			fmt.Fprintf(tw, "%s\t%d\t—\t—\t—\t—\t%d\t%d\t\n", s.Kind, s.Count, s.Unmatched, s.Shared)
 		}
 	}
 	tw.Flush()

@@ -19,7 +19,9 @@
 // error). Onsets at the same time (one frame) share an edge; onsets in
 // order each claim the first rising edge not yet claimed that comes within
 // Options.Window after them (or up to Options.Early before: the
-// interpolation's uncertainty).
+// interpolation's uncertainty). An onset less than Options.Lit after the
+// one before it, which lit the patch, finds the patch white already: it
+// has no edge of its own and is counted as shared, not as unmatched.
 package timing
 
 import (
@@ -66,7 +68,16 @@ type Options struct {
 	// (the edge's timing is uncertain by about half a sample period);
 	// default one sample period. Negative: none.
 	Early time.Duration
+	// Lit is how long the sync patch stays white after an onset's frame
+	// (the window's PatchOn); default DefaultLit. Negative: onsets never
+	// share a white period.
+	Lit time.Duration
 }
+
+// DefaultLit is Options.Lit's default: cueroom run --sync-patch keeps the
+// patch white this long after each visual onset (window.PatchOn; a test in
+// cmd/cueroom keeps the two equal).
+const DefaultLit = 100 * time.Millisecond
 
 // DefaultWindow is Options.Window's default.
 const DefaultWindow = 500 * time.Millisecond
@@ -99,6 +110,7 @@ type Stats struct {
 	Kind      string   `json:"kind"`
 	Count     int      `json:"count"`                // onsets matched to a light edge
 	Unmatched int      `json:"unmatched"`            // onsets with no light edge
+	Shared    int      `json:"shared"`               // onsets that came while the patch was white already
 	Latency   *Latency `json:"latency_ms,omitempty"` // nil when Count is 0
 }
 
@@ -121,6 +133,9 @@ type Onset struct {
 	LatencyMS *float64 `json:"latency_ms,omitempty"`
 	// Unmatched says why it has no edge.
 	Unmatched string `json:"unmatched,omitempty"`
+	// Shared: it came while the patch was still white from an earlier
+	// onset, so it has no edge of its own.
+	Shared bool `json:"shared,omitempty"`
 
 	at time.Duration // T as recorded
 }
@@ -193,6 +208,12 @@ func (o Options) withDefaults(period time.Duration) Options {
 		o.Window = DefaultWindow
 	}
 	switch {
+	case o.Lit < 0:
+		o.Lit = 0
+	case o.Lit == 0:
+		o.Lit = DefaultLit
+	}
+	switch {
 	case o.Early < 0:
 		o.Early = 0
 	case o.Early == 0:
@@ -240,6 +261,8 @@ func visualOnsets(evs []event.Event) []Onset {
 func (r *Report) match(onsets []Onset, rises []time.Duration, opt Options, st record.SampleStats) {
 	claimed := make([]bool, len(rises))
 	j := 0
+	var litUntil time.Duration
+	lit := false // the onsets before lit the patch, which is white until litUntil
 	for i := 0; i < len(onsets); {
 		k := i + 1
 		t := onsets[i].at
@@ -249,19 +272,30 @@ func (r *Report) match(onsets []Onset, rises []time.Duration, opt Options, st re
 		for j < len(rises) && rises[j] < t-opt.Early {
 			j++
 		}
+		shared := lit && opt.Lit > 0 && t < litUntil
+		if opt.Lit > 0 {
+			litUntil = t + opt.Lit
+		}
 		switch {
+		case shared:
+			for g := i; g < k; g++ {
+				onsets[g].Shared = true
+			}
 		case t < st.Min || t > st.Max:
+			lit = false
 			for g := i; g < k; g++ {
 				onsets[g].Unmatched = "no samples of the channel then"
 			}
 		case j < len(rises) && rises[j] <= t+opt.Window:
 			claimed[j] = true
+			lit = true
 			for g := i; g < k; g++ {
 				edge, lat := rises[j].Seconds(), toMS(rises[j]-t)
 				onsets[g].Edge, onsets[g].LatencyMS = &edge, &lat
 			}
 			j++
 		default:
+			lit = false
 			for g := i; g < k; g++ {
 				onsets[g].Unmatched = fmt.Sprintf("no light within %v", opt.Window)
 			}
@@ -298,6 +332,10 @@ func stats(kind string, onsets []Onset) Stats {
 	s := Stats{Kind: kind}
 	var lats []float64
 	for _, o := range onsets {
+		if o.Shared {
+			s.Shared++
+			continue
+		}
 		if o.LatencyMS == nil {
 			s.Unmatched++
 			continue

@@ -59,6 +59,7 @@ func TestAnalyze(t *testing.T) {
 		all       kindWant
 		unmatched []string // the reasons of the unmatched onsets, in order
 		edges     []float64
+		shared    map[string]int // onsets that found the patch white, by kind ("all" too)
 		untimed   int
 	}{
 		{
@@ -87,14 +88,29 @@ func TestAnalyze(t *testing.T) {
 		},
 		{
 			// B comes on before A's light: A claims the first edge after
-			// it, B the next one, its own.
+			// it, B the next one, its own (a light that flashes per onset,
+			// not the sync patch's white period: Lit off).
 			name: "onsets closer than their lag each get their own edge",
 			spec: timingtest.Spec{Dur: 3 * time.Second, Onsets: []timingtest.Onset{
 				{T: time.Second, Cue: "a", Modality: "image", Lag: 40 * ms, Flash: 10 * ms},
 				{T: time.Second + 20*ms, Cue: "b", Modality: "image", Lag: 40 * ms, Flash: 10 * ms}}},
+			opt:   timing.Options{Lit: -1},
 			tol:   time.Millisecond,
 			kinds: map[string]kindWant{"image": {2, 0, 40 * ms}},
 			all:   kindWant{2, 0, 40 * ms},
+		},
+		{
+			// The sync patch stays white 100 ms from an onset: a text
+			// drawn a frame after its step's picture finds it white
+			// already and has no edge of its own.
+			name: "an onset while the patch is white shares its edge",
+			spec: timingtest.Spec{Dur: 3 * time.Second, Onsets: []timingtest.Onset{
+				{T: time.Second, Cue: "a", Modality: "image", Lag: 12 * ms, Flash: 150 * ms},
+				{T: time.Second + 17*ms, Cue: "b", Modality: "text", NoLight: true}}},
+			tol:    time.Millisecond,
+			kinds:  map[string]kindWant{"image": {1, 0, 12 * ms}, "text": {0, 0, 0}},
+			all:    kindWant{1, 0, 12 * ms},
+			shared: map[string]int{"text": 1, "all": 1},
 		},
 		{
 			name: "a missing flash and a stray light",
@@ -174,6 +190,7 @@ func TestAnalyze(t *testing.T) {
 			check := func(s timing.Stats, w kindWant) {
 				assert.Equal(t, w.count, s.Count, "%s: count", s.Kind)
 				assert.Equal(t, w.unmatched, s.Unmatched, "%s: unmatched", s.Kind)
+				assert.Equal(t, tc.shared[s.Kind], s.Shared, "%s: shared", s.Kind)
 				if w.count == 0 {
 					assert.Nil(t, s.Latency)
 					return
@@ -196,10 +213,14 @@ func TestAnalyze(t *testing.T) {
 			check(r.All, tc.all)
 			var why []string
 			for _, o := range r.Onsets {
-				if o.Unmatched != "" {
+				switch {
+				case o.Shared:
+					assert.Nil(t, o.Edge, "a shared onset has no edge of its own")
+					assert.Empty(t, o.Unmatched)
+				case o.Unmatched != "":
 					why = append(why, o.Unmatched)
 					assert.Nil(t, o.Edge)
-				} else {
+				default:
 					require.NotNil(t, o.Edge)
 					assert.InDelta(t, *o.Edge-o.T, *o.LatencyMS/1000, 1e-9)
 				}
@@ -321,11 +342,11 @@ func TestReportOutput(t *testing.T) {
 	for _, re := range []string{
 		`^` + dir + `\nphotodiode: bitalino a5, 1000 Hz, 10000 samples; dark 6\d(\.\d+)?, light 9\d\d(\.\d+)? adc, edges timed at 4\d\d(\.\d+)?\n`,
 		`onset → light latency, ms \(the first rising edge within 500 ms of each visual onset; 4 rising edges\)`,
-		`\n\s*kind\s+count\s+mean\s+SD\s+min\s+max\s+unmatched\s*\n`,
-		`\n\s*image\s+2\s+1[23]\.\d\d\s+0\.\d\d\s+1[12]\.\d\d\s+1[23]\.\d\d\s+0\s*\n`,
-		`\n\s*text\s+1\s+1[34]\.\d\d\s+0\.00\s+1[34]\.\d\d\s+1[34]\.\d\d\s+0\s*\n`,
-		`\n\s*video\s+0\s+—\s+—\s+—\s+—\s+1\s*\n`,
-		`\n\s*all\s+3\s+1[23]\.\d\d\s+\d\.\d\d\s+1[12]\.\d\d\s+1[34]\.\d\d\s+1\s*\n`,
+		`\n\s*kind\s+count\s+mean\s+SD\s+min\s+max\s+unmatched\s+shared\s*\n`,
+		`\n\s*image\s+2\s+1[23]\.\d\d\s+0\.\d\d\s+1[12]\.\d\d\s+1[23]\.\d\d\s+0\s+0\s*\n`,
+		`\n\s*text\s+1\s+1[34]\.\d\d\s+0\.00\s+1[34]\.\d\d\s+1[34]\.\d\d\s+0\s+0\s*\n`,
+		`\n\s*video\s+0\s+—\s+—\s+—\s+—\s+1\s+0\s*\n`,
+		`\n\s*all\s+3\s+1[23]\.\d\d\s+\d\.\d\d\s+1[12]\.\d\d\s+1[34]\.\d\d\s+1\s+0\s*\n`,
 		`\nunmatched onsets \(1\):\n\s+7\.000 s  video s2\.c2: no light within 500ms\n`,
 		`\nunmatched light edges \(1\), s: 9\.00\d\n$`,
 	} {
