@@ -10,9 +10,11 @@ import (
 	"os"
 
 	"github.com/cueroom/cueroom/engine/analysis"
+	"github.com/cueroom/cueroom/sensors/physio/eda"
+	"github.com/cueroom/cueroom/sensors/physio/offline"
 )
 
-const analyzeUsage = "usage: cueroom analyze FILE.csv --rate HZ [--ecg COL] [--ppg COL] [--eda COL] [--events COL] [--scr-threshold US] [--json], or cueroom analyze SESSION... [--json]"
+const analyzeUsage = "usage: cueroom analyze FILE.csv --rate HZ [--ecg COL] [--ppg COL] [--eda COL] [--events COL] [--scr-threshold US] [--scr-relative F] [--decompose filter|cvxeda] [--trust-rate] [--json], or cueroom analyze SESSION... [--scr-threshold US] [--scr-relative F] [--decompose filter|cvxeda] [--json]"
 
 // cmdAnalyze runs the offline physiology analysis on recorded sessions, or
 // on a CSV recording made anywhere, so researchers can apply the same
@@ -31,6 +33,9 @@ func analyze(args []string, stdout io.Writer) error {
 	fs.StringVar(&cols.EDA, "eda", "", "skin conductance column, µS")
 	fs.StringVar(&cols.Events, "events", "", "event marker column: onsets are where it leaves its usual value")
 	thr := fs.Float64("scr-threshold", 0.01, "smallest SCR amplitude, µS")
+	rel := fs.Float64("scr-relative", 0, "also drop SCRs under this fraction of the largest (0..1, 0.1: 10 %)")
+	decomp := fs.String("decompose", "", "report tonic and phasic skin conductance: filter (fast) or cvxeda")
+	trustRate := fs.Bool("trust-rate", false, "analyse even when --rate does not seem to fit the signal")
 	base := fs.Float64("baseline", 3, "seconds before each event for the baseline")
 	resp := fs.Float64("response", 4, "seconds after each event for the response means")
 	asJSON := fs.Bool("json", false, "print the full report as JSON")
@@ -43,8 +48,18 @@ func analyze(args []string, stdout io.Writer) error {
 	if err != nil {
 		return usagef("analyze: %v (%s)", err, analyzeUsage)
 	}
-	opt := analysis.Options{SCRThreshold: *thr, Baseline: *base, Response: *resp}
+	opt := analysis.Options{SCRThreshold: *thr, Baseline: *base, Response: *resp, SCRRelative: *rel, TrustRate: *trustRate}
 	badWindows := !(*thr > 0) || !(*base > 0) || !(*resp > 0)
+	if !(*rel >= 0 && *rel <= 1) {
+		return usagef("analyze: --scr-relative must be a fraction of the largest SCR between 0 and 1 (0.1: 10 %%), not %g", *rel)
+	}
+	if *decomp != "" {
+		m, err := eda.ParseMethod(*decomp)
+		if err != nil {
+			return usagef("analyze: --decompose %q: use filter (fast) or cvxeda", *decomp)
+		}
+		opt.Decomposition = m
+	}
 	if len(files) > 0 {
 		if st, err := os.Stat(files[0]); err == nil && st.IsDir() {
 			// Recorded sessions: their own events mark the cues and steps.
@@ -75,6 +90,10 @@ func analyze(args []string, stdout io.Writer) error {
 	out, err := analysis.CSV(f, file, *rate, cols, opt)
 	if errors.Is(err, analysis.ErrNoColumns) {
 		return usagef("analyze: %s: say which columns to analyse with --ecg, --ppg or --eda (no column is named ECG, PPG or EDA)", file)
+	}
+	var rateErr *offline.RateError
+	if errors.As(err, &rateErr) {
+		return usagef("analyze: %v, or pass --trust-rate to analyse it anyway", err)
 	}
 	if err != nil {
 		return usagef("analyze: %v", err)

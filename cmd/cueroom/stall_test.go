@@ -152,8 +152,10 @@ func lineAt(a, b float64, seq uint32) time.Duration {
 func assertSameTimes(t *testing.T, what string, want, got []time.Duration) {
 	t.Helper()
 	n := min(len(want), len(got))
-	// The live run may have stopped a tick before or after the offline one.
-	assert.LessOrEqual(t, abs(len(want)-len(got)), 2, "%s: %d offline, %d live", what, len(want), len(got))
+	// The live run may stop a few ticks early: at the end, derived values
+	// made after the bus has closed are not recorded (a loaded machine's
+	// physiology stage lags by up to a second or two there).
+	assert.LessOrEqual(t, abs(len(want)-len(got)), 8, "%s: %d offline, %d live", what, len(want), len(got))
 	var worst time.Duration
 	for i := range n {
 		d := got[i] - want[i]

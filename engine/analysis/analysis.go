@@ -162,11 +162,20 @@ type Options struct {
 	// The SCRs counted start this long after an onset (0: 1 to 4 s).
 	SCRFrom, SCRTo float64
 	EndWindow      float64 // the end of a step, for habituation within it (reports)
+	// SCRRelative is a second minimum SCR amplitude, as a fraction of the
+	// recording's largest response (0.1: 10 %); 0: none.
+	SCRRelative float64
+	// Decomposition is the tonic/phasic method reported (eda.Filter or
+	// eda.CvxEDA); "": none.
+	Decomposition eda.Method
+	// TrustRate analyses a CSV recording even when its rate does not seem
+	// to fit the signal (offline.CheckRate).
+	TrustRate bool
 }
 
 func (o Options) offline() offline.Config {
-	return offline.Config{SCR: eda.Config{Threshold: o.SCRThreshold}, Baseline: o.Baseline, Response: o.Response,
-		SCRFrom: o.SCRFrom, SCRTo: o.SCRTo}
+	return offline.Config{SCR: eda.Config{Threshold: o.SCRThreshold, Relative: o.SCRRelative},
+		Decomposition: o.Decomposition, Baseline: o.Baseline, Response: o.Response, SCRFrom: o.SCRFrom, SCRTo: o.SCRTo}
 }
 
 // Settings are the options as a report states them.

@@ -25,6 +25,9 @@ type CSVResult struct {
 	File string `json:"file"`
 	*offline.Report
 	EventsColumn string `json:"events_column,omitempty"`
+	// BlankLines is how many blank lines were read as rows of gaps (one
+	// sample each, so the samples after them keep their times).
+	BlankLines int `json:"blank_lines,omitempty"`
 }
 
 // ErrNoColumns: no column was named and none is called ECG, PPG or EDA.
@@ -101,7 +104,9 @@ func CSV(r io.Reader, file string, rate float64, cols Columns, opt Options) (*CS
 	if err != nil {
 		return nil, err
 	}
+	blank := 0
 	for i, c := range read {
+		blank = max(blank, c.BlankLines)
 		*targets[i] = c.Values
 		*labels[i] = c.Name
 		if c.Gaps == len(c.Values) {
@@ -111,28 +116,36 @@ func CSV(r io.Reader, file string, rate float64, cols Columns, opt Options) (*CS
 	if evVals != nil {
 		in.Events = offline.EventsFromColumn(evVals, rate)
 	}
+	// A wrong --rate gives plausible-looking numbers, so the signal is
+	// asked first (the error is an *offline.RateError).
+	if err := offline.CheckRate(in); err != nil && !opt.TrustRate {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
 	rep, err := offline.Analyze(in, opt.offline())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
-	return &CSVResult{File: file, Report: rep, EventsColumn: evName}, nil
+	return &CSVResult{File: file, Report: rep, EventsColumn: evName, BlankLines: blank}, nil
 }
 
 // WriteText writes the summary analyze prints for a CSV recording: what was
 // found in each column, and a table of the per-event measures.
 func (r *CSVResult) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "%s: %d samples at %g Hz (%.1f s)\n", r.File, r.Samples, r.Rate, r.Duration)
+	if r.BlankLines > 0 {
+		fmt.Fprintf(w, "%d blank lines read as gaps (one missing sample each; the samples after them keep their times)\n", r.BlankLines)
+	}
 	for _, h := range []*offline.Heart{r.ECG, r.PPG} {
 		if h == nil {
 			continue
 		}
 		s := h.Summary
-		fmt.Fprintf(w, "%s: %d beats; heart rate %.1f bpm (sd %.1f, %.1f–%.1f) over %d intervals, %d rejected, %d corrected\n",
-			h.Column, s.Beats, s.Mean, s.SD, s.Min, s.Max, s.Intervals, s.Rejected, s.Corrected)
+		fmt.Fprintf(w, "%s: %d beats; heart rate %.1f bpm (sd %.1f, %.1f–%.1f) over %d intervals, %d rejected, %d corrected%s\n",
+			h.Column, s.Beats, s.Mean, s.SD, s.Min, s.Max, s.Intervals, s.Rejected, s.Corrected, gapNote(h.Gaps))
 	}
 	if r.EDA != nil {
-		fmt.Fprintf(w, "%s: %d SCRs of at least %.3g µS; skin conductance %.2f µS on average (%.2f–%.2f)\n",
-			r.EDA.Column, len(r.EDA.SCRs), r.EDA.Threshold, r.EDA.Mean, r.EDA.Min, r.EDA.Max)
+		fmt.Fprintf(w, "%s: %d SCRs of at least %.3g µS; skin conductance %.2f µS on average (%.2f–%.2f)%s\n",
+			r.EDA.Column, len(r.EDA.SCRs), r.EDA.Threshold, r.EDA.Mean, r.EDA.Min, r.EDA.Max, gapNote(r.EDA.Gaps))
 	}
 	if r.EventsColumn != "" {
 		fmt.Fprintf(w, "%s: %d events\n", r.EventsColumn, len(r.Events))
@@ -156,4 +169,13 @@ func (r *CSVResult) WriteText(w io.Writer) error {
 	}
 	_, err := fmt.Fprintln(w, "(--json prints beats, the heart-rate series, every SCR and all per-event measures)")
 	return err
+}
+
+// gapNote says how many samples of a channel were missing (blank lines,
+// empty cells); "" with none, so complete recordings read as before.
+func gapNote(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; %d samples missing (gaps)", n)
 }

@@ -63,6 +63,14 @@ func (p *Processor) inBaseline(now time.Duration) bool {
 	return p.baseSet && now >= p.baseFrom && (p.baseTo == 0 || now < p.baseTo)
 }
 
+// judgedUsable says whether an ECG channel's latest window was judged
+// usable. Before the first verdict (the first ~6 s, and again after a gap)
+// noise would pass as beats without a Noisy flag, so its HR waits for one.
+// Other channels have no verdict and pass.
+func (c *channel) judgedUsable() bool {
+	return c.ecg == nil || c.ecg.Quality().Usable()
+}
+
 // tickLevels computes the periodic levels and the arousal index.
 func (p *Processor) tickLevels(n int64, now time.Duration, out []Derived) []Derived {
 	lv := Levels{InBaseline: p.inBaseline(now)}
@@ -71,7 +79,7 @@ func (p *Processor) tickLevels(n int64, now time.Duration, out []Derived) []Deri
 			break
 		}
 		for _, c := range p.chans {
-			if c.kind != want || c.flags != 0 {
+			if c.kind != want || c.flags != 0 || !c.judgedUsable() {
 				continue
 			}
 			if hr, ok := c.meanHR(now); ok {

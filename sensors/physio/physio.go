@@ -18,7 +18,8 @@
 // deviation floored at 2 bpm and 0.1 µS so a very steady baseline does not
 // blow the scores up; the arousal index is the mean of the z-scores
 // available. Channels with any quality flag are left out of both the
-// baseline and the index.
+// baseline and the index; an ECG channel also until its detector has judged
+// a window usable (about 6 s from the start and after a gap).
 package physio
 
 import (
@@ -159,6 +160,9 @@ type Derived struct {
 	HR        sensors.BPM   `json:"hr,omitzero"`        // KindHR
 	IBI       time.Duration `json:"ibi,omitzero"`       // KindHR: the interval behind HR
 	Corrected bool          `json:"corrected,omitzero"` // KindHR: over a missed or extra beat
+	// Unreliable (KindHR): the channel was flagged Noisy when the value was
+	// found, so it may come from noise rather than beats.
+	Unreliable bool `json:"unreliable,omitzero"`
 
 	SCR    SCR    `json:"scr,omitzero"`    // KindSCR, KindRecovery
 	Levels Levels `json:"levels,omitzero"` // KindLevels
@@ -416,6 +420,13 @@ func (p *Processor) pushChannel(c *channel, n int64, now time.Duration, v float6
 		for _, b := range c.ecg.Push(v) {
 			out = p.beat(c, n, now, b, out)
 		}
+		// Too few beats alone is the detector starting (or NoBeats, judged
+		// here already); anything else means the beats cannot be trusted.
+		// Set on every sample while the verdict stands, it clears a second
+		// after a usable verdict, like the other flags.
+		if q := c.ecg.Quality(); q.Seq > 0 && !q.Usable() && q.Problem != ecg.FewBeats {
+			c.q.set(Noisy)
+		}
 	case kindPPG:
 		for _, b := range c.ppg.Push(v) {
 			out = p.beat(c, n, now, b, out)
@@ -463,7 +474,8 @@ func (p *Processor) beat(c *channel, n int64, now time.Duration, b float64, out 
 			c.rmssd.Add(t.Seconds(), iv.Length/p.rate, iv.Corrected)
 		}
 		out = append(out, Derived{Kind: KindHR, Source: c.label, T: t, Known: now, Index: int64(math.Round(iv.End)),
-			HR: sensors.BPM(hr), IBI: time.Duration(iv.Length / p.rate * float64(time.Second)), Corrected: iv.Corrected})
+			HR: sensors.BPM(hr), IBI: time.Duration(iv.Length / p.rate * float64(time.Second)), Corrected: iv.Corrected,
+			Unreliable: c.flags&Noisy != 0})
 	}
 	return out
 }

@@ -20,6 +20,10 @@ const (
 	NoBeats                          // ECG/PPG/HR: no beat (or no valid device HR) for 5 s
 	Missing                          // blank or non-finite values
 	Gap                              // samples were lost (the arrival clock jumped)
+	// Noisy: the ECG detector judged its latest window unusable (implausible
+	// rate, gaps, irregular intervals, unlike beats or noise), so the beats
+	// may include noise or miss real ones; its heart rate is withheld.
+	Noisy
 )
 
 var qualityNames = []struct {
@@ -33,6 +37,7 @@ var qualityNames = []struct {
 	{NoBeats, "no beats", "check the sensor's placement"},
 	{Missing, "missing values", "check the device link"},
 	{Gap, "gap in the data", "check the device link"},
+	{Noisy, "unreliable heart rate", "check the electrode contact; ask the client to sit still"},
 }
 
 // String lists the flags, e.g. "flat line, electrode off"; "ok" when none.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/cueroom/cueroom/sensors/physio/ecg"
 	"github.com/cueroom/cueroom/sensors/physio/eda"
+	"github.com/cueroom/cueroom/sensors/physio/hrv"
 	"github.com/cueroom/cueroom/sensors/physio/ppg"
 )
 
@@ -73,14 +74,17 @@ func (c *Config) defaults() {
 // Report is the result of Analyze. Times are seconds from the first sample;
 // indices are 0-based sample numbers.
 type Report struct {
-	Rate     float64        `json:"rate"`
-	Samples  int            `json:"samples"`
-	Duration float64        `json:"duration_s"`
-	ECG      *Heart         `json:"ecg,omitempty"`
-	PPG      *Heart         `json:"ppg,omitempty"`
-	EDA      *Skin          `json:"eda,omitempty"`
-	Events   []Reactivity   `json:"events,omitempty"`
-	Repeats  []Habituation  `json:"habituation,omitempty"`
+	Rate     float64       `json:"rate"`
+	Samples  int           `json:"samples"`
+	Duration float64       `json:"duration_s"`
+	ECG      *Heart        `json:"ecg,omitempty"`
+	PPG      *Heart        `json:"ppg,omitempty"`
+	EDA      *Skin         `json:"eda,omitempty"`
+	Events   []Reactivity  `json:"events,omitempty"`
+	Repeats  []Habituation `json:"habituation,omitempty"`
+	// HRV is the whole session's heart rate variability, from the heart
+	// rate source's beats (Settings.HRSource).
+	HRV      *hrv.Result    `json:"hrv,omitempty"`
 	Settings ReportSettings `json:"settings"`
 }
 
@@ -101,13 +105,26 @@ type ReportSettings struct {
 
 // Heart is what a beat channel (ECG or PPG) gave.
 type Heart struct {
-	Column  string     `json:"column"`
-	Beats   []int64    `json:"beats"` // sample index of each beat
-	HR      []HRPoint  `json:"hr"`    // one per accepted interval
-	Summary HRSummary  `json:"summary"`
-	Gaps    int        `json:"gap_samples"`
-	beatPos []float64  // fractional positions
-	ivs     []interval // accepted intervals
+	Column  string    `json:"column"`
+	Beats   []int64   `json:"beats"` // sample index of each beat
+	HR      []HRPoint `json:"hr"`    // one per accepted interval
+	Summary HRSummary `json:"summary"`
+	Gaps    int       `json:"gap_samples"`
+	// Unusable are the stretches the ECG's signal quality index judged
+	// unusable (merged); the intervals there are withheld from HR,
+	// Summary and the events (Summary.Withheld counts them).
+	Unusable []Span `json:"unusable,omitempty"`
+	// Warning says why there is no heart rate, when quality withheld it all.
+	Warning string      `json:"warning,omitempty"`
+	beatPos []float64   // fractional positions
+	ivs     []interval  // accepted intervals, usable ones only
+	nn      *hrv.Series // the beats' NN series, never across a gap or an unusable stretch
+}
+
+// Span is a stretch of the recording, seconds from the first sample.
+type Span struct {
+	From float64 `json:"from_s"`
+	To   float64 `json:"to_s"`
 }
 
 // HRPoint is the heart rate over one accepted inter-beat interval.
@@ -127,6 +144,9 @@ type HRSummary struct {
 	Intervals int     `json:"intervals"`
 	Rejected  int     `json:"rejected"`
 	Corrected int     `json:"corrected"`
+	// Withheld counts the accepted intervals left out because the signal
+	// quality index judged the ECG unusable there (noise, not the heart).
+	Withheld int `json:"withheld,omitempty"`
 }
 
 // Skin is what the EDA channel gave.
@@ -175,6 +195,9 @@ type Reactivity struct {
 	// as SC.
 	Tonic  *Change `json:"tonic,omitempty"`
 	Phasic *Change `json:"phasic,omitempty"`
+	// HRV is over the event's span (onset to onset + duration) when it has
+	// a duration; short spans say so in its *_withheld fields.
+	HRV *hrv.Result `json:"hrv,omitempty"`
 }
 
 // Change is a baseline and a response mean.
@@ -267,7 +290,17 @@ func (r *Report) finish(events []Event, cfg Config) {
 	}
 	r.Events = react(events, r.Samples, r.Rate, cfg, hr, r.EDA)
 	r.Repeats = habituate(r.Events)
+	if hr != nil && hr.nn != nil {
+		r.HRV = ptr(hr.nn.Whole(hrv.Options{}))
+		for i := range r.Events {
+			if e := &r.Events[i]; e.Duration > 0 {
+				e.HRV = ptr(hr.nn.Analyze(e.T, e.T+e.Duration, hrv.Options{}))
+			}
+		}
+	}
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func name(s, def string) string {
 	if s == "" {
@@ -306,6 +339,9 @@ type heartStream struct {
 	have  bool
 	miss  int
 	segs  []int // segment starts: beats across a gap are never paired
+	// ECG only: the signal quality verdicts, to withhold what is noise.
+	quality func() ecg.Quality
+	qlog    *ecg.QualityLog
 }
 
 func newHeartStream(fs float64, cfg Config, isECG bool) (*heartStream, error) {
@@ -316,6 +352,7 @@ func newHeartStream(fs float64, cfg Config, isECG bool) (*heartStream, error) {
 			return nil, err
 		}
 		hs.push, hs.reset = d.Push, d.Reset
+		hs.quality, hs.qlog = d.Quality, &ecg.QualityLog{Rate: fs}
 	} else {
 		d, err := ppg.New(fs)
 		if err != nil {
@@ -345,6 +382,9 @@ func (hs *heartStream) add(v float64) {
 		hs.last, hs.have = v, true
 	}
 	h.beatPos = append(h.beatPos, hs.push(v)...)
+	if hs.qlog != nil {
+		hs.qlog.Add(hs.quality())
+	}
 }
 
 // finish corrects the intervals between the beats found.
@@ -353,9 +393,98 @@ func (hs *heartStream) finish() *Heart {
 	for _, b := range h.beatPos {
 		h.Beats = append(h.Beats, int64(math.Round(b)))
 	}
-	h.ivs, h.Summary = correct(h.beatPos, hs.segs, hs.fs, hs.cfg)
+	ivs, sum := correct(h.beatPos, hs.segs, hs.fs, hs.cfg)
+	var bad []Span // samples
+	if hs.qlog != nil {
+		bad = unusable(hs.qlog)
+		kept := ivs[:0:0]
+		for _, iv := range ivs {
+			if q, ok := hs.qlog.At((iv.from + iv.to) / 2); ok && judged(q) {
+				sum.Withheld++
+				continue
+			}
+			kept = append(kept, iv)
+		}
+		if sum.Withheld > 0 {
+			ivs = kept
+			summarise(&sum, ivs, hs.fs)
+		}
+		if len(ivs) == 0 && len(bad) > 0 {
+			h.Warning = "the ECG is too noisy for a heart rate: the signal quality index judged all of it unusable"
+			if sum.Withheld > 0 {
+				h.Warning = "the ECG is too noisy for a heart rate: all " + strconv.Itoa(sum.Withheld) +
+					" intervals were withheld where the signal quality index judged it unusable"
+			}
+		}
+	}
+	h.ivs, h.Summary = ivs, sum
 	h.HR = hrPoints(h.ivs, hs.fs)
+	for _, s := range bad {
+		h.Unusable = append(h.Unusable, Span{s.From / hs.fs, s.To / hs.fs})
+	}
+	h.nn = nnSeries(h.beatPos, hs.segs, h.Unusable, hs.fs)
 	return h
+}
+
+// judged says the verdict q finds the ECG unusable for a reason other than
+// too few beats, which is also the verdict on the first seconds and after a
+// gap, before any judgement.
+func judged(q ecg.Quality) bool { return !q.Usable() && q.Problem&^ecg.FewBeats != 0 }
+
+// unusable merges the stretches, in samples, where l.At gives a judged
+// verdict: each verdict rules from halfway to the previous overlapping
+// window's centre to halfway to the next's (At picks the window centred
+// nearest), and the last window before a gap or the end also rules the
+// QualityLag after it.
+func unusable(l *ecg.QualityLog) []Span {
+	var v []ecg.Quality
+	for _, q := range l.Verdicts() {
+		if q.To > q.From {
+			v = append(v, q)
+		}
+	}
+	var out []Span
+	for k, q := range v {
+		if !judged(q) {
+			continue
+		}
+		from, to := q.From, q.To
+		c := (q.From + q.To) / 2
+		if k > 0 && v[k-1].To > q.From {
+			from = max(from, (c+(v[k-1].From+v[k-1].To)/2)/2)
+		}
+		if k+1 < len(v) && v[k+1].From < q.To {
+			to = min(to, (c+(v[k+1].From+v[k+1].To)/2)/2)
+		} else {
+			to += ecg.QualityLag * l.Rate
+		}
+		if n := len(out); n > 0 && from <= out[n-1].To {
+			out[n-1].To = max(out[n-1].To, to)
+			continue
+		}
+		out = append(out, Span{from, to})
+	}
+	return out
+}
+
+// nnSeries is the corrected NN series of the beats (samples), never formed
+// across a gap in the signal (segs: first beat after each) or an unusable
+// stretch (seconds).
+func nnSeries(beatPos []float64, segs []int, bad []Span, fs float64) *hrv.Series {
+	beats := make([]float64, len(beatPos))
+	for i, b := range beatPos {
+		beats[i] = b / fs
+	}
+	gaps := make([]hrv.Span, 0, len(segs)+len(bad))
+	for _, s := range segs {
+		if s > 0 && s < len(beats) {
+			gaps = append(gaps, hrv.Span{From: beats[s-1], To: beats[s]})
+		}
+	}
+	for _, s := range bad {
+		gaps = append(gaps, hrv.Span{From: s.From, To: s.To})
+	}
+	return hrv.Correct(beats, gaps, hrv.Correction{})
 }
 
 func hrPoints(ivs []interval, fs float64) []HRPoint {
@@ -449,18 +578,24 @@ func correct(beats []float64, segs []int, fs float64, cfg Config) ([]interval, H
 			sum.Rejected++
 		}
 	}
-	sum.Intervals = len(out)
-	if len(out) > 0 {
+	summarise(&sum, out, fs)
+	return out, sum
+}
+
+// summarise sets the interval count and heart-rate statistics of sum from ivs.
+func summarise(sum *HRSummary, ivs []interval, fs float64) {
+	sum.Intervals = len(ivs)
+	sum.Mean, sum.SD, sum.Min, sum.Max = 0, 0, 0, 0
+	if len(ivs) > 0 {
 		var w welford
 		sum.Min, sum.Max = math.Inf(1), math.Inf(-1)
-		for _, iv := range out {
+		for _, iv := range ivs {
 			hr := 60 * fs / (iv.to - iv.from)
 			w.add(hr)
 			sum.Min, sum.Max = min(sum.Min, hr), max(sum.Max, hr)
 		}
 		sum.Mean, sum.SD = w.mean, w.sd()
 	}
-	return out, sum
 }
 
 type welford struct {
