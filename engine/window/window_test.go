@@ -144,6 +144,7 @@ steps:
 // frame is what the test sees of one drawn frame.
 type frame struct {
 	t      time.Duration // when it was presented
+	drawn  time.Duration // when drawing it began (its snapshot is from then on)
 	center color.RGBA
 	state  engine.State
 	// left and right are the middles of the screen's halves; top is near
@@ -240,7 +241,7 @@ func newDetachedRig(t testing.TB, src string, fsys fstest.MapFS, opt Options) *r
 			screen.SubImage(image.Rect(x, y, x+1, y+1)).(*ebiten.Image).ReadPixels(px)
 			return color.RGBA{px[0], px[1], px[2], px[3]}
 		}
-		r.drawn = frame{center: at(w/2, h/3), state: r.s.Snapshot().State,
+		r.drawn = frame{drawn: ft, center: at(w/2, h/3), state: r.s.Snapshot().State,
 			left: at(w/4, h/2), right: at(3*w/4, h/2), top: at(w/4, 5)}
 		r.drawnSeq = r.g.frame
 	}
@@ -341,9 +342,10 @@ func TestStopShowsCalmSceneOnTheNextFrame(t *testing.T) {
 	require.NoError(t, r.s.Calm("patient_stop", "patient"))
 	stop := r.nextEvent(t, event.KindPatientStop)
 	// The first frame drawn after the stop is the calm scene: not one more
-	// frame of the cue.
+	// frame of the cue. (A frame drawn just before the stop is presented
+	// after it: frames are picked by when their drawing began.)
 	f := <-r.frames
-	for f.t < stop.T {
+	for f.drawn < stop.T {
 		f = <-r.frames
 	}
 	assert.True(t, isCalm(f.center), "first frame after the stop shows %v, not the calm scene", f.center)
