@@ -16,12 +16,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cueroom/cueroom/sensors/physio/internal/testsig"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cueroom/cueroom/sensors/physio/ecg"
 	"github.com/cueroom/cueroom/sensors/physio/eda"
-	"github.com/cueroom/cueroom/sensors/physio/internal/testsig"
 	"github.com/cueroom/cueroom/sensors/physio/offline"
 	"github.com/cueroom/cueroom/sensors/physio/ppg"
 	"github.com/cueroom/cueroom/sensors/synth"
@@ -30,11 +31,7 @@ import (
 // dataDir is shared/data/physio beside the repository.
 func dataDir(t *testing.T) string {
 	t.Helper()
-	d := filepath.Join("..", "..", "..", "shared", "data", "physio")
-	if _, err := os.Stat(d); err != nil {
-		t.Skipf("real recordings not found at %s (shared/ must sit beside the repository)", d)
-	}
-	return d
+	return testsig.SharedDir(t)
 }
 
 func readCols(t *testing.T, file string, cols ...string) [][]float64 {
@@ -54,17 +51,7 @@ func readCols(t *testing.T, file string, cols ...string) [][]float64 {
 // readRef reads a reference file: the first number of each line.
 func readRef(t *testing.T, name string) []float64 {
 	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", "ref", name))
-	require.NoError(t, err)
-	defer f.Close()
-	var out []float64
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		v, err := strconv.ParseFloat(strings.Fields(sc.Text())[0], 64)
-		require.NoError(t, err)
-		out = append(out, v)
-	}
-	return out
+	return testsig.RefBeats(t, name)
 }
 
 type beatStats struct {

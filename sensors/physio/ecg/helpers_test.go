@@ -5,15 +5,13 @@ package ecg_test
 // beats.
 
 import (
-	"bufio"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/cueroom/cueroom/sensors/physio/internal/testsig"
 
 	"github.com/stretchr/testify/require"
 
@@ -41,51 +39,17 @@ func noiseLevel(rate float64) float64 {
 	return 0.3
 }
 
-// dataDir is shared/data/physio beside the repository.
-func dataDir(tb testing.TB) string {
-	tb.Helper()
-	d := filepath.Join("..", "..", "..", "..", "shared", "data", "physio")
-	if _, err := os.Stat(d); err != nil {
-		tb.Skipf("real recordings not found at %s (shared/ must sit beside the repository)", d)
-	}
-	return d
-}
-
 // readECG reads the column named ECG of a shared recording.
 func readECG(tb testing.TB, file string) []float64 {
 	tb.Helper()
-	f, err := os.Open(filepath.Join(dataDir(tb), file))
-	require.NoError(tb, err)
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	require.True(tb, sc.Scan(), "header")
-	col := slices.IndexFunc(strings.Split(sc.Text(), ","), func(s string) bool { return strings.EqualFold(strings.TrimSpace(s), "ecg") })
-	require.GreaterOrEqual(tb, col, 0, "no ECG column in %s", file)
-	var x []float64
-	for sc.Scan() {
-		fields := strings.Split(sc.Text(), ",")
-		require.Greater(tb, len(fields), col)
-		v, err := strconv.ParseFloat(strings.TrimSpace(fields[col]), 64)
-		require.NoError(tb, err)
-		x = append(x, v)
-	}
-	require.NoError(tb, sc.Err())
-	return x
+	return testsig.SharedColumns(tb, file, "ECG")[0]
 }
 
-// readRef reads a reference beat file of testdata/ref: one 0-based sample
-// index per line.
+// readRef reads the reference beats of a shared recording: one 0-based
+// sample index per line.
 func readRef(tb testing.TB, file string) []float64 {
 	tb.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "ref", strings.TrimSuffix(file, ".csv")+".ecg.txt"))
-	require.NoError(tb, err)
-	var out []float64
-	for _, l := range strings.Fields(string(b)) {
-		v, err := strconv.ParseFloat(l, 64)
-		require.NoError(tb, err)
-		out = append(out, v)
-	}
-	return out
+	return testsig.RefBeats(tb, strings.TrimSuffix(file, ".csv")+".ecg.txt")
 }
 
 // resample converts x from fsIn to fsOut Hz with a Lanczos-windowed sinc

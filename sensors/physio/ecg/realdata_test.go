@@ -91,7 +91,7 @@ func TestNoisyRecordings(t *testing.T) {
 	}
 }
 
-// Against the independent reference beats of testdata/ref (a non-causal
+// Against the independent reference beats of sensors/physio/testdata/ref (a non-causal
 // re-implementation of NeuroKit2's default method, see the README there),
 // on the clean recordings at their own rate.
 func TestCleanRecordingsAgainstIndependentReference(t *testing.T) {

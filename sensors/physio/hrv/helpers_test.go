@@ -1,7 +1,6 @@
 package hrv_test
 
 import (
-	"bufio"
 	"math"
 	"math/big"
 	"math/rand/v2"
@@ -12,41 +11,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cueroom/cueroom/sensors/physio/internal/testsig"
+
 	"github.com/stretchr/testify/require"
 )
 
-// dataDir is shared/data/physio beside the repository.
-func dataDir(t testing.TB) string {
-	t.Helper()
-	d := filepath.Join("..", "..", "..", "..", "shared", "data", "physio")
-	if _, err := os.Stat(d); err != nil {
-		t.Skipf("real recordings not found at %s (shared/ must sit beside the repository)", d)
-	}
-	return d
-}
-
-// readColumn reads one named column of a comma-separated file with a
-// header line (a reader of its own, so these tests do not depend on the
-// offline package's).
+// readColumn reads one named column of a shared recording.
 func readColumn(t testing.TB, file, col string) []float64 {
 	t.Helper()
-	f, err := os.Open(filepath.Join(dataDir(t), file))
-	require.NoError(t, err)
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	require.True(t, sc.Scan())
-	idx := slices.Index(strings.Split(sc.Text(), ","), col)
-	require.GreaterOrEqual(t, idx, 0, "no column %s in %s", col, file)
-	var out []float64
-	for sc.Scan() {
-		cells := strings.Split(sc.Text(), ",")
-		v, err := strconv.ParseFloat(strings.TrimSpace(cells[idx]), 64)
-		require.NoError(t, err)
-		out = append(out, v)
-	}
-	require.NoError(t, sc.Err())
-	return out
+	return testsig.SharedColumns(t, file, col)[0]
 }
 
 // readRef reads a committed reference beat file of the physio package
@@ -55,15 +28,7 @@ func readColumn(t testing.TB, file, col string) []float64 {
 // indices, one per line.
 func readRef(t testing.TB, name string) []float64 {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "testdata", "ref", name))
-	require.NoError(t, err)
-	var out []float64
-	for _, line := range strings.Fields(string(b)) {
-		v, err := strconv.ParseFloat(line, 64)
-		require.NoError(t, err)
-		out = append(out, v)
-	}
-	return out
+	return testsig.RefBeats(t, name)
 }
 
 // detectR is the simple R-peak detector of these tests, deliberately

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cueroom/cueroom/sensors/physio/internal/testsig"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -21,11 +23,8 @@ import (
 // shared reads columns of a shared real recording, or skips.
 func shared(t *testing.T, file string, cols ...string) [][]float64 {
 	t.Helper()
-	dir := filepath.Join("..", "..", "..", "..", "shared", "data", "physio")
-	f, err := os.Open(filepath.Join(dir, file))
-	if err != nil {
-		t.Skipf("real recordings not found at %s (shared/ must sit beside the repository)", dir)
-	}
+	f, err := os.Open(filepath.Join(testsig.SharedDir(t), file))
+	require.NoError(t, err)
 	defer f.Close()
 	cs, err := offline.ReadCSV(f, file, cols)
 	require.NoError(t, err)
