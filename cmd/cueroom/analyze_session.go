@@ -40,16 +40,17 @@ func analyzeSessions(dirs []string, opt analysis.Options, asJSON bool, stdout io
 	for _, a := range all {
 		fmt.Fprintf(stdout, "%s — %s (%s, %s)\n", a.Dir, a.Title, a.Start, a.Device)
 		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "step\trepeat\tonset s\tΔHR bpm\tΔSC µS\tSCRs 1–4 s\tmax amp µS\tcraving\t")
+		fmt.Fprintln(tw, "step\trepeat\tonset s\tΔHR bpm\tΔSC µS\tSCRs 1–4 s\tmax amp µS\tRMSSD ms\tcraving\t")
 		for _, r := range a.Steps.Events {
 			craving := "—"
 			if v := a.LastRating(r.Label, r.Repeat, "craving"); v != nil {
 				craving = fmt.Sprintf("%.0f", *v)
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%.1f\t%s\t%s\t%d\t%.3f\t%s\t\n", r.Label, r.Repeat, r.T,
-				delta(r.HR), delta(r.SC), r.SCR.Count, r.SCR.MaxAmplitude, craving)
+			fmt.Fprintf(tw, "%s\t%d\t%.1f\t%s\t%s\t%d\t%.3f\t%s\t%s\t\n", r.Label, r.Repeat, r.T,
+				delta(r.HR), delta(r.SC), r.SCR.Count, r.SCR.MaxAmplitude, analysis.RMSSDText(r.HRV), craving)
 		}
 		tw.Flush()
+		analysis.WriteHeartNotes(stdout, a.Steps)
 		fmt.Fprintln(stdout)
 	}
 	for _, x := range across {

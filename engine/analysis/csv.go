@@ -9,6 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/cueroom/cueroom/sensors/physio/hrv"
 	"github.com/cueroom/cueroom/sensors/physio/offline"
 )
 
@@ -143,6 +144,7 @@ func (r *CSVResult) WriteText(w io.Writer) error {
 		fmt.Fprintf(w, "%s: %d beats; heart rate %.1f bpm (sd %.1f, %.1f–%.1f) over %d intervals, %d rejected, %d corrected%s\n",
 			h.Column, s.Beats, s.Mean, s.SD, s.Min, s.Max, s.Intervals, s.Rejected, s.Corrected, gapNote(h.Gaps))
 	}
+	WriteHeartNotes(w, r.Report)
 	if r.EDA != nil {
 		fmt.Fprintf(w, "%s: %d SCRs of at least %.3g µS; skin conductance %.2f µS on average (%.2f–%.2f)%s\n",
 			r.EDA.Column, len(r.EDA.SCRs), r.EDA.Threshold, r.EDA.Mean, r.EDA.Min, r.EDA.Max, gapNote(r.EDA.Gaps))
@@ -152,7 +154,7 @@ func (r *CSVResult) WriteText(w io.Writer) error {
 	}
 	if len(r.Events) > 0 {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintf(tw, "onset s\tlabel\trepeat\tΔHR bpm\tΔSC µS\tSCRs %g–%g s\tmax amp µS\t\n", r.Settings.SCRFrom, r.Settings.SCRTo)
+		fmt.Fprintf(tw, "onset s\tlabel\trepeat\tΔHR bpm\tΔSC µS\tSCRs %g–%g s\tmax amp µS\tRMSSD ms\t\n", r.Settings.SCRFrom, r.Settings.SCRTo)
 		for _, e := range r.Events {
 			dhr, dsc := "–", "–"
 			if e.HR != nil {
@@ -161,7 +163,7 @@ func (r *CSVResult) WriteText(w io.Writer) error {
 			if e.SC != nil {
 				dsc = fmt.Sprintf("%+.3f", e.SC.Delta)
 			}
-			fmt.Fprintf(tw, "%.2f\t%s\t%d\t%s\t%s\t%d\t%.3f\t\n", e.T, e.Label, e.Repeat, dhr, dsc, e.SCR.Count, e.SCR.MaxAmplitude)
+			fmt.Fprintf(tw, "%.2f\t%s\t%d\t%s\t%s\t%d\t%.3f\t%s\t\n", e.T, e.Label, e.Repeat, dhr, dsc, e.SCR.Count, e.SCR.MaxAmplitude, RMSSDText(e.HRV))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -169,6 +171,49 @@ func (r *CSVResult) WriteText(w io.Writer) error {
 	}
 	_, err := fmt.Fprintln(w, "(--json prints beats, the heart-rate series, every SCR and all per-event measures)")
 	return err
+}
+
+// RMSSDText is a window's RMSSD, or a dash when it was withheld.
+func RMSSDText(h *hrv.Result) string {
+	if h == nil || h.Time == nil {
+		return "—"
+	}
+	return fmt.Sprintf("%.1f", h.Time.RMSSD)
+}
+
+// WriteHeartNotes prints the whole session's HRV and what the ECG's
+// quality index withheld: the table alone would hide both.
+func WriteHeartNotes(w io.Writer, r *offline.Report) {
+	if r == nil {
+		return
+	}
+	if h := r.HRV; h != nil {
+		line := fmt.Sprintf("HRV, whole recording: %d NN intervals (%d corrected)", h.NN, h.Corrected)
+		if t := h.Time; t != nil {
+			line += fmt.Sprintf("; mean NN %.0f ms, SDNN %.1f ms, RMSSD %.1f ms, pNN50 %.1f %%", t.MeanNN, t.SDNN, t.RMSSD, t.PNN50)
+		} else {
+			line += "; time domain withheld: " + h.TimeWhy
+		}
+		if f := h.Freq; f != nil {
+			line += fmt.Sprintf("; LF %.0f ms², HF %.0f ms², LF/HF %.2f", f.LF, f.HF, f.LFHF)
+		} else {
+			line += "; frequency domain withheld: " + h.FreqWhy
+		}
+		fmt.Fprintln(w, line)
+	}
+	if e := r.ECG; e != nil && len(e.Unusable) > 0 {
+		total := 0.0
+		for _, s := range e.Unusable {
+			total += s.To - s.From
+		}
+		fmt.Fprintf(w, "signal quality: the ECG was too noisy for beats in %d stretch(es), %.1f s in all; %d intervals withheld from heart rate and HRV\n",
+			len(e.Unusable), total, e.Summary.Withheld)
+	}
+	for _, h := range []*offline.Heart{r.ECG, r.PPG} {
+		if h != nil && h.Warning != "" {
+			fmt.Fprintf(w, "warning: %s (%s)\n", h.Warning, h.Column)
+		}
+	}
 }
 
 // gapNote says how many samples of a channel were missing (blank lines,

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -76,6 +78,8 @@ var fixtures = []struct {
 		{ID: "baseline", Neutral: true, Dur: 10}, {ID: "a", Intensity: 3, Dur: 30}, {ID: "b", Intensity: 5, Dur: 20}}})}, true},
 	{"ecgonly", []fixture{spec(analysistest.Spec{Steps: analysistest.DemoSteps(),
 		Channels: []sensors.Channel{{Label: "ecg", Unit: "mV", Type: "ECG"}}})}, true},
+	// 20 s of the ECG buried in noise: the quality index withholds them.
+	{"noisyecg", []fixture{spec(analysistest.Spec{Steps: analysistest.DemoSteps(), ECG: noisyECG(40, 60)})}, true},
 	{"nosensor", []fixture{spec(analysistest.Spec{Steps: analysistest.DemoSteps(), NoSensor: true, Derived: true})}, false},
 	{"twodevices", []fixture{analysistest.RecordTwoDevices}, true},
 	{"cuestep", []fixture{
@@ -218,4 +222,17 @@ func firstDiff(a, b []byte) string {
 		}
 	}
 	return "(same lines)"
+}
+
+// noisyECG buries the ECG in white noise (sd 2 mV, several times the R
+// wave) from `from` to `to` s; seeded, so the fixture is the same each run.
+func noisyECG(from, to float64) func(t, v float64) float64 {
+	return func(t, v float64) float64 {
+		if t < from || t >= to {
+			return v
+		}
+		// seeded by the sample's time: the same noise however often (and
+		// by however many readers) the fixture is recorded
+		return v + 2*rand.New(rand.NewPCG(math.Float64bits(t), 7)).NormFloat64()
+	}
 }

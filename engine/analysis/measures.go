@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/cueroom/cueroom/engine/report"
+	"github.com/cueroom/cueroom/sensors/physio/hrv"
 	"github.com/cueroom/cueroom/sensors/physio/offline"
 )
 
@@ -152,12 +153,41 @@ func (m *measures) onsetLocked(p *report.Presentation, r *offline.Report) {
 			continue
 		}
 		p.HR, p.SCL = e.HR, e.SC
+		p.HRV = m.sessionTime(e.HRV)
 		if r.EDA != nil {
 			scr := e.SCR
 			p.SCR = &scr
 		}
 		return
 	}
+}
+
+// sessionTime is h with its window moved from the offline analysis's
+// time (seconds from the first sample) to session time.
+func (m *measures) sessionTime(h *hrv.Result) *hrv.Result {
+	if h == nil {
+		return nil
+	}
+	c := *h
+	c.From, c.To = m.sig.time(c.From), m.sig.time(c.To)
+	return &c
+}
+
+// quality is what the ECG's quality index withheld, in session time.
+func (m *measures) quality() *report.Quality {
+	if m.a == nil || m.sig == nil {
+		return nil
+	}
+	h := m.a.Steps.ECG // the quality index judges ECG only
+	if h == nil || (len(h.Unusable) == 0 && h.Warning == "" && h.Summary.Withheld == 0) {
+		return nil
+	}
+	q := &report.Quality{Unusable: []offline.Span{}, Withheld: h.Summary.Withheld, Warning: h.Warning}
+	for _, s := range h.Unusable {
+		q.Unusable = append(q.Unusable, offline.Span{From: m.sig.time(s.From), To: m.sig.time(s.To)})
+		q.Seconds += s.To - s.From
+	}
+	return q
 }
 
 // within measures habituation inside one step: skin conductance from its

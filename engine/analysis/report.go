@@ -134,6 +134,10 @@ func Report(rec Recording, opt Options) (report.Session, *Result, error) {
 			rs.Repeats = append(rs.Repeats, report.Habituation{Kind: "cue", Habituation: h})
 		}
 	}
+	if a != nil && a.Steps != nil {
+		rs.HRV = m.sessionTime(a.Steps.HRV)
+	}
+	rs.Quality = m.quality()
 	rs.Log = sessionLog(evs)
 	return rs, a, nil
 }

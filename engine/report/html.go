@@ -62,6 +62,7 @@ func WriteHTML(w io.Writer, r *Report, o Options) error {
 		}
 		sv.Repeats = repeatTable(s)
 		sv.Cues = cueTable(s)
+		sv.HRV = hrvTable(s)
 		sv.Manifest = manifestTable(s)
 		sv.Log = logTable(s)
 		v.Sessions = append(v.Sessions, sv)
@@ -98,6 +99,7 @@ type sessionView struct {
 	Repeats   *table
 	RepeatFig *figure
 	Cues      *table
+	HRV       *table
 	Manifest  *table
 	Log       *table
 }
@@ -227,6 +229,9 @@ func warnings(s *Session) []string {
 	}
 	if s.RecordingError != "" {
 		w = append(w, "Recording stopped early: "+s.RecordingError)
+	}
+	if q := qualityText(s.Quality); q != "" {
+		w = append(w, q)
 	}
 	for _, n := range s.Notes {
 		w = append(w, "Note: "+n)

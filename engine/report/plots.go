@@ -259,6 +259,32 @@ func (b bands) Plot(c draw.Canvas, p *plot.Plot) {
 	}
 }
 
+// shade greys out stretches of a panel where its signal was withheld
+// (the ECG too noisy for beats), with diagonal hatching so it reads as
+// "no data" in print too.
+type shade struct{ spans [][2]float64 }
+
+func (h shade) Plot(c draw.Canvas, p *plot.Plot) {
+	trX, _ := p.Transforms(&c)
+	fill := color.NRGBA{R: 0x80, G: 0x80, B: 0x80, A: 0x40}
+	hatch := draw.LineStyle{Color: color.NRGBA{R: 0x60, G: 0x60, B: 0x60, A: 0x90}, Width: vg.Points(0.5)}
+	for _, s := range h.spans {
+		x0, x1 := max(trX(s[0]), c.Min.X), min(trX(s[1]), c.Max.X)
+		if x1 <= x0 {
+			continue
+		}
+		c.FillPolygon(fill, []vg.Point{{X: x0, Y: c.Min.Y}, {X: x1, Y: c.Min.Y}, {X: x1, Y: c.Max.Y}, {X: x0, Y: c.Max.Y}})
+		step, hgt := vg.Points(6), c.Max.Y-c.Min.Y
+		for x := x0 - hgt; x < x1; x += step {
+			// a 45° line from (x, bottom) to (x+hgt, top), clipped to [x0, x1]
+			a, b := max(x, x0), min(x+hgt, x1)
+			if b > a {
+				c.StrokeLine2(hatch, a, c.Min.Y+(a-x), b, c.Min.Y+(b-x))
+			}
+		}
+	}
+}
+
 // vlines marks instants (patient stops) across a panel.
 type vlines struct {
 	at    []float64
@@ -410,7 +436,8 @@ func stepSpans(s *Session) []span {
 // with its responses, arousal and ratings on one time axis.
 func overview(s *Session, f Format) figure {
 	caption := "Shaded bands are the steps (darker = more intense, green = neutral), numbered as in the step table. " +
-		"Triangles mark skin conductance responses at their peak; red lines, the patient's stops."
+		"Triangles mark skin conductance responses at their peak; red lines, the patient's stops; " +
+		"hatched grey, where the ECG was too noisy for a heart rate (withheld)."
 	return figureOf(f, "overview", "Session overview", caption, figWidth, 7.2*vg.Inch, func(dc draw.Canvas) error {
 		ser := s.Series
 		if ser == nil {
@@ -436,6 +463,13 @@ func overview(s *Session, f Format) figure {
 		strip.HideAxes()
 
 		hr := panel("HR (bpm)")
+		if s.Quality != nil && len(s.Quality.Unusable) > 0 {
+			var sp [][2]float64
+			for _, u := range s.Quality.Unusable {
+				sp = append(sp, [2]float64{u.From, u.To})
+			}
+			hr.Add(shade{spans: sp})
+		}
 		hrLeg := newLegend()
 		if s.Measured.HR == nil {
 			hr.Add(message("heart rate not measured"))

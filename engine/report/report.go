@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cueroom/cueroom/sensors"
+	"github.com/cueroom/cueroom/sensors/physio/hrv"
 	"github.com/cueroom/cueroom/sensors/physio/offline"
 )
 
@@ -69,6 +70,13 @@ type Session struct {
 	Repeats  []Habituation    `json:"habituation"`
 	Log      []LogEntry       `json:"log"`
 
+	// HRV is the whole session's heart rate variability (Task Force 1996
+	// measures over the corrected NN series); null when no beats.
+	HRV *hrv.Result `json:"hrv,omitempty"`
+	// Quality is what the ECG's signal quality index withheld; null when
+	// it withheld nothing (or the heart rate is not from an ECG).
+	Quality *Quality `json:"signal_quality,omitempty"`
+
 	Series *Series `json:"-"` // for the plots
 }
 
@@ -82,6 +90,15 @@ type Measured struct {
 	SCRThreshold float64 `json:"scr_threshold_us,omitempty"`
 	GapSamples   int     `json:"gap_samples"` // samples missing from the sensor's stream
 	Note         string  `json:"note,omitempty"`
+}
+
+// Quality says where the heart rate was withheld because the ECG was too
+// noisy to find beats in (times are session time).
+type Quality struct {
+	Unusable []offline.Span `json:"unusable"`
+	Seconds  float64        `json:"unusable_s"` // their total length
+	Withheld int            `json:"withheld"`   // beat intervals left out
+	Warning  string         `json:"warning,omitempty"`
 }
 
 // Baseline is the session's resting level: the baseline step.
@@ -134,6 +151,9 @@ type Presentation struct {
 	SCLLevel *Level          `json:"scl_level,omitempty"`
 	Ratings  []Rating        `json:"ratings,omitempty"`
 	Within   *Within         `json:"within,omitempty"` // steps
+	// HRV over the presentation (onset to end), when it is long enough;
+	// its from_s/to_s are session time.
+	HRV *hrv.Result `json:"hrv,omitempty"`
 }
 
 // Level compares the session's baseline with a whole presentation.

@@ -15,6 +15,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/cueroom/cueroom/sensors"
+	"github.com/cueroom/cueroom/sensors/physio/hrv"
 	"github.com/cueroom/cueroom/sensors/physio/offline"
 )
 
@@ -79,6 +80,12 @@ func handMade(measured bool) *Report {
 			}
 		}
 		ses.Series.SCRs = []Point{{T: 33, V: 0.4}, {T: 63, V: 0.2}}
+		ses.HRV = &hrv.Result{From: 0.5, To: 89.5, NN: 110, Corrected: 2,
+			Time:    &hrv.Time{MeanNN: 812.3, SDNN: 51.26, RMSSD: 42.54, PNN50: 18.2},
+			FreqWhy: "not enough data: 89 s of NN intervals, at least 120 s needed"}
+		ses.Steps[1].HRV = &hrv.Result{From: 30, To: 60, NN: 36, TimeWhy: "not enough data: 29 s of NN intervals, at least 60 s needed",
+			FreqWhy: "not enough data: 29 s of NN intervals, at least 120 s needed"}
+		ses.Quality = &Quality{Unusable: []offline.Span{{From: 70, To: 80}}, Seconds: 10, Withheld: 12}
 		ses.Repeats = []Habituation{{Kind: "step", Habituation: offline.Habituation{Label: "bottle", Repeats: 2,
 			SCRAmp: []float64{0.42, 0.2}, SCRSlope: -0.22, SCDelta: []float64{0.3, 0.1}, FirstToLast: 0.48}}}
 	}
@@ -110,13 +117,18 @@ func TestWriteHTML(t *testing.T) {
 			"0.420 → 0.200",                 // SCR amplitude over repeats
 			"9c2c3f69ae52121a2084894b2ae47cb6a6dafc410aa77e6c1674e71774113a28",
 			"no answer",
+			// HRV: the session's measures, a step's withheld with the reason
+			`<td class="num">42.5</td>`, `<td class="num">51.3</td>`, "title=\"not enough data: 29 s of NN intervals",
+			// signal quality: where the ECG was withheld
+			"judged 0:10 of the recording unusable (1 stretch); 12 beat intervals",
 		}, []string{"not measured</td>"}},
 		{"not measured", handMade(false), SVG, 1, []string{
 			`<td class="nm">not measured</td>`,
 			"heart rate not measured", "skin conductance not measured", "arousal index not recorded",
 			"no baseline step was recorded",
 			"No step or cue was presented more than once",
-		}, []string{`<td class="num">0.0</td>`, "Habituation within steps.</b>"}},
+			"No heart rate variability: no heartbeats were analysed.",
+		}, []string{"signal quality index", `<td class="num">0.0</td>`, "Habituation within steps.</b>"}},
 		{"two sessions, png", two, PNG, 7, []string{"Across sessions", "0.420 → 0.300", "70 → n/a", `href="#session-2"`}, []string{"<svg"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

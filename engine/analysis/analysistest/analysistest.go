@@ -38,13 +38,14 @@ type Spec struct {
 	Channels []sensors.Channel // default EDAECG
 	Steps    []Step
 	Seed     uint64
-	Stimuli  int                     // earlier sessions' cues: habituation carries over
-	EDA      func(t float64) float64 // replaces the simulated skin conductance
-	Derived  bool                    // also record the live physio stream (arousal = the step's arousal)
-	Gap      [2]float64              // the sensor lost from Gap[0] to Gap[1] (reconnected, with a gap event)
-	StopAt   float64                 // a patient stop, resumed 5 s later
-	NoSensor bool                    // no sensor at all
-	Start    time.Time               // session.json's start; zero: now
+	Stimuli  int                        // earlier sessions' cues: habituation carries over
+	EDA      func(t float64) float64    // replaces the simulated skin conductance
+	ECG      func(t, v float64) float64 // changes the simulated ECG v at t (noise), called in time order
+	Derived  bool                       // also record the live physio stream (arousal = the step's arousal)
+	Gap      [2]float64                 // the sensor lost from Gap[0] to Gap[1] (reconnected, with a gap event)
+	StopAt   float64                    // a patient stop, resumed 5 s later
+	NoSensor bool                       // no sensor at all
+	Start    time.Time                  // session.json's start; zero: now
 }
 
 // EDAECG are a BITalino's skin conductance and ECG channels.
@@ -175,6 +176,9 @@ func Record(tb testing.TB, root string, spec Spec) string {
 					}
 				case "ECG":
 					s.Values[k] = float64(p.ECG)
+					if spec.ECG != nil {
+						s.Values[k] = spec.ECG(tt, s.Values[k])
+					}
 				}
 			}
 			r.sample(s)
