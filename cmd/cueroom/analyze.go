@@ -33,8 +33,7 @@ func analyze(args []string, stdout io.Writer) error {
 	fs.StringVar(&cols.EDA, "eda", "", "skin conductance column, µS")
 	fs.StringVar(&cols.Events, "events", "", "event marker column: onsets are where it leaves its usual value")
 	thr := fs.Float64("scr-threshold", 0.01, "smallest SCR amplitude, µS")
-	rel := fs.Float64("scr-relative", 0, "also drop SCRs under this fraction of the largest (0..1, 0.1: 10 %)")
-	decomp := fs.String("decompose", "", "report tonic and phasic skin conductance: filter (fast) or cvxeda")
+	scr := addSCRFlags(fs)
 	trustRate := fs.Bool("trust-rate", false, "analyse even when --rate does not seem to fit the signal")
 	base := fs.Float64("baseline", 3, "seconds before each event for the baseline")
 	resp := fs.Float64("response", 4, "seconds after each event for the response means")
@@ -48,17 +47,10 @@ func analyze(args []string, stdout io.Writer) error {
 	if err != nil {
 		return usagef("analyze: %v (%s)", err, analyzeUsage)
 	}
-	opt := analysis.Options{SCRThreshold: *thr, Baseline: *base, Response: *resp, SCRRelative: *rel, TrustRate: *trustRate}
+	opt := analysis.Options{SCRThreshold: *thr, Baseline: *base, Response: *resp, TrustRate: *trustRate}
 	badWindows := !(*thr > 0) || !(*base > 0) || !(*resp > 0)
-	if !(*rel >= 0 && *rel <= 1) {
-		return usagef("analyze: --scr-relative must be a fraction of the largest SCR between 0 and 1 (0.1: 10 %%), not %g", *rel)
-	}
-	if *decomp != "" {
-		m, err := eda.ParseMethod(*decomp)
-		if err != nil {
-			return usagef("analyze: --decompose %q: use filter (fast) or cvxeda", *decomp)
-		}
-		opt.Decomposition = m
+	if err := scr.apply(&opt); err != nil {
+		return usagef("analyze: %v", err)
 	}
 	if len(files) > 0 {
 		if st, err := os.Stat(files[0]); err == nil && st.IsDir() {
@@ -102,6 +94,35 @@ func analyze(args []string, stdout io.Writer) error {
 		return printJSON(stdout, " ", out)
 	}
 	return out.WriteText(stdout)
+}
+
+// scrFlags are the SCR scoring options analyze and report share.
+type scrFlags struct {
+	rel    *float64
+	decomp *string
+}
+
+func addSCRFlags(fs *flag.FlagSet) scrFlags {
+	return scrFlags{
+		rel:    fs.Float64("scr-relative", 0, "also drop SCRs under this fraction of the largest (0..1, 0.1: 10 %)"),
+		decomp: fs.String("decompose", "", "split skin conductance into tonic and phasic parts: filter (fast) or cvxeda"),
+	}
+}
+
+// apply checks the flags and sets them in opt.
+func (f scrFlags) apply(opt *analysis.Options) error {
+	if !(*f.rel >= 0 && *f.rel <= 1) {
+		return fmt.Errorf("--scr-relative must be a fraction of the largest SCR between 0 and 1 (0.1: 10 %%), not %g", *f.rel)
+	}
+	opt.SCRRelative = *f.rel
+	if *f.decomp != "" {
+		m, err := eda.ParseMethod(*f.decomp)
+		if err != nil {
+			return fmt.Errorf("--decompose %q: use filter (fast) or cvxeda", *f.decomp)
+		}
+		opt.Decomposition = m
+	}
+	return nil
 }
 
 // parseInterleaved parses flags given before, between or after the

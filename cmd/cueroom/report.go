@@ -18,6 +18,7 @@ import (
 )
 
 const reportUsage = `Usage: cueroom report SESSION [SESSION…] [--out FILE.html] [--plots svg|png] [--json] [--force]
+                      [--scr-threshold US] [--scr-relative F] [--decompose filter|cvxeda]
 
 Writes the cue reactivity report of recorded sessions as one self-contained
 HTML file (plots embedded, nothing loaded from the network): the session, the
@@ -52,6 +53,7 @@ func reportCmd(args []string, stdout, stderr io.Writer) error {
 	thr := flags.Float64("scr-threshold", 0.01, "smallest SCR amplitude, µS")
 	base := flags.Float64("baseline", 3, "seconds before each onset for the onset-locked baseline")
 	resp := flags.Float64("response", 4, "seconds after each onset for the onset-locked response")
+	scr := addSCRFlags(flags)
 
 	dirs, err := parseInterleaved(flags, args)
 	if errors.Is(err, flag.ErrHelp) {
@@ -88,6 +90,9 @@ func reportCmd(args []string, stdout, stderr io.Writer) error {
 	}
 
 	opt := analysis.Options{SCRThreshold: *thr, Baseline: *base, Response: *resp, SCRFrom: 1, SCRTo: 4, EndWindow: 3}
+	if err := scr.apply(&opt); err != nil {
+		return usagef("report: %v", err)
+	}
 	var size int64
 	for _, d := range dirs {
 		if st, err := os.Stat(filepath.Join(d, record.DataFile)); err == nil {

@@ -25,6 +25,7 @@ import (
 	"github.com/cueroom/cueroom/engine/report"
 	"github.com/cueroom/cueroom/event"
 	"github.com/cueroom/cueroom/sensors"
+	"github.com/cueroom/cueroom/sensors/physio/eda"
 )
 
 // reportJSON runs the command with --json and decodes what it prints.
@@ -66,6 +67,34 @@ func TestReportJSONMatchesAnalyze(t *testing.T) {
 	}
 	require.NotEmpty(t, r.Across)
 	assert.Equal(t, mustJSON(t, analysis.Across(analysed)), mustJSON(t, r.Across))
+}
+
+// TestReportSCROptions: report scores SCRs as analyze does when asked for
+// a relative minimum or another decomposition, and says so in its settings.
+func TestReportSCROptions(t *testing.T) {
+	dir := analysistest.Record(t, t.TempDir(), analysistest.Spec{Steps: analysistest.DemoSteps()})
+	t.Chdir(t.TempDir())
+	plain, _ := reportJSON(t, dir)
+	r, _ := reportJSON(t, dir, "--scr-relative", "0.5", "--decompose", "cvxeda")
+	assert.Equal(t, 0.5, r.Settings.SCRRelative)
+	assert.Equal(t, "cvxeda", r.Settings.Decomposition)
+	s, err := record.Open(dir)
+	require.NoError(t, err)
+	want, _, err := analysis.Report(analysis.FromSession(s), analysis.Options{SCRThreshold: 0.01, Baseline: 3, Response: 4,
+		SCRFrom: 1, SCRTo: 4, EndWindow: 3, SCRRelative: 0.5, Decomposition: eda.CvxEDA})
+	require.NoError(t, err)
+	assert.Equal(t, mustJSON(t, want), mustJSON(t, r.Sessions[0]))
+	count := func(r report.Report) (n int) {
+		for _, p := range r.Sessions[0].Cues {
+			if p.SCR != nil {
+				n += p.SCR.Count
+			}
+		}
+		return n
+	}
+	// The fixture's responses differ in size: half the largest drops some.
+	assert.Less(t, count(r), count(plain), "a relative minimum of 50 %% drops the small SCRs")
+	assert.Positive(t, count(r))
 }
 
 // TestReportHTML renders real sessions and checks the page: every step in
@@ -246,6 +275,8 @@ func TestReportBadInput(t *testing.T) {
 		{"out is a folder", []string{good, "--out", folder}, "x.html is a folder"},
 		{"bad plots", []string{good, "--plots", "gif", "--out", out()}, `--plots "gif": choose svg or png`},
 		{"bad threshold", []string{good, "--scr-threshold", "-1", "--out", out()}, "must be positive"},
+		{"bad relative", []string{good, "--scr-relative", "1.5", "--out", out()}, "--scr-relative must be a fraction"},
+		{"bad decomposition", []string{good, "--decompose", "ica", "--out", out()}, `--decompose "ica": use filter (fast) or cvxeda`},
 		{"unknown flag", []string{good, "--bogus"}, "-bogus"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -181,7 +181,7 @@ func (o Options) offline() offline.Config {
 // Settings are the options as a report states them.
 func (o Options) Settings() report.Settings {
 	return report.Settings{Baseline: o.Baseline, Response: o.Response, SCRFrom: o.SCRFrom, SCRTo: o.SCRTo,
-		SCRThreshold: o.SCRThreshold, EndWindow: o.EndWindow}
+		SCRThreshold: o.SCRThreshold, EndWindow: o.EndWindow, SCRRelative: o.SCRRelative, Decomposition: string(o.Decomposition)}
 }
 
 // Result is the offline analysis of one recorded session: the reactivity

@@ -605,11 +605,20 @@ func ptrSeries(v []*float64, prec int) string {
 
 func methods(s Settings) []string {
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	scr := ""
+	if s.SCRRelative > 0 {
+		scr = " and at least " + f(100*s.SCRRelative) + " % of the session's largest"
+	}
+	tonic := "the tonic level is the conductance low-passed at 0.05 Hz (zero phase), the phasic part the rest"
+	if s.Decomposition == "cvxeda" {
+		tonic = "tonic and phasic parts by cvxEDA (Greco et al. 2016, our own implementation from the paper)"
+	}
 	return []string{
 		"Onsets are the session's own events: a step's start, and a cue's first frame on screen (pictures, text) or first sample played (sounds).",
 		"Onset-locked change (Δ onset, before/after): the mean over " + f(s.Response) + " s after the onset minus the mean over the " + f(s.Baseline) + " s before it. Heart rate is time-weighted over accepted inter-beat intervals (artefacts corrected against neighbouring beats); skin conductance is low-passed.",
 		"Step level: the mean over the whole step minus the mean over the session's baseline step.",
-		"SCRs: skin conductance responses of at least " + f(s.SCRThreshold) + " µS (raised to the sensor's resolution where coarser) whose onset lies " + f(s.SCRFrom) + "–" + f(s.SCRTo) + " s after the onset; n is their number, max the largest amplitude.",
+		"SCRs: skin conductance responses of at least " + f(s.SCRThreshold) + " µS (raised to the sensor's resolution where coarser)" + scr + " whose onset lies " + f(s.SCRFrom) + "–" + f(s.SCRTo) + " s after the onset, scored trough to peak; n is their number, max the largest amplitude; " + tonic + ".",
+		"Heart rate variability: Task Force (1996) measures over the NN series after artefact correction (Lipponen & Tarvainen 2019); LF and HF from a Lomb–Scargle periodogram; withheld where the window holds too little (60 s for time-domain, 120 s for frequency-domain measures). Where the ECG's signal quality index (Orphanidou et al. 2015, with additions) judged a stretch unusable, its beats are left out of heart rate and HRV.",
 		"Within a step: skin conductance from the mean before onset to its highest 1-s mean during the step and its mean over the last " + f(s.EndWindow) + " s; arousal is the live index (mean z-score of heart rate and skin conductance against the baseline step) as recorded.",
 		"Over repeats and sessions: the least-squares slope of the largest SCR per presentation (or session); negative slopes mean the response fades.",
 		"“not measured”: the signal was not recorded in this session. “n/a”: it was, but the window held too little clean signal (a sensor gap, artefacts, or before the first sample).",

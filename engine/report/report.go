@@ -38,6 +38,10 @@ type Settings struct {
 	SCRTo        float64 `json:"scr_to_s"`         // …up to this long
 	SCRThreshold float64 `json:"scr_threshold_us"` // smallest SCR amplitude asked for
 	EndWindow    float64 `json:"end_window_s"`     // the end of a step, for habituation within it
+	// SCRRelative drops SCRs under this fraction of the session's largest
+	// (0: none); Decomposition names the tonic/phasic method asked for.
+	SCRRelative   float64 `json:"scr_relative,omitempty"`
+	Decomposition string  `json:"decomposition,omitempty"`
 }
 
 // Session is one recorded session.

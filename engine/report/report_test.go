@@ -128,7 +128,7 @@ func TestWriteHTML(t *testing.T) {
 			"no baseline step was recorded",
 			"No step or cue was presented more than once",
 			"No heart rate variability: no heartbeats were analysed.",
-		}, []string{"signal quality index", `<td class="num">0.0</td>`, "Habituation within steps.</b>"}},
+		}, []string{"signal quality index judged", `<td class="num">0.0</td>`, "Habituation within steps.</b>"}},
 		{"two sessions, png", two, PNG, 7, []string{"Across sessions", "0.420 → 0.300", "70 → n/a", `href="#session-2"`}, []string{"<svg"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
