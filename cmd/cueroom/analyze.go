@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"strings"
 
 	"github.com/cueroom/cueroom/engine/analysis"
 	"github.com/cueroom/cueroom/sensors/physio/eda"
@@ -42,7 +43,8 @@ func analyze(args []string, stdout io.Writer) error {
 	// Flags may come before or after the file name.
 	files, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
-		return usagef("analyze: %s", analyzeUsage)
+		printHelp(fs, strings.Replace(analyzeUsage, "usage: ", "Usage: ", 1)+"\n\nFlags:\n")
+		return nil
 	}
 	if err != nil {
 		return usagef("analyze: %v (%s)", err, analyzeUsage)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,6 +17,10 @@ func cmdCheck(args []string) error {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printHelp(fs, "Usage: cueroom check PROTOCOL.yaml\n\nValidates a protocol file and every media file it references, and lists every problem found.\n")
+			return nil
+		}
 		return usagef("check: %v (usage: cueroom check PROTOCOL.yaml)", err)
 	}
 	if fs.NArg() != 1 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -19,6 +20,10 @@ func cmdDevices(args []string) error {
 	probe := fs.Bool("probe", true, "listen on each port for devices that stream unprompted")
 	active := fs.Bool("active", false, "also send identification queries (e.g. BITalino's version command): only when nothing else is connected that could misread them")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printHelp(fs, "Usage: cueroom devices [--probe=false] [--active]\n\nLists serial ports and the sensors recognised on them.\n\nFlags:\n")
+			return nil
+		}
 		return usagef("devices: %v (usage: cueroom devices [--probe=false] [--active])", err)
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)

@@ -13,8 +13,10 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"os"
+	"strings"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -48,8 +50,19 @@ Usage:
                                        pause, 0.25–16× speed, seek to a time or step (keys or dashboard)
   cueroom version                      print the version
 
-Run 'cueroom COMMAND -h' for a command's flags.
+Run 'cueroom help COMMAND' (or 'cueroom COMMAND -h') for a command's flags.
 `
+
+// printHelp prints a command's usage and flags on stdout: asking for help
+// is not an error (exit 0), and help belongs where it can be piped.
+func printHelp(fs *flag.FlagSet, usage string) {
+	fmt.Print(usage)
+	if !strings.HasSuffix(usage, "\n") {
+		fmt.Println()
+	}
+	fs.SetOutput(os.Stdout)
+	fs.PrintDefaults()
+}
 
 func main() {
 	os.Exit(run(os.Args[1:]))
@@ -85,6 +98,9 @@ func run(args []string) int {
 	case "version", "--version":
 		fmt.Println("cueroom", version)
 	case "help", "-h", "--help":
+		if len(args) > 1 && args[1] != "help" {
+			return run([]string{args[1], "-h"}) // 'cueroom help run' is 'cueroom run -h'
+		}
 		fmt.Print(usage)
 	default:
 		err = usagef("unknown command %q: run 'cueroom help' for the list", args[0])

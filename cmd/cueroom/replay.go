@@ -62,8 +62,8 @@ func cmdReplay(args []string) error {
 	if fs.NArg() != 1 {
 		return usagef("replay: give one session folder (flags go before it), got %d", fs.NArg())
 	}
-	if o.width <= 0 || o.height <= 0 {
-		return usagef("replay: --width %d --height %d: give a window size in pixels, e.g. 1280 and 720", o.width, o.height)
+	if err := checkWindowSize("replay", o.width, o.height); err != nil {
+		return err
 	}
 	if !(o.speed >= replay.MinSpeed && o.speed <= replay.MaxSpeed) {
 		return usagef("replay: --speed %g: give %g to %g", o.speed, float64(replay.MinSpeed), float64(replay.MaxSpeed))

@@ -72,8 +72,8 @@ func cmdRun(args []string) error {
 	if fs.NArg() > 1 {
 		return usagef("run: give at most one protocol file, got %d (flags go before the file)", fs.NArg())
 	}
-	if o.width <= 0 || o.height <= 0 {
-		return usagef("run: --width %d --height %d: give a window size in pixels, e.g. 1280 and 720", o.width, o.height)
+	if err := checkWindowSize("run", o.width, o.height); err != nil {
+		return err
 	}
 	o.protocol = fs.Arg(0)
 	if len(o.sensors) == 0 {
@@ -85,6 +85,21 @@ func cmdRun(args []string) error {
 		}
 	}
 	return runSession(o)
+}
+
+// Window sizes a patient window can have: room for the rating scale and
+// captions at the small end; at the large end 8K, within every GPU's
+// texture limit (ebiten panics beyond it, after the session has begun).
+const minWindow, maxWindowW, maxWindowH = 320, 7680, 4320
+
+// checkWindowSize refuses a window size before anything starts: no
+// session folder, no sensor, no window.
+func checkWindowSize(cmd string, w, h int) error {
+	if w < minWindow || h < minWindow*3/4 || w > maxWindowW || h > maxWindowH {
+		return usagef("%s: --width %d --height %d: give a window size in pixels from %d×%d to %d×%d, e.g. 1280 and 720",
+			cmd, w, h, minWindow, minWindow*3/4, maxWindowW, maxWindowH)
+	}
+	return nil
 }
 
 func logf(format string, args ...any) {

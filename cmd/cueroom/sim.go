@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -19,6 +20,10 @@ func cmdSim(args []string) error {
 	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printHelp(fs, "Usage: cueroom sim KIND[?options]\n\nRuns a simulated sensor that speaks the real device's wire protocol on a pseudo-terminal and prints its path;\ngive that path to 'cueroom run --sensor KIND:PATH' in another terminal. Kinds:\n"+spec.Usage())
+			return nil
+		}
 		return usagef("sim: %v (usage: cueroom sim KIND[?options], e.g. cueroom sim bitalino)", err)
 	}
 	if fs.NArg() != 1 {
