@@ -51,6 +51,10 @@ func analyzeSessions(dirs []string, opt analysis.Options, asJSON bool, stdout io
 		}
 		tw.Flush()
 		analysis.WriteHeartNotes(stdout, a.Steps)
+		for _, l := range a.Looks {
+			fmt.Fprintf(stdout, "look: %s (repeat %d, at %.1f s): viewed %.1f s, %.0f %% ahead, mean yaw %+.0f° (focus %.2f)\n",
+				l.Cue, l.Repeat, l.Onset, l.Seconds, 100*l.AheadS/l.Seconds, l.MeanYaw, l.Concentration)
+		}
 		fmt.Fprintln(stdout)
 	}
 	for _, x := range across {

@@ -195,6 +195,17 @@ type Result struct {
 	Cues    *offline.Report `json:"cues"`  // events: cue onsets (first frame, or first sample of a sound), labelled by cue id
 	Steps   *offline.Report `json:"steps"` // events: step starts, labelled by step id
 	Ratings []StepRatings   `json:"ratings"`
+	// Looks are where the patient looked in each 360° scene shown (cues
+	// with recorded look events), in onset order.
+	Looks []CueLook `json:"look_dwell,omitempty"`
+}
+
+// CueLook is one cue presentation's look dwell.
+type CueLook struct {
+	Cue    string  `json:"cue"`
+	Onset  float64 `json:"onset_s"`
+	Repeat int     `json:"repeat"`
+	report.Look
 }
 
 // StepRatings are the ratings given in one step presentation, on one scale.
@@ -221,8 +232,17 @@ func Session(rec Recording, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	steps, cues := presentations(evs, sessionEnd(info, evs))
+	end := sessionEnd(info, evs)
+	steps, cues := presentations(evs, end)
 	a := newResult(info)
+	dwell := looks(evs, cues, pauses(evs, end))
+	repeat := map[string]int{}
+	for i, c := range cues {
+		repeat[c.id]++
+		if l := dwell[i]; l != nil {
+			a.Looks = append(a.Looks, CueLook{Cue: c.id, Onset: c.on, Repeat: repeat[c.id], Look: *l})
+		}
+	}
 	return a, a.measure(rec, l, evs, steps, cues, opt.offline(), nil)
 }
 

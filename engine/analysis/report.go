@@ -114,6 +114,7 @@ func Report(rec Recording, opt Options) (report.Session, *Result, error) {
 		}
 		rs.Steps = append(rs.Steps, p)
 	}
+	dwell := looks(evs, cues, paused)
 	repeat = map[string]int{}
 	for i, c := range cues {
 		repeat[c.id]++
@@ -124,6 +125,7 @@ func Report(rec Recording, opt Options) (report.Session, *Result, error) {
 			p.Intensity, p.Neutral = rs.Steps[k].Intensity, rs.Steps[k].Neutral
 		}
 		m.onsetLocked(&p, a.cuesOrNil())
+		p.Look = dwell[i]
 		rs.Cues = append(rs.Cues, p)
 	}
 	if a != nil {

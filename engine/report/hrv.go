@@ -85,3 +85,39 @@ func qualityText(q *Quality) string {
 	}
 	return t
 }
+
+// lookTable lists where the patient looked in each 360° scene shown
+// (nil when none was: the section is left out).
+func lookTable(s *Session) *table {
+	t := &table{Head: [][]head{
+		{leaf("Cue", 2, ""), leaf("Repeat", 2, ""), leaf("Onset", 2, "session time, m:ss"), leaf("Viewed", 2, "time with a known view, pauses excluded, m:ss"),
+			leaf("Ahead", 2, "share of the time within ±30° yaw and ±20° pitch of the direction the scene opened at"),
+			groupHead("Direction", 3, "yaw 0° is the picture's centre, positive to the right"),
+			groupHead("Pitch (share of time)", 3, "up above +20°, down below −20°")},
+		{leaf("mean yaw", 1, "time-weighted circular mean"), leaf("focus", 1, "mean resultant length: 1 one direction throughout, 0 all round"),
+			leaf("most", 1, "the 45° sector looked at longest, and its share"),
+			leaf("up", 1, ""), leaf("level", 1, ""), leaf("down", 1, "")},
+	}, Note: "From the recorded look events (the view's direction when a 360° scene comes on and at each move); each view holds until the next."}
+	for _, p := range s.Cues {
+		l := p.Look
+		if l == nil || l.Seconds <= 0 {
+			continue
+		}
+		pct := func(v float64) cell { return cell{Text: numText(100*v/l.Seconds, 0) + " %", Class: "num"} }
+		best := Sector{}
+		for _, sec := range l.Sectors {
+			if sec.Seconds > best.Seconds {
+				best = sec
+			}
+		}
+		t.Rows = append(t.Rows, []cell{{Text: p.ID, Sub: p.Step}, num(float64(p.Repeat), 0), {Text: Clock(p.Onset), Class: "num"},
+			{Text: Clock(l.Seconds), Class: "num"}, pct(l.AheadS),
+			{Text: numText(l.MeanYaw, 0) + "°", Class: "num"}, num(l.Concentration, 2),
+			{Text: numText(best.Yaw, 0) + "° (" + numText(100*best.Seconds/l.Seconds, 0) + " %)", Class: "num"},
+			pct(l.UpS), pct(l.LevelS), pct(l.DownS)})
+	}
+	if len(t.Rows) == 0 {
+		return nil
+	}
+	return t
+}

@@ -63,6 +63,7 @@ func WriteHTML(w io.Writer, r *Report, o Options) error {
 		sv.Repeats = repeatTable(s)
 		sv.Cues = cueTable(s)
 		sv.HRV = hrvTable(s)
+		sv.Looks = lookTable(s)
 		sv.Manifest = manifestTable(s)
 		sv.Log = logTable(s)
 		v.Sessions = append(v.Sessions, sv)
@@ -100,6 +101,7 @@ type sessionView struct {
 	RepeatFig *figure
 	Cues      *table
 	HRV       *table
+	Looks     *table
 	Manifest  *table
 	Log       *table
 }

@@ -158,6 +158,34 @@ type Presentation struct {
 	// HRV over the presentation (onset to end), when it is long enough;
 	// its from_s/to_s are session time.
 	HRV *hrv.Result `json:"hrv,omitempty"`
+	// Look is where the patient looked, for cues with recorded looks (360°
+	// scenes, on the desktop or in a headset).
+	Look *Look `json:"look,omitempty"`
+}
+
+// Look is the head (or view) direction's dwell over one cue presentation,
+// pauses excluded. Yaw 0° is the picture's centre, positive to the right;
+// pitch positive up.
+type Look struct {
+	Seconds   float64 `json:"seconds"` // time with a known view
+	Looks     int     `json:"looks"`   // look events
+	OpenYaw   float64 `json:"open_yaw_deg"`
+	OpenPitch float64 `json:"open_pitch_deg"`
+	AheadS    float64 `json:"ahead_s"` // within ±30° yaw and ±20° pitch of the opening direction
+	MeanYaw   float64 `json:"mean_yaw_deg"`
+	// Concentration is the mean resultant length of the yaw (1: one
+	// direction throughout; 0: all round evenly).
+	Concentration float64  `json:"concentration"`
+	UpS           float64  `json:"up_s"` // pitch above +20°
+	LevelS        float64  `json:"level_s"`
+	DownS         float64  `json:"down_s"` // pitch below −20°
+	Sectors       []Sector `json:"sectors"`
+}
+
+// Sector is the dwell in one 45° yaw sector around Yaw.
+type Sector struct {
+	Yaw     float64 `json:"yaw_deg"`
+	Seconds float64 `json:"seconds"`
 }
 
 // Level compares the session's baseline with a whole presentation.

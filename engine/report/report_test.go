@@ -86,6 +86,9 @@ func handMade(measured bool) *Report {
 		ses.Steps[1].HRV = &hrv.Result{From: 30, To: 60, NN: 36, TimeWhy: "not enough data: 29 s of NN intervals, at least 60 s needed",
 			FreqWhy: "not enough data: 29 s of NN intervals, at least 120 s needed"}
 		ses.Quality = &Quality{Unusable: []offline.Span{{From: 70, To: 80}}, Seconds: 10, Withheld: 12}
+		ses.Cues[1].Modality = "panorama"
+		ses.Cues[1].Look = &Look{Seconds: 20, Looks: 5, AheadS: 12, MeanYaw: -35.2, Concentration: 0.81, UpS: 2, LevelS: 16, DownS: 2,
+			Sectors: []Sector{{Yaw: 0, Seconds: 9}, {Yaw: -45, Seconds: 11}}}
 		ses.Repeats = []Habituation{{Kind: "step", Habituation: offline.Habituation{Label: "bottle", Repeats: 2,
 			SCRAmp: []float64{0.42, 0.2}, SCRSlope: -0.22, SCDelta: []float64{0.3, 0.1}, FirstToLast: 0.48}}}
 	}
@@ -121,6 +124,8 @@ func TestWriteHTML(t *testing.T) {
 			`<td class="num">42.5</td>`, `<td class="num">51.3</td>`, "title=\"not enough data: 29 s of NN intervals",
 			// signal quality: where the ECG was withheld
 			"judged 0:10 of the recording unusable (1 stretch); 12 beat intervals",
+			// where the patient looked in the panorama
+			"Where the patient looked (360° scenes)", `<td class="num">60 %</td>`, `<td class="num">−35°</td>`, `<td class="num">−45° (55 %)</td>`,
 		}, []string{"not measured</td>"}},
 		{"not measured", handMade(false), SVG, 1, []string{
 			`<td class="nm">not measured</td>`,
@@ -128,7 +133,7 @@ func TestWriteHTML(t *testing.T) {
 			"no baseline step was recorded",
 			"No step or cue was presented more than once",
 			"No heart rate variability: no heartbeats were analysed.",
-		}, []string{"signal quality index judged", `<td class="num">0.0</td>`, "Habituation within steps.</b>"}},
+		}, []string{"signal quality index judged", "Where the patient looked", `<td class="num">0.0</td>`, "Habituation within steps.</b>"}},
 		{"two sessions, png", two, PNG, 7, []string{"Across sessions", "0.420 → 0.300", "70 → n/a", `href="#session-2"`}, []string{"<svg"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

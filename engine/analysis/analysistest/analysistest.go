@@ -28,6 +28,9 @@ type Step struct {
 	Arousal   float64 // the simulated body's arousal during the step (0–1)
 	Craving   []*int  // ratings near the step's end; nil for a prompt left unanswered
 	SUDS      []*int
+	// Looks make the step's cue a 360° panorama the patient looks around
+	// in: each is {seconds after the step's start, yaw°, pitch°}.
+	Looks [][3]float64
 }
 
 // Spec describes a fixture session: one sensor ("bitalino") and, if asked,
@@ -195,7 +198,13 @@ func Record(tb testing.TB, root string, spec Spec) string {
 	for i, s := range spec.Steps {
 		ev(at, event.StepStart{ID: s.ID, Name: "Step " + s.ID, Intensity: s.Intensity, Neutral: s.Neutral, Duration: event.Seconds(s.Dur)})
 		cue := event.Cue{Cue: s.ID + ".c1", Channel: "visual", Modality: "image"}
+		if len(s.Looks) > 0 {
+			cue.Modality = "panorama"
+		}
 		ev(at+0.02, event.CueOnset(cue))
+		for _, l := range s.Looks {
+			ev(at+l[0], event.Look{Cue: cue.Cue, YawDeg: l[1], PitchDeg: l[2]})
+		}
 		g.SetArousal(s.Arousal)
 		if !s.Neutral {
 			g.Stimulus()
