@@ -15,6 +15,7 @@ deps:
 
 test:
 	@bash scripts/deps.sh test
+	@bash scripts/liblsl.sh >/dev/null || [ $$? -eq 3 ]
 	@bash scripts/test.sh
 
 bench: deps

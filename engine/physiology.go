@@ -40,11 +40,45 @@ type Physiology struct {
 	out      []physio.Derived
 	above    bool          // arousal is above the ceiling
 	baseFrom time.Duration // baseline step start
+
+	// Alert incidents (event.Alert.Incident) this keeps: a channel's
+	// quality problem is one incident until the signal is usable again; a
+	// gap in a device's samples is one alert for all its channels, and none
+	// at all when the sensor layer reported it with a gap event (a
+	// reconnection, in its "sensor:DEVICE" incident; samples lost, in
+	// "gap:DEVICE"): this is for sources that do not.
+	signal    map[signalKey]bool       // open signal incidents
+	explained map[string]time.Duration // by device: the end of the last gap the sensor layer reported
+	gapAt     map[string]time.Duration // by device: when its last gap alert was made
+	lastT     map[string]time.Duration // by device: the last sample's time
 }
+
+type signalKey struct{ device, channel string }
+
+// Incident keys of physiology's alerts.
+const (
+	IncidentArousal = "arousal"
+	incidentSignal  = "signal:" // + device + ":" + channel
+	incidentGap     = "gap:"    // + device
+)
+
+// gapExplained is how long after a gap the sensor layer reported a gap
+// flag is taken to be that same gap; gapOnce, how long after a gap alert
+// another channel's flag is the same gap.
+const (
+	gapExplained = 5 * time.Second
+	gapOnce      = 2 * time.Second
+)
+
+// gapStep is the hole between two samples' times that is a gap: the
+// processor's own threshold (physio.Config.GapAfter's default).
+const gapStep = time.Second
 
 // NewPhysiology publishes derived signals on b.
 func NewPhysiology(b *bus.Bus, c *Clock) *Physiology {
-	return &Physiology{bus: b, clock: c, procs: map[string]*physio.Processor{}, names: map[string]string{}}
+	return &Physiology{bus: b, clock: c, procs: map[string]*physio.Processor{}, names: map[string]string{},
+		signal: map[signalKey]bool{}, explained: map[string]time.Duration{}, gapAt: map[string]time.Duration{},
+		lastT: map[string]time.Duration{}}
 }
 
 // Run consumes a lossless subscription until it closes.
@@ -95,7 +129,11 @@ func (ph *Physiology) push(s *sensors.Sample) {
 	}
 	ph.out = p.Push(*s, ph.out[:0])
 	out := ph.out
+	last, seen := ph.lastT[s.Device]
+	ph.lastT[s.Device] = s.T
 	ph.mu.Unlock()
+	// A hole between this sample and the one before: samples were lost.
+	hole := seen && s.T-last >= gapStep
 	for _, d := range out {
 		switch d.Kind {
 		case physio.KindLevels:
@@ -111,15 +149,58 @@ func (ph *Physiology) push(s *sensors.Sample) {
 				Onset: event.Secs(d.SCR.Onset), Peak: event.Secs(d.SCR.Peak), Amplitude: float64(d.SCR.Amplitude), Rise: event.Secs(d.SCR.Rise)})
 		case physio.KindAlert:
 			ph.event(d.Known, event.Quality{Device: s.Device, Channel: d.Source, Flags: d.Quality.Names()})
-			if e, ok := d.AlertEvent(); ok && len(d.Raised.Names()) > 0 {
-				a := e.Data.(event.Alert)
-				a.Device = s.Device
-				e.Data = a
-				e.Wall = ph.clock.Wall(e.T)
-				ph.bus.Publish(bus.Msg{Event: &e})
+			for _, a := range ph.qualityAlerts(s.Device, d, hole) {
+				ph.event(d.Known, a)
 			}
 		}
 	}
+}
+
+// qualityAlerts turns a channel's quality change into the therapist's
+// alerts: the channel's incident opened, updated or resolved, and a gap
+// alert when the sample that raised the gap flag came after a hole in the
+// samples' times (hole) and the gap is not one already reported. (The
+// processor also raises the flag when its nominal-rate count drifts a
+// second from the samples' times, as a device clock some hundred ppm off
+// does within the hour: no sample is missing then.)
+func (ph *Physiology) qualityAlerts(device string, d physio.Derived, hole bool) []event.Alert {
+	ph.mu.Lock()
+	defer ph.mu.Unlock()
+	var out []event.Alert
+	if d.Raised&physio.Gap != 0 && hole {
+		end, reported := ph.explained[device]
+		last, alerted := ph.gapAt[device]
+		switch {
+		case reported && d.Known-end >= -time.Second && d.Known-end <= gapExplained:
+			// The sensor's own incident said it: lost, then back.
+		case alerted && d.Known-last <= gapOnce:
+			// Another channel of the same gap.
+		default:
+			ph.gapAt[device] = d.Known
+			out = append(out, event.Alert{Source: "signal", Device: device, Level: event.LevelWarning,
+				Incident: incidentGap + device,
+				Message:  fmt.Sprintf("Some data from %s was lost (samples missing) — check the device link: distance, cable, battery", device)})
+		}
+	}
+	// The channel's own incident leaves gaps out.
+	nd := d
+	nd.Quality &^= physio.Gap
+	nd.Raised &^= physio.Gap
+	nd.Cleared &^= physio.Gap
+	key := signalKey{device, d.Source}
+	open := ph.signal[key]
+	if nd.Raised == 0 && (nd.Cleared == 0 || !open) {
+		return out
+	}
+	e, ok := nd.AlertEvent()
+	if !ok {
+		return out
+	}
+	a := e.Data.(event.Alert)
+	a.Device = device
+	a.Incident = incidentSignal + device + ":" + d.Source
+	ph.signal[key] = !a.Resolved
+	return append(out, a)
 }
 
 func nan(v float64, ok bool) float64 {
@@ -143,15 +224,25 @@ func (ph *Physiology) ceiling(t time.Duration, l physio.Levels) {
 	}
 	ph.mu.Lock()
 	fire := !ph.above && l.Arousal > ArousalCeiling
+	rearm := ph.above && l.Arousal < ArousalCeiling-0.5
 	if fire {
 		ph.above = true
-	} else if ph.above && l.Arousal < ArousalCeiling-0.5 {
+	} else if rearm {
 		ph.above = false
 	}
 	ph.mu.Unlock()
-	if fire {
-		ph.event(t, event.Alert{Source: "arousal", Limit: &event.Limit{Value: ArousalCeiling},
-			Value: event.Float(l.Arousal), Message: fmt.Sprintf("arousal %.1f is above the ceiling of %.1f (z against baseline)", l.Arousal, ArousalCeiling)})
+	// One incident from crossing the ceiling until arousal is clearly back
+	// under it; both alerts carry the ceiling (a replay's context keeps the
+	// latest).
+	switch {
+	case fire:
+		ph.event(t, event.Alert{Source: "arousal", Level: event.LevelAlarm, Incident: IncidentArousal,
+			Limit: &event.Limit{Value: ArousalCeiling}, Value: event.Float(l.Arousal),
+			Message: fmt.Sprintf("arousal %.1f is above the ceiling of %.1f (z against baseline)", l.Arousal, ArousalCeiling)})
+	case rearm:
+		ph.event(t, event.Alert{Source: "arousal", Level: event.LevelAlarm, Incident: IncidentArousal, Resolved: true,
+			Limit: &event.Limit{Value: ArousalCeiling}, Value: event.Float(l.Arousal),
+			Message: fmt.Sprintf("arousal is back under the ceiling: %.1f (ceiling %.1f)", l.Arousal, ArousalCeiling)})
 	}
 }
 
@@ -169,6 +260,11 @@ func (ph *Physiology) follow(e *event.Event) {
 		}
 		if d.ID == "baseline" {
 			ph.baseFrom = e.T
+		}
+	case event.Gap:
+		if d.Source == "sensor" {
+			// The sensor layer reported this gap, and alerted.
+			ph.explained[d.Device] = d.End.Duration()
 		}
 	case event.StepEnd:
 		if d.ID != "baseline" {

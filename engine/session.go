@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"sync"
 	"time"
 
@@ -33,7 +35,9 @@ type Arousal interface {
 // habituationCheck is how often a step with end_when looks again.
 const habituationCheck = 250 * time.Millisecond
 
-// PromptTimeout is how long a rating prompt waits before the step moves on.
+// PromptTimeout is how long a rating prompt waits before the step moves
+// on, on the step's clock: a pause stops it (the patient cannot answer
+// then).
 var PromptTimeout = 30 * time.Second
 
 // Session plays a protocol: it decides when steps start and end, prompts
@@ -173,7 +177,7 @@ func (s *Session) advanceLocked() time.Duration {
 	// Safety limits first: they end a step whatever it is waiting for.
 	if max := s.p.MaxStep; max > 0 {
 		if el >= max {
-			s.limitLocked("max_step", fmt.Sprintf("step %q reached the protocol's limit of %v per step", st.Name, max))
+			s.limitLocked("max_step", fmt.Sprintf("step %q reached the protocol's limit of %s per step — moving on", st.Name, plainDuration(max)))
 			s.nextLocked("max_step")
 			return -1
 		}
@@ -181,7 +185,11 @@ func (s *Session) advanceLocked() time.Duration {
 	}
 	if max := s.p.MaxExposure; max > 0 && !st.Neutral {
 		if s.exposed+el >= max {
-			s.limitLocked("max_exposure", fmt.Sprintf("the session reached the protocol's limit of %v of exposure", max))
+			then := "ending the session"
+			if s.p.Recovery != nil && idx < len(s.steps)-1 {
+				then = "going to the recovery step"
+			}
+			s.limitLocked("max_exposure", fmt.Sprintf("the session reached the protocol's limit of %s of exposure — %s", plainDuration(max), then))
 			s.toRecoveryLocked("max_exposure")
 			return -1
 		}
@@ -189,7 +197,7 @@ func (s *Session) advanceLocked() time.Duration {
 	}
 
 	if p := s.snap.Prompt; p != nil {
-		left := PromptTimeout - (now - p.Since)
+		left := s.snap.promptLeft(now)
 		if left <= 0 {
 			s.emit(idx, event.Rating{Scale: p.Scale, Answered: false, PromptT: event.Secs(p.Since)})
 			if p.AtEnd {
@@ -214,7 +222,8 @@ func (s *Session) advanceLocked() time.Duration {
 		}
 	}
 	if e := st.EndWhen; e != nil && el >= e.Min && s.habituatedLocked(e, now-el) {
-		s.emit(idx, event.Alert{Source: "session", Message: fmt.Sprintf("step %q ended early: arousal and craving habituated", st.Name), Level: "info"})
+		s.emit(idx, event.Alert{Source: "session", Level: event.LevelInfo, Incident: "habituated:" + st.ID,
+			Message: fmt.Sprintf("step %q ended early: arousal and craving habituated", st.Name)})
 		if closingRating(st) {
 			// The step's end rating is still asked: a habituated step
 			// is the one whose rating a study needs most.
@@ -274,9 +283,30 @@ func (s *Session) openPromptLocked(r *scenes.Rating, now time.Duration, atEnd bo
 // closingRating says whether a step asks a rating at its end.
 func closingRating(st scenes.Step) bool { return st.Rating != nil && st.Rating.At != scenes.AtStart }
 
-// limitLocked tells the therapist a safety limit acted.
+// limitLocked tells the therapist a safety limit acted: an alarm, one
+// incident per limit.
 func (s *Session) limitLocked(kind, msg string) {
-	s.emit(s.snap.Step, event.Alert{Source: "session", Limit: &event.Limit{Name: kind}, Message: msg})
+	s.emit(s.snap.Step, event.Alert{Source: "session", Level: event.LevelAlarm, Incident: "limit:" + kind,
+		Limit: &event.Limit{Name: kind}, Message: msg})
+}
+
+// plainDuration says d as a person would: "90 s", "2 min", "1 h 30 min".
+func plainDuration(d time.Duration) string {
+	switch {
+	case d < 100*time.Second:
+		return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + " s"
+	case d < time.Hour:
+		return strconv.FormatFloat(math.Round(d.Minutes()*10)/10, 'f', -1, 64) + " min"
+	}
+	h := int(d / time.Hour)
+	m := int(math.Round((d - time.Duration(h)*time.Hour).Minutes()))
+	if m == 60 {
+		h, m = h+1, 0
+	}
+	if m == 0 {
+		return fmt.Sprintf("%d h", h)
+	}
+	return fmt.Sprintf("%d h %d min", h, m)
 }
 
 // toRecoveryLocked ends exposure: on to the recovery step, or the end.
@@ -517,6 +547,29 @@ func (s *Session) Answer(value int, by string) error {
 		s.nextLocked("rating")
 	}
 	s.poke()
+	return nil
+}
+
+// MoveMarker records where the patient's mark stands on the open prompt's
+// scale (0–100) while they choose, for the dashboard (Prompt.Marker); by
+// is who moved it. It is not an event: the answer is (Answer).
+func (s *Session) MoveMarker(value int, by string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.snap.Prompt
+	if p == nil {
+		return fmt.Errorf("marker: no prompt is open: %w", ErrState)
+	}
+	if value < 0 || value > 100 {
+		return fmt.Errorf("marker %d: must be 0..100", value)
+	}
+	if p.Marker != nil && *p.Marker == value {
+		return nil
+	}
+	// Snapshots share the prompt read only: a moved marker is a new copy.
+	moved := *p
+	moved.Marker = &value
+	s.snap.Prompt = &moved
 	return nil
 }
 

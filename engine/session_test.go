@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -254,6 +255,77 @@ func TestUnansweredPromptMovesOn(t *testing.T) {
 	assert.Equal(t, "recovery", field(h.next(t, event.KindStepStart), "id"))
 }
 
+// The patient's marker shows in the snapshot while they choose, on a copy
+// of the prompt (earlier snapshots keep theirs); a new prompt starts
+// without one. The prompt's time left stops while paused, and the prompt
+// times out when it is used up.
+func TestMoveMarkerAndPromptTimeLeft(t *testing.T) {
+	w := newWall()
+	h := run(t, protocol(t, src("1h", "1h", "1h")), setup{clock: NewClockFunc(w.read)})
+	s := h.s
+	h.next(t, event.KindStepStart)
+	require.ErrorIs(t, s.MoveMarker(50, "patient"), ErrState, "no prompt")
+
+	w.at(10 * sec)
+	require.NoError(t, s.AskRating("craving", "therapist"))
+	h.next(t, event.KindRatingPrompt)
+	before := s.Snapshot()
+	require.NotNil(t, before.Prompt)
+	assert.Nil(t, before.Prompt.Marker, "no marker until the patient places one")
+	for _, bad := range []int{-1, 101} {
+		assert.Error(t, s.MoveMarker(bad, "patient"), "%d", bad)
+	}
+	require.NoError(t, s.MoveMarker(40, "patient"))
+	v := s.Snapshot()
+	require.NotNil(t, v.Prompt.Marker)
+	assert.Equal(t, 40, *v.Prompt.Marker)
+	assert.Nil(t, before.Prompt.Marker, "an earlier snapshot's prompt is not changed")
+	require.NoError(t, s.MoveMarker(40, "patient"))
+	assert.Same(t, v.Prompt, s.Snapshot().Prompt, "the same place: no new copy")
+	require.NoError(t, s.MoveMarker(55, "patient"))
+	b, err := json.Marshal(s.Snapshot())
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"at_end":false,"timeout":30,"marker":55},"prompt_remaining":30,`)
+
+	w.at(14 * sec)
+	assert.Equal(t, 26*sec, s.Snapshot().PromptLeft.Duration())
+	require.NoError(t, s.Pause("therapist"))
+	w.at(50 * sec)
+	assert.Equal(t, 26*sec, s.Snapshot().PromptLeft.Duration(), "a pause stops it")
+	assert.Equal(t, 55, *s.Snapshot().Prompt.Marker, "the marker stays through a pause")
+	require.NoError(t, s.Resume("therapist"))
+	w.at(60 * sec)
+	s.poke()
+	assert.Equal(t, 16*sec, s.Snapshot().PromptLeft.Duration())
+	require.NotNil(t, s.Snapshot().Prompt, "not timed out: the pause did not count")
+	w.at(76 * sec)
+	s.poke()
+	r := h.next(t, event.KindRating)
+	assert.Equal(t, false, field(r, "answered"), "timed out 30 s of the step's clock after it opened")
+	assert.Equal(t, 76*sec, r.T)
+	require.ErrorIs(t, s.MoveMarker(50, "patient"), ErrState, "no prompt any more")
+
+	w.at(80 * sec)
+	require.NoError(t, s.AskRating("suds", "therapist"))
+	h.next(t, event.KindRatingPrompt)
+	assert.Nil(t, s.Snapshot().Prompt.Marker, "a new prompt starts without a marker")
+	require.NoError(t, s.Answer(20, "patient"))
+	h.next(t, event.KindRating)
+}
+
+func TestPlainDuration(t *testing.T) {
+	for _, c := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{60 * time.Millisecond, "0.06 s"}, {90 * time.Second, "90 s"}, {2 * time.Minute, "2 min"},
+		{150 * time.Second, "2.5 min"}, {time.Hour, "1 h"}, {90 * time.Minute, "1 h 30 min"},
+		{2*time.Hour - time.Second, "2 h"},
+	} {
+		assert.Equal(t, c.want, plainDuration(c.d), "%v", c.d)
+	}
+}
+
 func sprintf(f string, a ...any) string { return fmt.Sprintf(f, a...) }
 
 func TestRepeatAndBackOff(t *testing.T) {
@@ -280,6 +352,8 @@ func TestSafetyLimits(t *testing.T) {
 		h.next(t, event.KindStepStart) // s1, an hour long
 		a := h.next(t, event.KindAlert)
 		assert.Equal(t, "max_step", field(a, "limit"))
+		assert.Equal(t, []any{event.LevelAlarm, "limit:max_step"}, []any{a.Data.(event.Alert).Level, a.Data.(event.Alert).Incident})
+		assert.Equal(t, `step "A" reached the protocol's limit of 0.06 s per step — moving on`, a.Data.(event.Alert).Message)
 		assert.Equal(t, "max_step", field(h.next(t, event.KindStepEnd), "reason"))
 	})
 	t.Run("per session goes to recovery", func(t *testing.T) {
@@ -290,6 +364,8 @@ func TestSafetyLimits(t *testing.T) {
 		s1 := h.next(t, event.KindStepStart)
 		a := h.next(t, event.KindAlert)
 		assert.Equal(t, "max_exposure", field(a, "limit"))
+		assert.Equal(t, []any{event.LevelAlarm, "limit:max_exposure"}, []any{a.Data.(event.Alert).Level, a.Data.(event.Alert).Incident})
+		assert.Contains(t, a.Data.(event.Alert).Message, "— going to the recovery step")
 		assert.GreaterOrEqual(t, a.T-s1.T, 60*time.Millisecond)
 		assert.Equal(t, "recovery", field(h.next(t, event.KindStepStart), "id"), "exposure ends on the recovery step")
 	})
@@ -367,6 +443,8 @@ func TestStepEndsWhenHabituated(t *testing.T) {
 		require.Eventually(t, func() bool { return f.calls() >= 2 }, 10*time.Second, time.Millisecond)
 		assert.Equal(t, 1, h.s.Snapshot().Step)
 		f.set(true)
+		note := h.next(t, event.KindAlert).Data.(event.Alert)
+		assert.Equal(t, []any{event.LevelInfo, "habituated:s1"}, []any{note.Level, note.Incident}, "a notice, not an alarm")
 		end := h.next(t, event.KindStepEnd)
 		assert.Equal(t, "habituated", field(end, "reason"))
 		assert.GreaterOrEqual(t, end.T-s1.T, 30*time.Millisecond, "never before min")
@@ -501,7 +579,8 @@ func TestSessionStateIsItsEventsFolded(t *testing.T) {
 	step(9*sec, func() error { return s.Resume("therapist") })
 	v = step(10*sec, func() error { return s.AskRating("suds", "therapist") })
 	require.NotNil(t, v.Prompt)
-	assert.Equal(t, Prompt{Scale: "suds", Question: v.Prompt.Question, Since: 10 * sec}, *v.Prompt)
+	assert.Equal(t, Prompt{Scale: "suds", Question: v.Prompt.Question, Since: 10 * sec,
+		Timeout: Duration(PromptTimeout), at: 5 * sec}, *v.Prompt, "opened 5 s into the step (3 s paused or calm)")
 	step(11*sec, func() error { return s.Answer(50, "patient") })
 
 	// The baseline's 10 s are up at 16 s (3 s stood still): step A.

@@ -55,6 +55,16 @@ type Prompt struct {
 	// AtEnd marks the step's closing prompt, asked when the step's time is
 	// up: answering it (or its timing out) ends the step.
 	AtEnd bool `json:"at_end"`
+	// Timeout is how long the prompt waits for an answer, on the step's
+	// clock (a pause stops it): the snapshot's PromptLeft counts it down.
+	Timeout Duration `json:"timeout"`
+	// Marker is where the patient's mark stands on the scale (0–100) while
+	// they choose, nil until they place one (Session.MoveMarker). It is
+	// live only, the one part of a snapshot no event makes: the recording
+	// has the answer, and a replay shows no marker.
+	Marker *int `json:"marker,omitempty"`
+
+	at time.Duration // the step's clock when the prompt opened
 }
 
 // Snapshot is what the window and the dashboard read: the session's state
@@ -70,7 +80,11 @@ type Snapshot struct {
 	Elapsed   Duration `json:"step_elapsed"`     // in the step, pauses and calm excluded, at most its duration
 	Remaining Duration `json:"step_remaining"`   // of the step's duration
 	Prompt    *Prompt  `json:"prompt,omitempty"` // shared: read only
-	Now       Duration `json:"t"`                // the session time the snapshot shows
+	// PromptLeft is the open prompt's time left before it times out (0
+	// with no prompt): a Duration here, not in the shared Prompt, so a
+	// snapshot per frame allocates nothing.
+	PromptLeft Duration `json:"prompt_remaining,omitempty"`
+	Now        Duration `json:"t"` // the session time the snapshot shows
 	// Scene changes whenever what the patient should see changes; the
 	// window logs cue onsets on the first frame that shows a new Scene.
 	// Not sent: the dashboard has the events themselves.
@@ -103,12 +117,22 @@ func (s Snapshot) StepTime(now time.Duration) time.Duration {
 // At is the snapshot as seen at session time now (not before the event
 // that made it): the step's Elapsed and Remaining then.
 func (s Snapshot) At(now time.Duration) Snapshot {
-	s.Now, s.Elapsed, s.Remaining = Duration(now), 0, 0
+	s.Now, s.Elapsed, s.Remaining, s.PromptLeft = Duration(now), 0, 0, 0
 	if s.Step >= 0 {
 		el := min(s.StepTime(now), s.length)
 		s.Elapsed, s.Remaining = Duration(el), Duration(s.length-el)
 	}
+	if s.Prompt != nil {
+		s.PromptLeft = Duration(max(s.promptLeft(now), 0))
+	}
 	return s
+}
+
+// promptLeft is the open prompt's time left at session time now, on the
+// step's clock (negative once it has timed out); there must be a prompt.
+func (s Snapshot) promptLeft(now time.Duration) time.Duration {
+	p := s.Prompt
+	return p.Timeout.Duration() - (s.StepTime(now) - p.at)
 }
 
 // Apply is the session's state machine: the snapshot after event e. It is a
@@ -180,7 +204,8 @@ func Apply(s Snapshot, e event.Event) Snapshot {
 		}
 		// A closing prompt says so; recordings from before at_end asked it
 		// when, and only when, the step's time was up.
-		next.Prompt = &Prompt{Scale: d.Scale, Question: d.Question, Since: t, AtEnd: d.AtEnd || next.clock >= next.length}
+		next.Prompt = &Prompt{Scale: d.Scale, Question: d.Question, Since: t, AtEnd: d.AtEnd || next.clock >= next.length,
+			Timeout: Duration(PromptTimeout), at: next.clock}
 		next.Scene++
 	case event.Rating:
 		if s.Prompt == nil {

@@ -143,7 +143,8 @@ func TestApply(t *testing.T) {
 			if w.prompt == "" {
 				assert.Nil(t, got.Prompt)
 			} else if assert.NotNil(t, got.Prompt) {
-				assert.Equal(t, Prompt{Scale: w.prompt, Question: got.Prompt.Question, Since: c.e.T, AtEnd: w.atEnd}, *got.Prompt)
+				assert.Equal(t, Prompt{Scale: w.prompt, Question: got.Prompt.Question, Since: c.e.T, AtEnd: w.atEnd,
+					Timeout: Duration(PromptTimeout), at: w.elapsed}, *got.Prompt)
 			}
 			if d, ok := c.e.Data.(event.StepStart); ok {
 				assert.Equal(t, []any{d.ID, d.Name, d.Intensity}, []any{got.StepID, got.StepName, got.Intensity})
@@ -215,7 +216,8 @@ func TestSnapshotJSONIsItsType(t *testing.T) {
 	b, err := json.Marshal(s)
 	require.NoError(t, err)
 	const want = `{"status":"running","step_index":1,"step_id":"bottle","step_name":"Bottle","intensity":3,"steps":3,` +
-		`"step_elapsed":2.5,"step_remaining":17.5,"prompt":{"scale":"craving","question":"How strong?","at_end":false},"t":12.5}`
+		`"step_elapsed":2.5,"step_remaining":17.5,"prompt":{"scale":"craving","question":"How strong?","at_end":false,"timeout":30},` +
+		`"prompt_remaining":29.5,"t":12.5}`
 	assert.Equal(t, want, string(b))
 
 	// It reads back: what the wire carries is the type's own fields.
@@ -224,7 +226,7 @@ func TestSnapshotJSONIsItsType(t *testing.T) {
 	wire := s
 	wire.Scene, wire.Presentation, wire.length, wire.since, wire.clock = 0, 0, 0, 0, 0
 	p := *s.Prompt
-	p.Since = 0
+	p.Since, p.at = 0, 0
 	wire.Prompt = &p
 	assert.Equal(t, wire, back)
 }
@@ -233,5 +235,33 @@ func TestDurationsThroughSecondsComeBackExactly(t *testing.T) {
 	for _, d := range []time.Duration{0, 1, 7*time.Millisecond + 3, 1100 * time.Millisecond, 90 * time.Second,
 		time.Hour + 1, 4*time.Hour + 123456789, 1<<50 + 7} {
 		assert.Equal(t, d, fromSeconds(float64(event.Secs(d))), "%v", d)
+	}
+}
+
+// A prompt's time left runs on the step's clock: a pause stops it, and it
+// never goes below zero.
+func TestPromptLeft(t *testing.T) {
+	prompt := at(12*sec, 1, event.RatingPrompt{Scale: "craving", Question: "?"})
+	for _, c := range []struct {
+		name string
+		s    Snapshot
+		at   time.Duration
+		left time.Duration
+	}{
+		{"no prompt", after(), 13 * sec, 0},
+		{"just opened", after(prompt), 12 * sec, PromptTimeout},
+		{"running", after(prompt), 20 * sec, PromptTimeout - 8*sec},
+		{"paused at 14 s: frozen", after(prompt, cmd(14*sec, "pause")), 40 * sec, PromptTimeout - 2*sec},
+		{"resumed at 40 s", after(prompt, cmd(14*sec, "pause"), cmd(40*sec, "resume")), 41 * sec, PromptTimeout - 3*sec},
+		{"timed out: zero, not less", after(prompt), time.Hour, 0},
+		{"answered", after(prompt, at(13*sec, 1, event.Rating{Answered: true, Scale: "craving", Value: event.Int(3)})), 14 * sec, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v := c.s.At(c.at)
+			assert.Equal(t, c.left, v.PromptLeft.Duration())
+			if v.Prompt != nil {
+				assert.Equal(t, PromptTimeout, v.Prompt.Timeout.Duration())
+			}
+		})
 	}
 }

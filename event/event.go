@@ -156,20 +156,58 @@ type Marker struct {
 
 // Alert tells the therapist something needs attention (or, Level "info",
 // that something happened on its own).
+//
+// Alerts about one condition form an incident: those with the same
+// Incident key ("sensor:bitalino", "arousal", "signal:bitalino:ecg") update
+// one entry on the dashboard instead of adding another, and the one with
+// Resolved set says the condition cleared (the sensor is back, arousal is
+// under the ceiling again, the signal is usable); it keeps the incident's
+// level. An alert with no Incident stands alone, as every alert of
+// recordings made before these fields does.
 type Alert struct {
 	Channel string   `json:"channel,omitempty"`
 	Cleared []string `json:"cleared,omitempty"`
 	Cue     string   `json:"cue,omitempty"`
-	Device  string   `json:"device,omitempty"`
-	Level   string   `json:"level,omitempty"` // "" (warning) or "info"
+	// Detail is the technical cause (a serial error, a file name), kept
+	// apart so Message stays in plain words.
+	Detail   string `json:"detail,omitempty"`
+	Device   string `json:"device,omitempty"`
+	Incident string `json:"incident,omitempty"`
+	Level    Level  `json:"level,omitempty"` // "" reads as LevelWarning
 	// Limit names the safety limit that acted ("max_step", "max_exposure")
 	// or, for the arousal ceiling, the ceiling's value.
-	Limit   *Limit   `json:"limit,omitempty"`
-	Message string   `json:"message"`
-	Quality []string `json:"quality,omitempty"`
-	Raised  []string `json:"raised,omitempty"`
-	Source  string   `json:"source"` // session, sensor, signal, arousal, sound, video, recording
-	Value   *float64 `json:"value,omitempty"`
+	Limit    *Limit   `json:"limit,omitempty"`
+	Message  string   `json:"message"`
+	Quality  []string `json:"quality,omitempty"`
+	Raised   []string `json:"raised,omitempty"`
+	Resolved bool     `json:"resolved,omitempty"`
+	Source   string   `json:"source"` // session, sensor, signal, arousal, sound, video, recording
+	Value    *float64 `json:"value,omitempty"`
+}
+
+// Level is how urgent an alert is.
+type Level string
+
+// Alert levels. The empty level, all that recordings made before levels
+// hold (but for habituation notices, "info"), is a warning.
+const (
+	// LevelInfo: something happened on its own or a setup notice (no
+	// sound device, a step ended early); nothing to do now.
+	LevelInfo Level = "info"
+	// LevelWarning: the data or the setup needs attention (a sensor lost,
+	// a noisy signal, a gap); the session itself is safe.
+	LevelWarning Level = "warning"
+	// LevelAlarm: the patient or the session needs the therapist now
+	// (panic, the arousal ceiling, a safety limit, the recording failing).
+	LevelAlarm Level = "alarm"
+)
+
+// Severity is the alert's level, LevelWarning when it has none.
+func (a Alert) Severity() Level {
+	if a.Level == "" {
+		return LevelWarning
+	}
+	return a.Level
 }
 
 // Gap says a sensor's data is missing between Start and End.

@@ -25,7 +25,7 @@ var samples = map[event.Kind]event.Data{
 	event.KindRating:       event.Rating{Scale: "craving", Value: event.Int(42), Answered: true, By: "patient", PromptT: 12.5},
 	event.KindRatingPrompt: event.RatingPrompt{Scale: "craving", Question: "How strong?", AtEnd: true},
 	event.KindCommand:      event.Command{Cmd: "rate", Scale: "suds", By: "therapist"},
-	event.KindAlert:        event.Alert{Source: "arousal", Limit: &event.Limit{Value: 2.5}, Value: event.Float(3.1), Message: "arousal 3.1"},
+	event.KindAlert:        event.Alert{Source: "arousal", Limit: &event.Limit{Value: 2.5}, Value: event.Float(3.1), Message: "arousal 3.1", Level: event.LevelAlarm, Incident: "arousal", Resolved: true, Detail: "z against baseline"},
 	event.KindGap:          event.Gap{Source: "sensor", Device: "bitalino", Start: 10, End: 12.5, Reason: "unplugged"},
 	event.KindSCR:          event.SCR{Device: "bitalino", Source: "eda", Onset: 3, Peak: 5.5, Amplitude: 0.12, Rise: 2.5},
 	event.KindMarker:       event.Marker{Text: "tense", By: "therapist"},
@@ -178,4 +178,33 @@ func FuzzDecode(f *testing.F) {
 		assert.Equal(t, e.T, e2.T)
 		assert.Equal(t, e.Step, e2.Step)
 	})
+}
+
+// TestAlertLevels: an alert without a level, as every recording before
+// levels holds, reads as a warning; the levels and incidents round-trip and
+// stay out of the bytes when unset, so old recordings re-encode unchanged.
+func TestAlertLevels(t *testing.T) {
+	for _, c := range []struct {
+		line     string
+		severity event.Level
+		want     event.Alert
+	}{
+		{`{"message":"m","source":"sensor"}`, event.LevelWarning, event.Alert{Source: "sensor", Message: "m"}},
+		{`{"level":"info","message":"m","source":"session"}`, event.LevelInfo, event.Alert{Source: "session", Message: "m", Level: event.LevelInfo}},
+		{`{"level":"warning","message":"m","source":"signal"}`, event.LevelWarning, event.Alert{Source: "signal", Message: "m", Level: event.LevelWarning}},
+		{`{"incident":"arousal","level":"alarm","message":"m","source":"arousal"}`, event.LevelAlarm,
+			event.Alert{Source: "arousal", Message: "m", Level: event.LevelAlarm, Incident: "arousal"}},
+		{`{"detail":"read /dev/pts/3: input/output error","device":"bitalino","incident":"sensor:bitalino","level":"warning","message":"m","resolved":true,"source":"sensor"}`,
+			event.LevelWarning, event.Alert{Source: "sensor", Device: "bitalino", Message: "m", Level: event.LevelWarning,
+				Incident: "sensor:bitalino", Resolved: true, Detail: "read /dev/pts/3: input/output error"}},
+	} {
+		line := `{"t":5,"wall":"0001-01-01T00:00:00Z","kind":"alert","step":-1,"data":` + c.line + `}`
+		var e event.Event
+		require.NoError(t, json.Unmarshal([]byte(line), &e), line)
+		assert.Equal(t, c.want, e.Data, line)
+		assert.Equal(t, c.severity, e.Data.(event.Alert).Severity(), line)
+		b, err := event.MarshalData(e.Data)
+		require.NoError(t, err)
+		assert.Equal(t, c.line, string(b), "re-encoded byte for byte")
+	}
 }

@@ -43,7 +43,7 @@ var registry = map[Kind]struct {
 	KindRating:       {func() Data { return &Rating{} }, "the patient's rating, 0-100, or an unanswered prompt (data: scale, value, answered, prompt_t, by)"},
 	KindRatingPrompt: {func() Data { return &RatingPrompt{} }, "the patient was asked for a rating (data: scale, question)"},
 	KindCommand:      {func() Data { return &Command{} }, "a therapist's command (data: cmd, by, scale)"},
-	KindAlert:        {func() Data { return &Alert{} }, "an alert to the therapist (data: source, message, level, limit, device, channel)"},
+	KindAlert:        {func() Data { return &Alert{} }, "an alert to the therapist (data: source, message in plain words, level info|warning|alarm, none = warning; incident: alerts with the same key update one entry, resolved: its condition cleared; detail: the technical cause; limit, value, device, channel, cue)"},
 	KindGap:          {func() Data { return &Gap{} }, "a sensor's data is missing between gap_start and gap_end (data: device, reason)"},
 	KindSCR:          {func() Data { return &SCR{} }, "a skin conductance response, at its onset (data: device, onset, peak, amplitude, rise)"},
 	KindMarker:       {func() Data { return &Marker{} }, "a therapist's marker or note (data: text, by)"},

@@ -11,8 +11,9 @@ build=(gcc pkg-config libc6-dev libgl1-mesa-dev libxcursor-dev libxi-dev libxine
 run=(xvfb xauth libgl1-mesa-dri espeak-ng)
 # Test: a PulseAudio null sink paces audio in real time with no sound card;
 # xdotool to press keys in the window,
-# Chromium for the dashboard browser test.
-test=(pulseaudio libasound2-plugins xdotool chromium)
+# Chromium for the dashboard browser test; iproute2 (ip) and util-linux
+# (unshare) for the LSL tests' private network namespace.
+test=(pulseaudio libasound2-plugins xdotool chromium iproute2 util-linux)
 
 want=("${build[@]}" "${run[@]}")
 [ "${1:-run}" = test ] && want+=("${test[@]}")

@@ -23,8 +23,10 @@ type (
 	Percent      float64 // SpO2
 )
 
-// MaxChannels bounds the values of one sample so samples need no allocation.
-const MaxChannels = 8
+// MaxChannels bounds the values of one sample so samples need no
+// allocation: 32, so an EEG cap or an eye tracker recorded over LSL fits
+// (a 6-channel BITalino uses the first six; a sample is 300 bytes).
+const MaxChannels = 32
 
 // Channel describes one column of a device's samples.
 type Channel struct {

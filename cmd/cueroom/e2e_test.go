@@ -65,6 +65,7 @@ type proc struct {
 	stderr  *strings.Builder
 	exited  chan error
 	display string
+	head    []string // what it printed up to the recording folder
 }
 
 var (
@@ -87,6 +88,7 @@ func startRun(t *testing.T, sessions string, args ...string) *proc {
 	})
 	sc := bufio.NewScanner(out)
 	for sc.Scan() && (p.url == "" || p.dir == "") {
+		p.head = append(p.head, sc.Text())
 		if m := reURL.FindStringSubmatch(sc.Text()); m != nil {
 			p.url = m[1]
 		}
@@ -312,9 +314,12 @@ func TestEscStopsAndTherapistEnds(t *testing.T) {
 	readUntil(t, c, 30*time.Second, func(m feedMsg) bool {
 		return m.Type == "event" && m.Kind == string(event.KindCueOnset) && m.Data["channel"] == "visual"
 	})
-	out, err := exec.Command(xdotool, "search", "--sync", "--name", "cueroom — Alcohol",
+	// The window's title is neutral: anyone in the room sees the taskbar.
+	out, err := exec.Command(xdotool, "search", "--sync", "--name", "^cueroom session$",
 		"windowfocus", "--sync", "key", "Escape").CombinedOutput()
 	require.NoError(t, err, "xdotool: %s", out)
+	named, _ := exec.Command(xdotool, "search", "--name", "alcohol").Output()
+	assert.Empty(t, strings.TrimSpace(string(named)), "no window title names the substance")
 
 	msgs := readUntil(t, c, 10*time.Second, func(m feedMsg) bool { return m.Type == "event" && m.Kind == string(event.KindPatientStop) })
 	stop := msgs[len(msgs)-1]

@@ -8,16 +8,19 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/cueroom/cueroom/engine"
 	"github.com/cueroom/cueroom/engine/audio"
 	"github.com/cueroom/cueroom/engine/feed"
+	"github.com/cueroom/cueroom/engine/lslout"
 	"github.com/cueroom/cueroom/engine/pipeline"
 	"github.com/cueroom/cueroom/engine/record"
 	"github.com/cueroom/cueroom/engine/replay"
 	"github.com/cueroom/cueroom/engine/window"
+	"github.com/cueroom/cueroom/lsl"
 	"github.com/cueroom/cueroom/sensors"
 )
 
@@ -27,7 +30,7 @@ type replayOptions struct {
 	media, at                    string
 	speed                        float64
 	paused, noSound, noWindow    bool
-	fullscreen                   bool
+	fullscreen, lsl              bool
 	width, height                int
 }
 
@@ -47,6 +50,7 @@ func cmdReplay(args []string) error {
 	fs.BoolVar(&o.noSound, "no-sound", false, "play sound to a silent null sink")
 	fs.BoolVar(&o.noWindow, "no-window", false, "no window: the dashboard only")
 	fs.BoolVar(&o.fullscreen, "fullscreen", false, "window fullscreen")
+	fs.BoolVar(&o.lsl, "lsl", false, "offer the replay on Lab Streaming Layer, as 'run --lsl' does (times: the recording's, from when the replay starts)")
 	fs.IntVar(&o.width, "width", 1280, "window width")
 	fs.IntVar(&o.height, "height", 720, "window height")
 	if err := fs.Parse(args); err != nil {
@@ -128,6 +132,18 @@ func runReplay(dir string, o replayOptions) error {
 			return usagef("replay: --at %s: %v", o.at, err)
 		}
 	}
+	var lslPub *lslout.Publisher
+	if o.lsl {
+		// LSL time = the recorded time plus a fixed origin: the replay's
+		// position now is now on LSL's clock. A seek or a speed other than
+		// 1× makes the timestamps jump or stretch with the recording's clock.
+		lslPub, err = startLSL(pl, lsl.SessionClock{Origin: lsl.LocalClock() - player.Now().Seconds()}, "replay-"+filepath.Base(rec.Dir))
+		if err != nil {
+			return err
+		}
+		lslPub.FollowSeeks()
+		defer lslPub.Close()
+	}
 	pl.Streams = func() []sensors.Stream { return rec.Meta.Streams }
 	driver := pipeline.Replay{Player: player, Info: feed.ReplayInfo{Dir: rec.Dir, Start: rec.Meta.Start, Window: !o.noWindow}}
 	if err := pl.Listen(driver); err != nil {
@@ -138,6 +154,9 @@ func runReplay(dir string, o replayOptions) error {
 	fmt.Printf("  session:   %s (%s, %s)\n", rec.Dir, rec.Meta.Start.Local().Format("2006-01-02 15:04"), player.Duration().Round(time.Second))
 	fmt.Printf("  dashboard: %s\n", pl.Feed.URL())
 	fmt.Printf("  observer:  %s (watch only)\n", pl.Feed.ObserverURL())
+	if lslPub != nil {
+		fmt.Printf("  lsl:       %s\n", lslNames(lslPub))
+	}
 	if fingerprint != "" {
 		fmt.Printf("  TLS certificate SHA-256 fingerprint: %s (check it when the browser asks)\n", fingerprint)
 	}

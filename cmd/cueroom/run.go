@@ -9,16 +9,20 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/cueroom/cueroom/engine"
 	"github.com/cueroom/cueroom/engine/audio"
 	"github.com/cueroom/cueroom/engine/feed"
+	"github.com/cueroom/cueroom/engine/lslout"
 	"github.com/cueroom/cueroom/engine/pipeline"
 	"github.com/cueroom/cueroom/engine/record"
 	"github.com/cueroom/cueroom/engine/replay"
 	"github.com/cueroom/cueroom/engine/window"
+	"github.com/cueroom/cueroom/event"
+	"github.com/cueroom/cueroom/lsl"
 	"github.com/cueroom/cueroom/sensors"
 	"github.com/cueroom/cueroom/sensors/rig"
 	"github.com/cueroom/cueroom/sensors/spec"
@@ -38,6 +42,7 @@ type runOptions struct {
 	sensors                 multiFlag
 	fullscreen, noSound     bool
 	stereo, hold, syncPatch bool
+	lsl                     bool
 	width, height           int
 	protocol                string
 }
@@ -57,6 +62,7 @@ func cmdRun(args []string) error {
 	fs.BoolVar(&o.syncPatch, "sync-patch", false, "draw a square in the bottom-left corner that turns white at each visual cue onset, for a photodiode (then: cueroom timing SESSION)")
 	fs.BoolVar(&o.stereo, "stereo", false, "side-by-side stereo, for a headset used as a display (combine with --fullscreen)")
 	fs.BoolVar(&o.hold, "hold", false, "wait for Start on the dashboard before the baseline begins")
+	fs.BoolVar(&o.lsl, "lsl", false, "offer the session on Lab Streaming Layer: one stream per sensor, the derived physiology, and every event as a marker (for LabRecorder)")
 	fs.BoolVar(&o.noSound, "no-sound", false, "play sound to a silent null sink")
 	fs.IntVar(&o.width, "width", 1280, "window width")
 	fs.IntVar(&o.height, "height", 720, "window height")
@@ -102,6 +108,29 @@ func checkWindowSize(cmd string, w, h int) error {
 	return nil
 }
 
+// startLSL offers the session on LSL (package lslout): the outlets follow
+// the bus from now on.
+func startLSL(pl *pipeline.Pipeline, clock lsl.SessionClock, source string) (*lslout.Publisher, error) {
+	pub, err := lslout.New(clock, source, func(f string, a ...any) { logf(f, a...) })
+	if err != nil {
+		return nil, fmt.Errorf("--lsl: %w", err)
+	}
+	// Lossless: a dropped marker would be a hole in a lab's record. Run
+	// ends when the bus closes.
+	go pub.Run(pl.Bus.Subscribe(1024, true))
+	return pub, nil
+}
+
+// lslNames lists the outlets offered so far (the sensors' come as they
+// announce themselves).
+func lslNames(p *lslout.Publisher) string {
+	var names []string
+	for _, s := range p.Streams() {
+		names = append(names, fmt.Sprintf("%q", s.Name))
+	}
+	return fmt.Sprintf("%s and one per sensor (LSL time = session time + %.6f s)", strings.Join(names, ", "), p.Clock().Origin)
+}
+
 func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "cueroom: "+format+"\n", args...)
 }
@@ -144,6 +173,16 @@ func runSession(o runOptions) error {
 	}
 	defer pl.Close()
 
+	// LSL outlets subscribe before the sensors announce their streams.
+	var lslPub *lslout.Publisher
+	if o.lsl {
+		lslPub, err = startLSL(pl, lsl.SessionClockAt(clock.Start()), clock.Start().Format("20060102-150405"))
+		if err != nil {
+			return err
+		}
+		defer lslPub.Close()
+	}
+
 	// A simulated photodiode watches the sync patch through this light.
 	light := &synth.Light{}
 	sens, err := rig.Start(ctx, o.sensors, clock, pl.Bus, os.Stdout, spec.WithLight(light))
@@ -157,10 +196,19 @@ func runSession(o runOptions) error {
 	pl.Streams = sens.Streams
 	pl.Follow(256, sens.FollowCues)
 
+	// What audio says while opening is a setup notice (no sound device:
+	// the null sink plays); later, the output failing mid-session is a
+	// warning.
+	var soundOpen atomic.Bool
 	out := audio.Open(audio.Options{NoDevice: o.noSound, Warn: func(s string) {
 		logf("sound: %s", s)
-		pl.Alert("sound", s)
+		level := event.LevelInfo
+		if soundOpen.Load() {
+			level = event.LevelWarning
+		}
+		pl.Notify(event.Alert{Source: "sound", Level: level, Incident: "sound", Message: s})
 	}})
+	soundOpen.Store(true)
 	defer out.Close()
 	sess := engine.New(p, pl.Bus, clock, engine.NewSoundPlayer(out, media, clock, pl.Presenter))
 	sess.SetArousal(pl.Physiology)
@@ -200,15 +248,21 @@ func runSession(o runOptions) error {
 	if fingerprint != "" {
 		fmt.Printf("  TLS certificate SHA-256 fingerprint: %s (check it when the browser asks)\n", fingerprint)
 	}
+	if lslPub != nil {
+		fmt.Printf("  lsl:       %s\n", lslNames(lslPub))
+	}
 	fmt.Printf("  recording: %s\n", rec.Dir())
 	fmt.Printf("  sensors:   %s\n", sens.Describe())
 	fmt.Printf("  sound:     %s\n", out.Sink())
+
 	fmt.Println("  The patient presses Esc to stop at any moment.")
 
 	res := pl.Run(ctx, pipeline.Run{
 		Driver: driver, Recorder: rec,
 		Window: &pipeline.Window{Media: media, Clock: clock, ViewEvery: 250 * time.Millisecond,
-			Options: window.Options{Title: "cueroom — " + p.Title, Width: o.width, Height: o.height,
+			// A neutral title: the taskbar and the window switcher are seen
+			// by anyone in the room, and the protocol's title names the drug.
+			Options: window.Options{Title: "cueroom session", Width: o.width, Height: o.height,
 				Fullscreen: o.fullscreen, Stereo: o.stereo, SyncPatch: o.syncPatch,
 				OnPatch: func(on bool, t time.Duration) { light.Set(on, clock.Wall(t)) }}},
 		StopProducers: sens.Stop,
@@ -242,7 +296,7 @@ func checkFreeSpace(pl *pipeline.Pipeline, dir string, streams []sensors.Stream,
 	}
 	if msg := lowSpace(free, record.EstimateBytes(streams, length), dir, length); msg != "" {
 		logf("%s", msg)
-		pl.Alert("recording", msg)
+		pl.Notify(event.Alert{Source: "recording", Level: event.LevelWarning, Incident: "recording:space", Message: msg})
 	}
 }
 

@@ -172,10 +172,21 @@ func (p *Pipeline) Publish(step int, d event.Data) {
 	p.Bus.Publish(bus.Msg{Event: &event.Event{T: t, Wall: p.Clock.Wall(t), Step: step, Data: d}})
 }
 
-// Alert tells the therapist something outside the session went wrong.
+// Alert tells the therapist something outside the session went wrong: a
+// warning of its own, with no incident. Notify says more.
 func (p *Pipeline) Alert(source, message string) {
 	p.Publish(-1, event.Alert{Source: source, Message: message})
 }
+
+// Notify publishes an alert made by its producer, with its level and
+// incident (see event.Alert), stamped now.
+func (p *Pipeline) Notify(a event.Alert) {
+	p.Publish(-1, a)
+}
+
+// IncidentRecording is the incident of the recording's trouble: it fails,
+// then resumes.
+const IncidentRecording = "recording"
 
 // StepList is the protocol's steps as the dashboard's hello lists them.
 func StepList(steps []scenes.Step) []feed.Step {
@@ -317,7 +328,18 @@ func (p *Pipeline) runWindow(r Run) error {
 // record.Create as record.OnTrouble(p.RecordingTrouble).
 func (p *Pipeline) RecordingTrouble(t record.Trouble) {
 	p.opt.Logf("recording %s: %v", t.Kind, t.Err)
-	p.Alert("recording", t.Message())
+	p.Notify(RecordingAlert(t))
+}
+
+// RecordingAlert is the alarm for the recording's trouble: one incident
+// from the failure until recording resumes (Resolved).
+func RecordingAlert(t record.Trouble) event.Alert {
+	a := event.Alert{Source: "recording", Level: event.LevelAlarm, Incident: IncidentRecording,
+		Message: t.Message(), Resolved: t.Kind == record.TroubleResumed}
+	if t.Err != nil {
+		a.Detail = t.Err.Error()
+	}
+	return a
 }
 
 // Close stops the dashboard server and the bus; Run calls it. Safe to call

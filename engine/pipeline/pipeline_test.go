@@ -48,6 +48,7 @@ func (d *fakeDriver) Step(int) (scenes.Step, bool) { return scenes.Step{}, false
 func (d *fakeDriver) Done() <-chan struct{}        { return d.done }
 func (d *fakeDriver) Calm(string, string) error    { return nil }
 func (d *fakeDriver) Answer(int, string) error     { return nil }
+func (d *fakeDriver) MoveMarker(int, string) error { return nil }
 func (d *fakeDriver) Run(ctx context.Context)      { <-d.done }
 func (d *fakeDriver) State() any                   { return d.Snapshot() }
 func (d *fakeDriver) Replay() *feed.ReplayInfo {
@@ -203,4 +204,26 @@ func TestRunWiresAndShutsDownInOrder(t *testing.T) {
 func TestOptionsRefuseForeignHandlers(t *testing.T) {
 	_, err := New(engine.NewClock(), Options{Feed: feed.Config{OnCommand: func(feed.Command) feed.Ack { return feed.Ack{} }}})
 	require.Error(t, err)
+}
+
+// The recording's trouble is one alarm incident: the failure, then its
+// end when recording resumes; the message in words, the error apart.
+func TestRecordingAlert(t *testing.T) {
+	full := errors.New("write data.rec: no space left on device")
+	for _, c := range []struct {
+		name     string
+		trouble  record.Trouble
+		resolved bool
+	}{
+		{"failed", record.Trouble{Kind: record.TroubleFailed, Err: full, Segment: "data.rec"}, false},
+		{"resumed", record.Trouble{Kind: record.TroubleResumed, Err: full, Segment: "data.2.rec"}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a := RecordingAlert(c.trouble)
+			assert.Equal(t, []any{"recording", event.LevelAlarm, IncidentRecording, c.resolved},
+				[]any{a.Source, a.Level, a.Incident, a.Resolved})
+			assert.Equal(t, c.trouble.Message(), a.Message)
+			assert.Equal(t, full.Error(), a.Detail)
+		})
+	}
 }

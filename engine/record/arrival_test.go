@@ -25,7 +25,7 @@ func TestArrivalTimes(t *testing.T) {
 	for i := 0; i < 500; i++ {
 		at := time.Duration(i) * time.Millisecond
 		for _, dev := range []string{"stamped", "unstamped", "mixed"} {
-			s := sensors.Sample{Device: dev, T: at, Seq: uint32(i & 15), N: 1, Values: [8]float64{float64(i)}}
+			s := sensors.Sample{Device: dev, T: at, Seq: uint32(i & 15), N: 1, Values: [sensors.MaxChannels]float64{float64(i)}}
 			switch {
 			case dev == "stamped":
 				s.Arrival = at + 40*time.Millisecond - time.Duration(i%4)*time.Millisecond

@@ -85,7 +85,7 @@ func phase(w *Writer, at time.Duration, arrival bool) ([]event.Event, []sensors.
 	var samples []sensors.Sample
 	for i := 0; i < 1000; i++ {
 		tm := at + time.Duration(i)*time.Millisecond
-		s := sensors.Sample{Device: "bitalino", T: tm, Seq: uint32(i & 15), N: 2, Values: [8]float64{float64(i) / 3, -1}}
+		s := sensors.Sample{Device: "bitalino", T: tm, Seq: uint32(i & 15), N: 2, Values: [sensors.MaxChannels]float64{float64(i) / 3, -1}}
 		if arrival {
 			s.Arrival = tm + 3*time.Millisecond
 		}

@@ -323,7 +323,7 @@ func TestGolden(t *testing.T) {
 	assert.Equal(t, event.CueOnset{Cue: "beer.jpg"}, s.Events[0].Data, "an event recorded before typed events reads as its type")
 	assert.Equal(t, "bitalino", s.Streams[0].Device)
 	require.Len(t, s.Samples["bitalino"], 3)
-	assert.Equal(t, sensors.Sample{Device: "bitalino", T: 2 * time.Millisecond, Seq: 2, N: 2, Values: [8]float64{0.25, -1.5}}, s.Samples["bitalino"][2])
+	assert.Equal(t, sensors.Sample{Device: "bitalino", T: 2 * time.Millisecond, Seq: 2, N: 2, Values: [sensors.MaxChannels]float64{0.25, -1.5}}, s.Samples["bitalino"][2])
 	assert.Equal(t, "alcohol", s.Meta.Substance)
 
 	raw, err := os.ReadFile(filepath.Join(dir, MetaFile))
@@ -340,7 +340,7 @@ func goldenMsgs() []bus.Msg {
 	msgs := []bus.Msg{{Stream: &st}, {Event: &on}}
 	for i := 0; i < 3; i++ {
 		s := sensors.Sample{Device: "bitalino", T: time.Duration(i) * time.Millisecond, Seq: uint32(i), N: 2,
-			Values: [8]float64{float64(i) / 8, -1.5}}
+			Values: [sensors.MaxChannels]float64{float64(i) / 8, -1.5}}
 		msgs = append(msgs, bus.Msg{Sample: &s})
 	}
 	return append(msgs, bus.Msg{Event: &off})

@@ -26,9 +26,10 @@ var rules = []struct {
 	{"scenes", nil},                       // protocol model: a leaf
 	{"assets", nil},                       // bundled files
 	{"internal/", nil},                    // test helpers
+	{"lsl", []string{"lsl"}},              // the Lab Streaming Layer protocol: a leaf (lsltest builds on it)
 	{"bus", []string{"event", "sensors"}}, // below sensors' stages and the engine
-	{"sensors", []string{"sensors", "bus", "event", "internal/"}},
-	{"engine", []string{"engine", "sensors", "bus", "event", "scenes", "assets", "internal/"}},
+	{"sensors", []string{"sensors", "bus", "event", "internal/", "lsl"}},
+	{"engine", []string{"engine", "sensors", "bus", "event", "scenes", "assets", "internal/", "lsl"}},
 	{"cmd/", []string{""}},
 }
 

@@ -87,7 +87,8 @@ const (
 	minStep = 2e-3    // s: the smallest excess read as a loss or a re-anchor
 	farStep = 0.1     // s: re-anchor threshold for a counter that never wraps
 	maxHeld = 1 << 16 // samples held at most (a very long stall)
-	// lateAgain: a held sample this far above the level is late again
+	// lateAgain: a held sample this far above the level (at least; twice
+	// the link's ordinary lateness when that is more) is late again
 	// (another stall): the level must then stand afresh for Confirm.
 	// Above the jitter of a loaded machine's bursts, below a stall.
 	lateAgain = 50e-3
@@ -185,15 +186,19 @@ type Mapper[T any] struct {
 	level    float64 // least excess from best on
 	since    float64 // arrival when level last dropped by qtol/2 or more
 	sinceLvl float64 // level then
-	started  bool
-	holding  bool
-	prevSeq  uint32
-	pos      int64
-	segStart int64
-	lastE    float64
-	tPrev    time.Duration
-	emitted  bool
-	st       Stats
+	// lateQ is this link's ordinary lateness: the largest excess of
+	// decided samples lately (decaying), so a link that delivers in
+	// bursts does not look like one stalling again at every burst.
+	lateQ, lateQAt float64
+	started        bool
+	holding        bool
+	prevSeq        uint32
+	pos            int64
+	segStart       int64
+	lastE          float64
+	tPrev          time.Duration
+	emitted        bool
+	st             Stats
 }
 
 // New returns a mapper for the stream cfg describes; emit receives each
@@ -328,9 +333,28 @@ func (m *Mapper[T]) Push(v T, seq uint32, arrival time.Duration) {
 	if e <= m.late {
 		m.env.add(d, a-d)
 	}
+	m.noteLate(e, a)
 	m.q.push(ent)
 	m.drain()
 }
+
+// lateQHalf is how fast lateQ forgets, in arrival seconds.
+const lateQHalf = 30.0
+
+// noteLate adds a decided sample's excess (its delay above the line) to
+// the link's ordinary lateness.
+func (m *Mapper[T]) noteLate(e, a float64) {
+	if a > m.lateQAt {
+		m.lateQ *= math.Exp2(-(a - m.lateQAt) / lateQHalf)
+		m.lateQAt = a
+	}
+	m.lateQ = max(m.lateQ, e)
+}
+
+// lateThr is how far above the level a held sample must lie to be late
+// again: twice the ordinary lateness, but never more than Confirm (a
+// process that stalls for longer is stalling, however bursty its link).
+func (m *Mapper[T]) lateThr() float64 { return max(m.thr, lateAgain, min(2*m.lateQ, m.confirm)) }
 
 // excess returns how far a sample lies above the line (0 with no line).
 func (m *Mapper[T]) excess(a, d float64) float64 {
@@ -352,6 +376,7 @@ func (m *Mapper[T]) pend(x entry[T]) {
 		b := m.q.at(m.q.n - m.npend + m.best)
 		newBest = x.visible && !b.visible || x.visible == b.visible && x.jump > b.jump
 	}
+	late := x.e > m.level+m.lateThr()
 	if newBest {
 		m.best, m.level, m.since, m.sinceLvl = m.npend-1, x.e, x.a, x.e
 	} else if x.e < m.level {
@@ -360,16 +385,17 @@ func (m *Mapper[T]) pend(x entry[T]) {
 		if m.level = x.e; x.e < m.sinceLvl-m.qtol/2 {
 			m.since, m.sinceLvl = x.a, x.e
 		}
-	} else if x.e > m.level+max(m.thr, lateAgain) {
-		// Well above the level: late again (another stall, a loaded
-		// machine). Only samples arriving at the level show a loss; a
-		// backlog that rises and drains back through it does not.
+	} else if late {
+		// Well above the level, further than this link's ordinary
+		// lateness: late again (another stall). Only samples arriving at
+		// the level show a loss; a backlog that rises and drains back
+		// through it does not.
 		m.since = x.a
 	}
 	switch {
 	case m.q.n >= maxHeld:
 		m.resolve(0, 0)
-	case x.a-m.since >= m.confirm:
+	case x.a-m.since >= m.confirm && !late:
 		m.resolve(m.decide())
 	}
 }
@@ -424,6 +450,17 @@ func (m *Mapper[T]) resolve(at int, wraps int64) {
 		}
 		m.pos += add
 		m.lastE -= shift
+		for i := m.q.n - m.npend; i < at; i++ {
+			m.noteLate(m.q.at(i).e, m.q.at(i).a)
+		}
+		for i := at; i < m.q.n; i++ {
+			m.noteLate(m.q.at(i).e-shift, m.q.at(i).a)
+		}
+	} else {
+		// A delay after all: what the held samples' excess was.
+		for i := m.q.n - m.npend; i < m.q.n; i++ {
+			m.noteLate(m.q.at(i).e, m.q.at(i).a)
+		}
 	}
 	m.npend = 0
 }

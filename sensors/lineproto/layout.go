@@ -9,6 +9,10 @@ import (
 	"github.com/cueroom/cueroom/sensors"
 )
 
+// MaxValues is how many values of a line become channels: an Arduino
+// rig's analog inputs (sensors.MaxChannels is larger, for EEG over LSL).
+const MaxValues = 8
+
 // layout is what a line holds: the format and where each channel's value
 // is. It is immutable once built; a new CSV header makes a new one.
 type layout struct {
@@ -133,9 +137,9 @@ func (l *layout) add(d *Device, name string) (int, error) {
 			return 0, fmt.Errorf("lineproto: two columns are named %q: rename one in the sketch, or keep one with columns=", label)
 		}
 	}
-	if len(l.chans) == sensors.MaxChannels {
+	if len(l.chans) == MaxValues {
 		return 0, fmt.Errorf("lineproto: the lines hold more than %d values: name the ones to keep with columns= "+
-			"(CSV without a header: a name or - for every field)", sensors.MaxChannels)
+			"(CSV without a header: a name or - for every field)", MaxValues)
 	}
 	l.chans = append(l.chans, sensors.Channel{Label: label, Unit: unit, Type: typ})
 	return len(l.chans) - 1, nil

@@ -178,27 +178,37 @@ func (d Derived) Message() string {
 	if d.Kind != KindAlert {
 		return ""
 	}
-	if d.Raised != 0 {
+	switch {
+	case d.Raised != 0:
 		return fmt.Sprintf("%s: %s — %s", d.Source, d.Raised, d.Raised.Hint())
+	case d.Quality == 0:
+		return fmt.Sprintf("%s: signal usable again (%s cleared)", d.Source, d.Cleared)
 	}
-	return fmt.Sprintf("%s: %s cleared; signal is %s", d.Source, d.Cleared, d.Quality)
+	return fmt.Sprintf("%s: %s cleared; still %s — %s", d.Source, d.Cleared, d.Quality, d.Quality.Hint())
 }
 
 // AlertEvent turns an alert into a session event (an event.Alert from
 // source "signal", on the session clock at Known; the caller stamps Wall and
 // names the device), so it is recorded, shown and available to the
 // session's rules like any other event. ok is false for other kinds.
+//
+// A channel's problems are one incident ("signal:" and the channel; a
+// caller with several devices puts the device in it too), a warning, until
+// the alert that clears its last flag (Resolved).
 func (d Derived) AlertEvent() (event.Event, bool) {
 	if d.Kind != KindAlert {
 		return event.Event{}, false
 	}
 	return event.Event{T: d.Known, Step: -1, Data: event.Alert{
-		Source:  "signal",
-		Channel: d.Source,
-		Quality: d.Quality.Names(),
-		Raised:  d.Raised.Names(),
-		Cleared: d.Cleared.Names(),
-		Message: d.Message(),
+		Source:   "signal",
+		Channel:  d.Source,
+		Level:    event.LevelWarning,
+		Incident: "signal:" + d.Source,
+		Quality:  d.Quality.Names(),
+		Raised:   d.Raised.Names(),
+		Cleared:  d.Cleared.Names(),
+		Resolved: d.Quality == 0 && d.Cleared != 0,
+		Message:  d.Message(),
 	}}, true
 }
 

@@ -164,7 +164,7 @@ func Record(tb testing.TB, root string, spec Spec) string {
 			if spec.NoSensor || (tt >= spec.Gap[0] && tt < spec.Gap[1]) {
 				if spec.Derived && n%int(spec.Rate/4) == 0 {
 					s := sensors.Sample{Device: "physio", T: Dur(tt), N: 3}
-					s.Values = [8]float64{math.NaN(), math.NaN(), arousal}
+					s.Values = [sensors.MaxChannels]float64{math.NaN(), math.NaN(), arousal}
 					r.sample(s)
 				}
 				continue
@@ -187,7 +187,7 @@ func Record(tb testing.TB, root string, spec Spec) string {
 			r.sample(s)
 			if spec.Derived && n%int(spec.Rate/4) == 0 {
 				d := sensors.Sample{Device: "physio", T: Dur(tt), N: 3}
-				d.Values = [8]float64{70, s.Values[0], arousal}
+				d.Values = [sensors.MaxChannels]float64{70, s.Values[0], arousal}
 				r.sample(d)
 			}
 		}

@@ -7,7 +7,7 @@
 
 const cueroomKinds = Object.freeze({
   kind: Object.freeze({
-    ALERT: "alert", // an alert to the therapist (data: source, message, level, limit, device, channel)
+    ALERT: "alert", // an alert to the therapist (data: source, message in plain words, level info|warning|alarm, none = warning; incident: alerts with the same key update one entry, resolved: its condition cleared; detail: the technical cause; limit, value, device, channel, cue)
     BASELINE: "baseline", // the baseline period the live arousal index is measured against (data: from, to in seconds)
     COMMAND: "command", // a therapist's command (data: cmd, by, scale)
     CUE_OFFSET: "cue_offset", // a cue was taken off (data: cue, modality, file, channel, sink, source)
