@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -245,4 +246,46 @@ func BenchmarkFeedPerClient(b *testing.B) {
 	wg.Wait()
 	b.ReportMetric(cpu.Seconds()/wall.Seconds()/clients*100, "cpu%/client")
 	b.ReportMetric(float64(int64(m1.HeapInuse)-int64(m0.HeapInuse))/clients/1024, "heap-KiB/client")
+}
+
+// BenchmarkHistoryBacklog: what a dashboard gets on connect after three
+// minutes of a 6-channel 1000 Hz device (50 ms batches) and a 4 Hz derived
+// stream, and how long the backlog takes to gather. backlog-KiB must stay
+// under 1024 (limits.backlogBytes).
+func BenchmarkHistoryBacklog(b *testing.B) {
+	s := &Server{lim: defaultLimits}
+	bt := batcher{s: s, slot: map[string]int64{}, labels: map[string][]string{
+		"bitalino": {"eda", "ecg", "ppg", "a4", "a5", "a6"}, "physio": {"hr", "scl", "arousal", "rmssd"}}}
+	var h history
+	t0 := time.Unix(0, 0)
+	const secs = 180
+	for i := range secs * 20 { // 50 ms batches
+		batch := make([]sensors.Sample, 50)
+		for k := range batch {
+			n := i*50 + k
+			batch[k] = sensors.Sample{Device: "bitalino", T: time.Duration(n) * time.Millisecond, Seq: uint32(n), N: 6}
+			for c := range 6 {
+				batch[k].Values[c] = 1000 * math.Sin(float64(n+c)/7)
+			}
+		}
+		at := t0.Add(time.Duration(i) * 50 * time.Millisecond)
+		full := appendSamples(nil, "bitalino", bt.labels["bitalino"], batch)
+		h.add(at, histItem{msg: full, thin: bt.thin("bitalino", batch), sample: true}, DefaultHistory, s.lim.histFull, s.lim.historyBytes)
+		if i%5 == 0 {
+			p := []sensors.Sample{{Device: "physio", T: batch[0].T, N: 4, Values: [sensors.MaxChannels]float64{72.5, 5.1, 0.3, 41}}}
+			h.add(at, histItem{msg: appendSamples(nil, "physio", bt.labels["physio"], p), thin: bt.thin("physio", p), sample: true},
+				DefaultHistory, s.lim.histFull, s.lim.historyBytes)
+		}
+	}
+	now := t0.Add(secs * time.Second)
+	var size int
+	b.ReportAllocs()
+	for b.Loop() {
+		msgs := h.appendTo(nil, now, DefaultHistory, s.lim.backlogBytes)
+		size = 0
+		for _, m := range msgs {
+			size += len(m)
+		}
+	}
+	b.ReportMetric(float64(size)/1024, "backlog-KiB")
 }

@@ -237,10 +237,22 @@ func TestDashboardInBrowser(t *testing.T) {
 	assert.Contains(t, br.text("#values"), "bitalinoeda5.50 µS")
 	assert.Contains(t, br.text("#values"), "bitalinoecg0.250 mV")
 	assert.Equal(t, `1:05.0cue_onset · step 2 · channel="visual" cue="beer.jpg" file="cues/beer.jpg" modality="image"`, br.text("#events li"))
-	assert.Eventually(t, func() bool { return br.text("#cue") == "visual: beer.jpg" }, 5*time.Second, 20*time.Millisecond,
+	assert.Eventually(t, func() bool { return br.text("#cue") == "visual: picture beer.jpg" }, 5*time.Second, 20*time.Millisecond,
 		"cue panel: %q", br.text("#cue"))
 
 	br.screenshot(t, "")
+
+	// Buttons follow the status: paused, Pause does not apply; running, it does.
+	pauseDisabled := func() string {
+		v, _ := br.eval(`String(document.querySelector('[data-cmd="pause"]').disabled)`)
+		s, _ := v.(string)
+		return s
+	}
+	assert.Equal(t, "true", pauseDisabled())
+	s.SetState(map[string]any{"status": "running", "step_index": 1, "step_name": "Bar scene", "intensity": 3, "step_remaining": 90})
+	require.Eventually(t, func() bool {
+		return pauseDisabled() == "false"
+	}, 5*time.Second, 20*time.Millisecond)
 
 	// Pause: sent, not yet applied while the session holds the command.
 	br.do(t, `document.querySelector('[data-cmd="pause"]').click()`)
@@ -252,7 +264,9 @@ func TestDashboardInBrowser(t *testing.T) {
 	require.Eventually(t, func() bool { return br.text("#cmdstatus") == "pause: applied" },
 		5*time.Second, 10*time.Millisecond, "status: %q", br.text("#cmdstatus"))
 
-	// A refused command says why.
+	// A refused command says why. "Next step…" asks for a second click.
+	br.do(t, `document.querySelector('[data-cmd="next"]').click()`)
+	assert.Contains(t, br.text("#cmdstatus"), "click again")
 	br.do(t, `document.querySelector('[data-cmd="next"]').click()`)
 	assert.Equal(t, CmdNext, (<-got).Cmd)
 	require.Eventually(t, func() bool {

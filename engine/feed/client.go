@@ -29,6 +29,7 @@ type client struct {
 	closeCode int    // 0: the peer is gone, no close frame to send
 	closeText string // reason sent in the close frame and logged
 	final     []byte // a last message written before the close frame
+	drain     bool   // write what is queued before the close frame
 
 	// Rate limit state, read pump only.
 	tokens float64
@@ -67,7 +68,7 @@ func (s *Server) attach(conn *websocket.Conn, remote, role string, session any) 
 	if s.closed {
 		s.mu.Unlock()
 		_ = conn.WriteControl(websocket.CloseMessage,
-			websocket.FormatCloseMessage(websocket.CloseGoingAway, "server closing"), time.Now().Add(s.lim.closeGrace))
+			websocket.FormatCloseMessage(websocket.CloseGoingAway, CloseServerClosing), time.Now().Add(s.lim.closeGrace))
 		conn.Close()
 		return
 	}
@@ -79,7 +80,10 @@ func (s *Server) attach(conn *websocket.Conn, remote, role string, session any) 
 	if s.state != nil {
 		backlog = append(backlog, s.state)
 	}
-	backlog = s.hist.appendTo(backlog, time.Now(), s.cfg.History)
+	backlog = s.hist.appendTo(backlog, time.Now(), s.cfg.History, s.lim.backlogBytes)
+	if s.summary != nil {
+		backlog = append(backlog, s.summary)
+	}
 	s.clients[c] = true
 	s.wg.Add(2)
 	s.mu.Unlock()
@@ -129,6 +133,31 @@ func (c *client) kill(code int, text string, final []byte, hard bool) {
 	})
 }
 
+// killDrain ends the client once, after the write pump has written what
+// was queued for it (the last events, the state, an ack): a goodbye, not a
+// drop.
+func (c *client) killDrain(code int, text string) {
+	c.once.Do(func() {
+		c.closeCode, c.closeText, c.drain = code, text, true
+		close(c.done)
+	})
+}
+
+// flushQueue writes what is queued, within one write deadline for all.
+func (c *client) flushQueue() {
+	_ = c.conn.SetWriteDeadline(time.Now().Add(c.s.lim.writeWait))
+	for {
+		select {
+		case msg := <-c.send:
+			if c.conn.WriteMessage(websocket.TextMessage, msg) != nil {
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
 // writePump is the connection's only writer.
 func (c *client) writePump(backlog [][]byte) {
 	defer c.s.wg.Done()
@@ -139,6 +168,9 @@ func (c *client) writePump(backlog [][]byte) {
 	for _, msg := range backlog {
 		select {
 		case <-c.done:
+			if c.drain {
+				break // a goodbye: the backlog first, then the queue
+			}
 			return
 		default:
 		}
@@ -149,6 +181,9 @@ func (c *client) writePump(backlog [][]byte) {
 	for {
 		select {
 		case <-c.done:
+			if c.drain {
+				c.flushQueue()
+			}
 			return
 		case msg := <-c.send:
 			if !c.write(msg) {
@@ -184,7 +219,7 @@ func (c *client) write(msg []byte) bool {
 // it, then wait briefly for the read pump so unread input does not turn
 // the close into a reset that could swallow the goodbye.
 func (c *client) hangUp() {
-	c.kill(websocket.CloseGoingAway, "server closing", nil, false) // no-op if already killed
+	c.kill(websocket.CloseGoingAway, CloseServerClosing, nil, false) // no-op if already killed
 	if c.closeCode != 0 {
 		deadline := time.Now().Add(c.s.lim.closeGrace)
 		ok := true
@@ -274,6 +309,11 @@ func (c *client) handle(typ int, data []byte) {
 		c.enqueue(encodeError(e))
 		return
 	}
+	if !c.s.beginCommand() {
+		c.enqueue(encodeAck(Ack{ID: cmd.ID, Error: "the session is closing"}))
+		return
+	}
+	defer c.s.endCommand() // after the ack is queued: Close waits for it
 	ack := c.s.apply(cmd)
 	c.s.audit(AuditEntry{Event: AuditCommand, Client: c.id, Remote: c.remote, Role: c.role, Cmd: cmd.Cmd, ID: cmd.ID, Args: cmd.Args, OK: ack.OK, Result: ack.Error})
 	c.enqueue(encodeAck(ack))

@@ -25,6 +25,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -98,7 +99,12 @@ type limits struct {
 	maxBatch     int           // samples per message before an early flush
 	rate, burst  float64       // client messages per second, and burst
 	historyBytes int           // cap on the history ring, whatever History says
+	histFull     time.Duration // history younger than this is sent at full rate
+	thinRate     float64       // older history: samples per second per device kept
+	backlogBytes int           // cap on the history a client gets on connect
 	stateEvery   time.Duration // how often Config.State is polled
+	refusedLog   int           // refused handshakes logged one by one per refusedEvery
+	refusedEvery time.Duration // then one summary line per this interval
 }
 
 var defaultLimits = limits{
@@ -112,7 +118,12 @@ var defaultLimits = limits{
 	rate:         20,
 	burst:        20,
 	historyBytes: 32 << 20,
+	histFull:     5 * time.Second,
+	thinRate:     2,
+	backlogBytes: 1 << 20,
 	stateEvery:   250 * time.Millisecond,
+	refusedLog:   5,
+	refusedEvery: time.Minute,
 }
 
 // Server is the live feed. Create it with New, then Start, Run and Close.
@@ -129,21 +140,31 @@ type Server struct {
 
 	cmdMu sync.Mutex // serialises OnCommand
 
-	mu      sync.Mutex
-	started bool
-	closed  bool
-	srv     *http.Server
-	addr    string           // actual listen address once started
-	hostIP  net.IP           // listen IP; unspecified means any interface
-	port    string           // actual port
-	clients map[*client]bool // registered clients
-	nextID  uint64
-	streams map[string][]byte // device → latest encoded stream message
-	order   []string          // devices in announcement order
-	state   []byte            // latest encoded state message
-	hist    history
-	wg      sync.WaitGroup // every goroutine the server started, and Run
-	quit    chan struct{}  // closed by Close
+	mu       sync.Mutex
+	started  bool
+	closed   bool
+	srv      *http.Server
+	addr     string           // actual listen address once started
+	hostIP   net.IP           // listen IP; unspecified means any interface
+	hostname string           // os.Hostname at Start
+	port     string           // actual port
+	clients  map[*client]bool // registered clients
+	nextID   uint64
+	streams  map[string][]byte // device → latest encoded stream message
+	order    []string          // devices in announcement order
+	state    []byte            // latest encoded state message
+	ended    bool              // the latest state's status is "ended"
+	summary  []byte            // the "summary" message, once the session ended
+	hist     history
+	refused  refusals // rate limit of refused-handshake log lines
+
+	// Commands being applied (or their acks queued): Close waits for them,
+	// so the sender of "end" always gets its ack before the goodbye.
+	inflight int
+	idle     chan struct{}  // closed when inflight drops to 0 (nil: nobody waits)
+	wg       sync.WaitGroup // every goroutine the server started, and Run
+	runs     sync.WaitGroup // Run alone: Close lets it finish before the goodbyes
+	quit     chan struct{}  // closed by Close
 }
 
 // New validates cfg and returns a server that is not yet listening.
@@ -213,8 +234,7 @@ func New(cfg Config) (*Server, error) {
 		WriteBufferSize: 16384,
 		CheckOrigin:     s.originAllowed,
 		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
-			s.logf("feed: refused websocket from %s: %v", r.RemoteAddr, reason)
-			s.audit(AuditEntry{Event: AuditRefused, Remote: r.RemoteAddr, Result: reason.Error()})
+			s.refuse(r.RemoteAddr, "websocket", reason.Error(), true)
 			http.Error(w, http.StatusText(status), status)
 		},
 	}
@@ -245,6 +265,7 @@ func (s *Server) Start() error {
 		s.hostIP = ta.IP
 	}
 	_, s.port, _ = net.SplitHostPort(s.addr)
+	s.hostname, _ = os.Hostname()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/ws", s.serveWS)
 	mux.HandleFunc("/", s.servePage)
@@ -292,11 +313,9 @@ func (s *Server) urlWith(token string) string {
 	}
 	host := s.addr
 	if s.hostIP != nil && s.hostIP.IsUnspecified() {
-		// Listening everywhere: the loopback address always works locally.
-		host = net.JoinHostPort("127.0.0.1", s.port)
-		if s.hostIP.To4() == nil {
-			host = net.JoinHostPort("::1", s.port)
-		}
+		// Listening everywhere: the address another device (the
+		// therapist's tablet) can open.
+		host = net.JoinHostPort(reachableHost(s.hostIP.To4() != nil), s.port)
 	}
 	return s.scheme() + "://" + host + "/?token=" + url.QueryEscape(token)
 }
@@ -312,9 +331,28 @@ func (s *Server) Close() error {
 	s.closed = true
 	close(s.quit)
 	srv := s.srv
+	s.mu.Unlock()
+
+	// Run hands on what it holds, then stops.
+	s.runs.Wait()
+	// Commands in flight finish and queue their acks (bounded: a handler
+	// that never returns must not hold the shutdown), and every dashboard
+	// gets the last state, so none is left showing "running".
+	s.waitCommands(s.lim.writeWait)
+	if s.cfg.State != nil {
+		if st := s.cfg.State(); st != nil {
+			s.SetState(st)
+		}
+	}
+	s.flushRefused(time.Now())
+	s.mu.Lock()
 	cs := make([]*client, 0, len(s.clients))
 	for c := range s.clients {
 		cs = append(cs, c)
+	}
+	reason := CloseServerClosing
+	if s.ended {
+		reason = CloseSessionEnded
 	}
 	s.mu.Unlock()
 
@@ -328,10 +366,60 @@ func (s *Server) Close() error {
 		cancel()
 	}
 	for _, c := range cs {
-		c.kill(websocket.CloseGoingAway, "server closing", nil, false)
+		c.killDrain(websocket.CloseGoingAway, reason)
 	}
 	s.wg.Wait()
 	return nil
+}
+
+// Close reasons (close code 1001) a dashboard can tell apart: after
+// CloseSessionEnded it stops reconnecting; after CloseServerClosing it may
+// try again (the server may come back).
+const (
+	CloseSessionEnded  = "session ended"
+	CloseServerClosing = "server closing"
+)
+
+// beginCommand counts a command in flight; false once the server closes.
+func (s *Server) beginCommand() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.inflight++
+	return true
+}
+
+func (s *Server) endCommand() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inflight--
+	if s.inflight == 0 && s.idle != nil {
+		close(s.idle)
+		s.idle = nil
+	}
+}
+
+// waitCommands waits up to d for the commands in flight to be answered.
+func (s *Server) waitCommands(d time.Duration) {
+	s.mu.Lock()
+	if s.inflight == 0 {
+		s.mu.Unlock()
+		return
+	}
+	if s.idle == nil {
+		s.idle = make(chan struct{})
+	}
+	idle := s.idle
+	s.mu.Unlock()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-idle:
+	case <-t.C:
+		s.logf("feed: closing with a command still being applied after %v", d)
+	}
 }
 
 // track adds one goroutine to the wait group unless the server is closed.
@@ -345,12 +433,24 @@ func (s *Server) track() bool {
 	return true
 }
 
+// trackRun is track for Run, which Close also waits for on its own (runs).
+func (s *Server) trackRun() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.wg.Add(1)
+	s.runs.Add(1)
+	return true
+}
+
 // checkHost refuses requests whose Host header does not name this server, so
 // a hostile page cannot reach it through DNS rebinding.
 func (s *Server) checkHost(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.hostAllowed(r.Host) {
-			s.logf("feed: refused request from %s for foreign host %q", r.RemoteAddr, clip(r.Host))
+			s.refuse(r.RemoteAddr, "request", fmt.Sprintf("foreign host %q", clip(r.Host)), false)
 			http.Error(w, http.StatusText(http.StatusMisdirectedRequest), http.StatusMisdirectedRequest)
 			return
 		}
@@ -376,6 +476,11 @@ func (s *Server) hostAllowed(hostport string) bool {
 		return false
 	}
 	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	if s.hostIP != nil && s.hostIP.IsUnspecified() && s.hostname != "" && strings.EqualFold(host, s.hostname) {
+		// The URL may name this machine (pickHost, without a LAN
+		// address): our own name is no rebinding.
 		return true
 	}
 	ip := net.ParseIP(host)
@@ -474,8 +579,7 @@ func unauthorized(w http.ResponseWriter) {
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	role := s.role(r)
 	if role == "" {
-		s.logf("feed: refused websocket from %s: missing or wrong token", r.RemoteAddr)
-		s.audit(AuditEntry{Event: AuditRefused, Remote: r.RemoteAddr, Result: "missing or wrong token"})
+		s.refuse(r.RemoteAddr, "websocket", "missing or wrong token", true)
 		unauthorized(w)
 		return
 	}

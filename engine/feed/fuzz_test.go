@@ -128,7 +128,7 @@ func FuzzAppendSamples(f *testing.F) {
 				assert.Nil(t, col[0])
 			} else {
 				require.NotNil(t, col[0])
-				assert.Equal(t, want, *col[0])
+				assert.Equal(t, onWire(want), *col[0], "values carry %d significant digits (whole numbers all)", valueDigits)
 			}
 		}
 	})

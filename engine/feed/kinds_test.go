@@ -69,7 +69,7 @@ func TestCheckAppKinds(t *testing.T) {
 		{"unknown string case", page("      case 'step_strat': break;\n"), `"step_strat", which is not in event.Kinds()`},
 		{"string comparison", page("") + `if (m.kind !== "look") list(m);`, `the kind "look" as a string: name it K.LOOK`},
 		{"reversed comparison", page("") + `if ("lok" == ev.kind) list(m);`, `"lok", which is not in event.Kinds()`},
-		{"log-only kind handled", page("      case K.GAP: break;\n"), `"gap" (K.GAP), but kindsjs says the page only logs it`},
+		{"log-only kind handled", page("      case K.DEVICE: break;\n"), `"device" (K.DEVICE), but kindsjs says the page only logs it`},
 		{"unlisted kind handled", page("      case K.LOOK: break;\n"), `"look" (K.LOOK), but kindsjs says the page does not list it`},
 		{"handled kind forgotten", strings.Replace(page(""), "case K.ALERT: break;", "", 1), `never names K.ALERT`},
 	}

@@ -58,7 +58,7 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.URL.Path == "/" && !s.authorized(r) {
-		s.logf("feed: refused page request from %s: missing or wrong token", r.RemoteAddr)
+		s.refuse(r.RemoteAddr, "page request", "missing or wrong token", false)
 		unauthorized(w)
 		return
 	}

@@ -14,7 +14,10 @@ package feed
 //	{"type":"stream","v":1,"device":"bitalino","kind":"bitalino","rate":100,
 //	 "channels":[{"label":"eda","unit":"uS","type":"EDA"}],"settings":{...}}   one per known device
 //	{"type":"state","v":1,"state":<latest SetState value>}                     if any
-//	recent history: the "samples" and "event" messages of the last history_s seconds
+//	recent history: the "event" messages of the last history_s seconds and its
+//	    "samples", at full rate for the last 5 s and thinned before (2 per second
+//	    per device, "thin":true), at most 1 MiB in all
+//	{"type":"summary","v":1,"summary":{...}}   once the session has ended (Summary)
 //
 // then live:
 //
@@ -22,7 +25,9 @@ package feed
 //	 "t":[12.01,12.02],"seq":[3,4],"values":[[5.1,5.2],[0.12,-0.3]]}
 //	    a batch of consecutive samples of one device (about every 50 ms; never
 //	    thinned). values is column-major: values[i][k] is channel i of sample k,
-//	    null where the value is NaN or infinite. Units come from the stream.
+//	    null where the value is NaN or infinite; 7 significant digits, whole
+//	    numbers exact, t to the microsecond. Units come from the stream.
+//	{"type":"summary","v":1,"summary":{...}}   when session_end passes (Summary)
 //	{"type":"event","v":1,"t":12.5,"wall":"...","kind":"cue_onset","step":2,"data":{...}}
 //	    an event.Event, forwarded as soon as it arrives (pending samples first,
 //	    so wire order is bus order). kind is one of event.Kinds() (or a newer
@@ -55,6 +60,11 @@ package feed
 //	    when present it must be 1. Messages are at most 64 KiB, and at most
 //	    about 20 per second per client.
 //
+// A command with a key twice in one object is refused whole (bad_json).
+// On Close every client gets what was queued for it (acks included), then
+// close code 1001: reason "session ended" once the state said so (do not
+// reconnect), else "server closing".
+//
 // A client that cannot keep up (its queue fills, or a write takes longer than
 // the write deadline) is disconnected with close code 1008; it reconnects and
 // gets the recent history again. Unanswered pings close the connection.
@@ -71,6 +81,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -168,6 +179,17 @@ func parseClientMessage(b []byte) (Command, *protoError) {
 		return Command{}, &protoError{Code: codeBadJSON, Msg: "send one JSON object per frame: " + jsonErrAt(b, err)}
 	}
 	id := m.ID
+	if key, dup, err := duplicateKey(b); dup || err != nil {
+		// Refused whole: which of two values was meant is a guess.
+		e := &protoError{Code: codeBadJSON, Msg: fmt.Sprintf("key %q appears twice in one object (keys are case-insensitive); send each key once", clip(key))}
+		if err != nil {
+			e.Msg = "send one JSON object per frame: " + err.Error()
+		}
+		if !strings.EqualFold(key, "id") && len(id) <= maxIDLen && utf8.ValidString(id) {
+			e.ID = id
+		}
+		return Command{}, e
+	}
 	if len(id) > maxIDLen || !utf8.ValidString(id) {
 		// Don't echo an id we refuse to carry.
 		return Command{}, &protoError{Code: codeMissingID, Msg: fmt.Sprintf("id must be a UTF-8 string of 1..%d bytes", maxIDLen)}
@@ -362,6 +384,12 @@ func emptyJSON(b []byte) bool {
 // message. Written by hand because encoding/json refuses NaN, which a sensor
 // may legitimately produce; those become null.
 func appendSamples(dst []byte, device string, labels []string, ss []sensors.Sample) []byte {
+	return appendSamplesThin(dst, device, labels, ss, false)
+}
+
+// appendSamplesThin is appendSamples, marking a history copy that left
+// samples out ("thin":true: seq gaps there are not losses).
+func appendSamplesThin(dst []byte, device string, labels []string, ss []sensors.Sample, thin bool) []byte {
 	n := 0
 	if len(ss) > 0 {
 		n = min(max(ss[0].N, 0), sensors.MaxChannels)
@@ -386,7 +414,7 @@ func appendSamples(dst []byte, device string, labels []string, ss []sensors.Samp
 		if k > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendFloat(dst, ss[k].T.Seconds())
+		dst = appendTime(dst, ss[k].T.Seconds())
 	}
 	dst = append(dst, `],"seq":[`...)
 	for k := range ss {
@@ -409,14 +437,38 @@ func appendSamples(dst []byte, device string, labels []string, ss []sensors.Samp
 		}
 		dst = append(dst, ']')
 	}
-	return append(dst, "]}"...)
+	dst = append(dst, ']')
+	if thin {
+		dst = append(dst, `,"thin":true`...)
+	}
+	return append(dst, '}')
 }
 
+// valueDigits is how many significant digits a sample value keeps on the
+// wire: more than any sensor resolves (a 24-bit ADC has ~7), far fewer than
+// the 17 a float64 can print. The recording keeps full precision.
+const valueDigits = 7
+
+// appendFloat writes a sample value compactly: whole numbers exactly (raw
+// ADC counts), others to valueDigits significant digits; NaN and ±Inf as
+// null.
 func appendFloat(dst []byte, f float64) []byte {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
+	switch {
+	case math.IsNaN(f) || math.IsInf(f, 0):
+		return append(dst, "null"...)
+	case f == math.Trunc(f) && math.Abs(f) < 1e15:
+		return strconv.AppendInt(dst, int64(f), 10)
+	}
+	return strconv.AppendFloat(dst, f, 'g', valueDigits, 64)
+}
+
+// appendTime writes a session time in seconds to the microsecond, without
+// float noise (12.001, not 12.000999999999999).
+func appendTime(dst []byte, sec float64) []byte {
+	if math.IsNaN(sec) || math.IsInf(sec, 0) {
 		return append(dst, "null"...)
 	}
-	return strconv.AppendFloat(dst, f, 'g', -1, 64)
+	return strconv.AppendFloat(dst, math.Round(sec*1e6)/1e6, 'f', -1, 64)
 }
 
 // appendJSONString quotes s as JSON; invalid UTF-8 becomes U+FFFD, as

@@ -269,10 +269,11 @@ func TestHistory(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var h history
 			for i, d := range tt.adds {
-				h.add(t0.Add(d), msg("m"+string(rune('0'+i))), tt.window, tt.maxBytes)
+				m := msg("m" + string(rune('0'+i)))
+				h.add(t0.Add(d), histItem{msg: m, thin: m}, tt.window, tt.window, tt.maxBytes)
 			}
 			var got []string
-			for _, b := range h.appendTo(nil, t0.Add(tt.at), tt.window) {
+			for _, b := range h.appendTo(nil, t0.Add(tt.at), tt.window, 1<<30) {
 				got = append(got, string(b))
 			}
 			assert.Equal(t, tt.want, got)
@@ -285,7 +286,7 @@ func TestHistoryBoundedOverLongRun(t *testing.T) {
 	t0 := time.Unix(0, 0)
 	payload := make([]byte, 100)
 	for i := range 100000 {
-		h.add(t0.Add(time.Duration(i)*time.Millisecond), payload, time.Second, 1<<30)
+		h.add(t0.Add(time.Duration(i)*time.Millisecond), histItem{msg: payload, thin: payload}, time.Second, time.Second, 1<<30)
 	}
 	// One second of 1 ms messages stays; the dead prefix has been compacted.
 	assert.Equal(t, 1001, h.len())

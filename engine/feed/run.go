@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/cueroom/cueroom/bus"
+	"github.com/cueroom/cueroom/event"
 	"github.com/cueroom/cueroom/sensors"
 )
 
@@ -17,13 +19,15 @@ import (
 // client. Give it a lossless subscriber, or a lossy one large enough: bus
 // drops are reported to clients as an "overrun" error.
 func (s *Server) Run(ctx context.Context, sub *bus.Sub) {
-	if sub == nil || !s.track() {
+	if sub == nil || !s.trackRun() {
 		return
 	}
 	defer s.wg.Done()
+	defer s.runs.Done()
 	t := time.NewTicker(s.lim.batchEvery)
 	defer t.Stop()
-	b := batcher{s: s, pending: map[string][]sensors.Sample{}, labels: map[string][]string{}}
+	b := batcher{s: s, pending: map[string][]sensors.Sample{}, labels: map[string][]string{},
+		slot: map[string]int64{}, sum: newSummarizer()}
 	var dropped uint64
 	for {
 		select {
@@ -31,6 +35,16 @@ func (s *Server) Run(ctx context.Context, sub *bus.Sub) {
 			b.flushAll()
 			return
 		case <-s.quit:
+			// What the bus had already delivered goes out before the
+			// goodbye (the session's end, its last samples), no more.
+			for range len(sub.C) {
+				m, ok := <-sub.C
+				if !ok {
+					break
+				}
+				b.take(m)
+			}
+			b.flushAll()
 			return
 		case m, ok := <-sub.C:
 			if !ok {
@@ -56,6 +70,8 @@ type batcher struct {
 	pending map[string][]sensors.Sample
 	devices []string // flush order: first seen first
 	labels  map[string][]string
+	slot    map[string]int64 // device → the last history slot it kept a sample for
+	sum     *summarizer      // what the session came to, sent when it ends
 }
 
 func (b *batcher) take(m bus.Msg) {
@@ -72,17 +88,28 @@ func (b *batcher) take(m bus.Msg) {
 			p = b.pending[d]
 		}
 		b.pending[d] = append(p, *m.Sample)
+		b.sum.sample(m.Sample, b.labels[d])
 		if len(b.pending[d]) >= b.s.lim.maxBatch {
 			b.flush(d)
 		}
 	case m.Event != nil:
 		// Samples that came before the event go out before it.
 		b.flushAll()
-		b.s.broadcast(encodeEvent(m.Event), true)
+		msg := encodeEvent(m.Event)
+		b.s.broadcastKeep(msg, msg, false)
+		if b.sum.event(m.Event) {
+			b.s.setSummary(b.sum.encode())
+		}
+		if m.Event.Kind() == event.KindReplaySeek {
+			// What follows is another stretch of the session.
+			b.sum = newSummarizer()
+			b.s.setSummary(nil)
+		}
 	case m.Stream != nil:
 		st := *m.Stream
 		b.flush(st.Device)
 		b.labels[st.Device] = labelsOf(st)
+		b.sum.stream(st)
 		msg, err := encodeStream(st)
 		if err != nil {
 			b.s.logf("feed: stream of %q cannot be encoded, not forwarded: %v", st.Device, err)
@@ -103,10 +130,35 @@ func (b *batcher) flush(device string) {
 	if len(p) == 0 {
 		return
 	}
-	// Rough size: ~20 bytes per number, so one allocation usually suffices.
-	msg := appendSamples(make([]byte, 0, 128+len(p)*(32+20*p[0].N)), device, b.labels[device], p)
+	// Rough size: ~12 bytes per number, so one allocation usually suffices.
+	msg := appendSamples(make([]byte, 0, 128+len(p)*(24+12*p[0].N)), device, b.labels[device], p)
 	b.pending[device] = p[:0]
-	b.s.broadcast(msg, true)
+	b.s.broadcastKeep(msg, b.thin(device, p), true)
+}
+
+// thin picks the samples the history keeps once a batch is older than the
+// full-rate window: the first of each 1/thinRate s slot of sample time, so
+// a late joiner gets the shape of the last minutes without megabytes of
+// them. nil when the batch has none.
+func (b *batcher) thin(device string, p []sensors.Sample) []byte {
+	rate := b.s.lim.thinRate
+	if rate <= 0 {
+		return nil
+	}
+	last, seen := b.slot[device]
+	var keep []sensors.Sample
+	for _, sm := range p {
+		slot := int64(math.Floor(sm.T.Seconds() * rate))
+		if !seen || slot != last {
+			keep = append(keep, sm)
+			last, seen = slot, true
+		}
+	}
+	b.slot[device] = last
+	if len(keep) == 0 {
+		return nil
+	}
+	return appendSamplesThin(nil, device, b.labels[device], keep, true)
 }
 
 // setStream remembers a device's latest stream for new clients and sends it.
@@ -117,7 +169,7 @@ func (s *Server) setStream(device string, msg []byte) {
 		s.order = append(s.order, device)
 	}
 	s.streams[device] = msg
-	s.broadcastLocked(msg, false)
+	s.broadcastLocked(msg)
 }
 
 // SetState records the latest session state and sends it to every client
@@ -129,13 +181,20 @@ func (s *Server) SetState(state any) {
 		s.logf("feed: session state cannot be encoded as JSON, not sent: %v", err)
 		return
 	}
+	var st struct {
+		State struct {
+			Status string `json:"status"`
+		} `json:"state"`
+	}
+	_ = json.Unmarshal(msg, &st) // a state without a status is not "ended"
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if bytes.Equal(msg, s.state) {
 		return
 	}
 	s.state = msg
-	s.broadcastLocked(msg, false)
+	s.ended = st.State.Status == "ended"
+	s.broadcastLocked(msg)
 }
 
 // SetView sends the patient's view (a small JPEG of the frame on screen at
@@ -161,61 +220,105 @@ func (s *Server) SetView(t time.Duration, jpeg []byte) {
 // broadcast queues msg for every client; keep also puts it in the history
 // that (re)connecting clients get.
 func (s *Server) broadcast(msg []byte, keep bool) {
+	if keep {
+		s.broadcastKeep(msg, msg, false)
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.broadcastLocked(msg, keep)
+	s.broadcastLocked(msg)
 }
 
-func (s *Server) broadcastLocked(msg []byte, keep bool) {
-	if keep && s.cfg.History > 0 {
-		s.hist.add(time.Now(), msg, s.cfg.History, s.lim.historyBytes)
+// broadcastKeep queues msg for every client and keeps it in the history:
+// as is for the full-rate window (limits.histFull), then as thin (nil:
+// forgotten then). Events keep themselves (thin == msg); sample batches
+// keep a decimated copy.
+func (s *Server) broadcastKeep(msg, thin []byte, sample bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cfg.History > 0 {
+		s.hist.add(time.Now(), histItem{msg: msg, thin: thin, sample: sample}, s.cfg.History, s.lim.histFull, s.lim.historyBytes)
 	}
+	s.broadcastLocked(msg)
+}
+
+func (s *Server) broadcastLocked(msg []byte) {
 	for c := range s.clients {
 		c.enqueue(msg)
 	}
 }
 
 // history is a ring of recent messages bounded by age and total size.
+// Sample batches are kept whole for the full-rate window, then thinned.
 type history struct {
-	items []histItem
-	head  int // index of the oldest live item
-	bytes int
+	items    []histItem
+	head     int // index of the oldest live item
+	thinHead int // items before this index (and from head) are thinned
+	bytes    int
 }
 
 type histItem struct {
-	at  time.Time
-	msg []byte
+	at     time.Time
+	msg    []byte // what is sent; nil once thinned away
+	thin   []byte // what msg becomes after the full-rate window
+	sample bool   // a sample batch (may be left out of a backlog); else an event
 }
 
 func (h *history) len() int { return len(h.items) - h.head }
 
-func (h *history) add(now time.Time, msg []byte, window time.Duration, maxBytes int) {
-	h.items = append(h.items, histItem{at: now, msg: msg})
-	h.bytes += len(msg)
-	h.evict(now, window, maxBytes)
+func (h *history) add(now time.Time, it histItem, window, full time.Duration, maxBytes int) {
+	it.at = now
+	h.items = append(h.items, it)
+	h.bytes += len(it.msg)
+	h.evict(now, window, full, maxBytes)
 }
 
-func (h *history) evict(now time.Time, window time.Duration, maxBytes int) {
+func (h *history) evict(now time.Time, window, full time.Duration, maxBytes int) {
+	h.thinHead = max(h.thinHead, h.head)
+	for h.thinHead < len(h.items) && now.Sub(h.items[h.thinHead].at) > full {
+		it := &h.items[h.thinHead]
+		h.bytes += len(it.thin) - len(it.msg)
+		it.msg, it.thin = it.thin, nil
+		h.thinHead++
+	}
 	for h.head < len(h.items) && (h.bytes > maxBytes || now.Sub(h.items[h.head].at) > window) {
 		h.bytes -= len(h.items[h.head].msg)
 		h.items[h.head] = histItem{}
 		h.head++
 	}
+	h.thinHead = max(h.thinHead, h.head)
 	// Compact when the dead prefix dominates, so memory follows the live part.
 	if h.head > 64 && h.head*2 > len(h.items) {
 		n := copy(h.items, h.items[h.head:])
 		clear(h.items[n:])
 		h.items = h.items[:n]
+		h.thinHead -= h.head
 		h.head = 0
 	}
 }
 
-// appendTo appends the messages younger than window, oldest first.
-func (h *history) appendTo(dst [][]byte, now time.Time, window time.Duration) [][]byte {
-	for _, it := range h.items[h.head:] {
-		if now.Sub(it.at) <= window {
-			dst = append(dst, it.msg)
+// appendTo appends the messages younger than window, oldest first, in at
+// most budget bytes: when they would not fit, the oldest sample batches are
+// left out (events never are).
+func (h *history) appendTo(dst [][]byte, now time.Time, window time.Duration, budget int) [][]byte {
+	live := h.items[h.head:]
+	first := len(live)
+	total := 0
+	for i, it := range live {
+		if it.msg != nil && now.Sub(it.at) <= window {
+			first = min(first, i)
+			total += len(it.msg)
 		}
+	}
+	for _, it := range live[min(first, len(live)):] {
+		if it.msg == nil || now.Sub(it.at) > window {
+			continue
+		}
+		if it.sample && total > budget {
+			total -= len(it.msg)
+			continue
+		}
+		dst = append(dst, it.msg)
 	}
 	return dst
 }

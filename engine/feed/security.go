@@ -38,6 +38,9 @@ type AuditEntry struct {
 	Args   map[string]any `json:"args,omitempty"`   // the command's validated args
 	OK     bool           `json:"ok"`               // applied / connected
 	Result string         `json:"result,omitempty"` // why not applied, why refused or disconnected
+	// Count (refused): how many refusals the entry stands for; more than 1
+	// for the summary of those not written one by one (rate limit).
+	Count int `json:"count,omitempty"`
 }
 
 // audit hands e to Config.Audit, one at a time.

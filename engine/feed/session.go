@@ -100,6 +100,18 @@ type Step struct {
 	Intensity int     `json:"intensity"` // 0..10
 	Duration  float64 `json:"duration"`  // seconds
 	Neutral   bool    `json:"neutral"`
+	// Cues say what the step presents, so the dashboard names a cue by
+	// its description rather than its id (cue events carry the id).
+	Cues []StepCue `json:"cues,omitempty"`
+}
+
+// StepCue is one cue of a step as the dashboard names it.
+type StepCue struct {
+	ID          string `json:"id"`                    // as in cue_onset's data.cue
+	Kind        string `json:"kind"`                  // image, sound, video, text, ...
+	File        string `json:"file,omitempty"`        // media path in the protocol's folder
+	Text        string `json:"text,omitempty"`        // a text or say cue's words (clipped)
+	Description string `json:"description,omitempty"` // the protocol's description
 }
 
 // ReplayInfo is what a replay's hello adds: "replay":true and these fields,

@@ -176,3 +176,16 @@ func TestSessionInfoJSON(t *testing.T) {
 	assert.Equal(t, map[string]any{"status": "paused"}, m["state"])
 	assert.Equal(t, "Alcohol, session 3", m["title"])
 }
+
+// A step's cues ride the hello so the page names a cue by its description;
+// left out when there are none (older sessions, as above).
+func TestStepCuesJSON(t *testing.T) {
+	st := Step{ID: "bottle", Name: "Bottle", Intensity: 1, Duration: 30, Cues: []StepCue{
+		{ID: "bottle.c1", Kind: "image", File: "media/bottle.png", Description: "Closed beer bottle on a wooden table"},
+		{ID: "bottle.c2", Kind: "text", Text: "Notice any urges."}}}
+	b, err := json.Marshal(st)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"id":"bottle","name":"Bottle","intensity":1,"duration":30,"neutral":false,"cues":[
+		{"id":"bottle.c1","kind":"image","file":"media/bottle.png","description":"Closed beer bottle on a wooden table"},
+		{"id":"bottle.c2","kind":"text","text":"Notice any urges."}]}`, string(b))
+}

@@ -37,6 +37,10 @@ func TLSFor(listen, certFile, keyFile string) (conf *tls.Config, fingerprint str
 		if h, herr := os.Hostname(); herr == nil {
 			hosts = append(hosts, h)
 		}
+		if ip != nil && ip.IsUnspecified() {
+			// Every interface: the printed URL names a LAN address.
+			hosts = append(hosts, lanIPs()...)
+		}
 		cert, fp, err = SelfSigned(hosts)
 	}
 	if err != nil {

@@ -192,10 +192,26 @@ const IncidentRecording = "recording"
 func StepList(steps []scenes.Step) []feed.Step {
 	out := make([]feed.Step, 0, len(steps))
 	for _, st := range steps {
-		out = append(out, feed.Step{ID: st.ID, Name: st.Name, Intensity: st.Intensity,
-			Duration: st.Duration.Seconds(), Neutral: st.Neutral})
+		fs := feed.Step{ID: st.ID, Name: st.Name, Intensity: st.Intensity,
+			Duration: st.Duration.Seconds(), Neutral: st.Neutral}
+		// The cues described, so the dashboard names what is on screen
+		// ("picture: a bottle of lager") rather than an id.
+		for _, c := range st.Cues {
+			fs.Cues = append(fs.Cues, feed.StepCue{ID: c.ID, Kind: string(c.Kind), File: c.Path,
+				Text: clip(c.Text, 80), Description: c.Description})
+		}
+		out = append(out, fs)
 	}
 	return out
+}
+
+// clip shortens s to at most n runes, marking the cut.
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }
 
 // Run says what the pipeline plays and how it ends.

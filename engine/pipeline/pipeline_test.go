@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -226,4 +227,19 @@ func TestRecordingAlert(t *testing.T) {
 			assert.Equal(t, full.Error(), a.Detail)
 		})
 	}
+}
+
+// TestStepListDescribesCues: the dashboard's step list names each cue by
+// its kind, file, words (clipped) and description.
+func TestStepListDescribesCues(t *testing.T) {
+	long := strings.Repeat("word ", 30)
+	got := StepList([]scenes.Step{{ID: "bar", Name: "Bar", Intensity: 3, Cues: []scenes.Cue{
+		{ID: "bar.c1", Kind: scenes.KindImage, Path: "media/bottle.png", Description: "a bottle of lager"},
+		{ID: "bar.c2", Kind: scenes.KindText, Text: long},
+	}}})
+	require.Len(t, got, 1)
+	require.Len(t, got[0].Cues, 2)
+	assert.Equal(t, feed.StepCue{ID: "bar.c1", Kind: "image", File: "media/bottle.png", Description: "a bottle of lager"}, got[0].Cues[0])
+	assert.Len(t, []rune(got[0].Cues[1].Text), 80)
+	assert.True(t, strings.HasSuffix(got[0].Cues[1].Text, "…"))
 }

@@ -87,6 +87,9 @@ const (
 	minStep = 2e-3    // s: the smallest excess read as a loss or a re-anchor
 	farStep = 0.1     // s: re-anchor threshold for a counter that never wraps
 	maxHeld = 1 << 16 // samples held at most (a very long stall)
+	// slewRate: how fast emitted times follow a moving line, as a share
+	// of device time (5 %: a sample interval is never off by more).
+	slewRate = 0.05
 	// lateAgain: a held sample this far above the level (at least; twice
 	// the link's ordinary lateness when that is more) is late again
 	// (another stall): the level must then stand afresh for Confirm.
@@ -190,6 +193,10 @@ type Mapper[T any] struct {
 	// decided samples lately (decaying), so a link that delivers in
 	// bursts does not look like one stalling again at every burst.
 	lateQ, lateQAt float64
+	// The offset the last emitted sample got, at its device time: the
+	// next follows the line from there (slewRate).
+	slewOK         bool
+	slewD, slewOff float64
 	started        bool
 	holding        bool
 	prevSeq        uint32
@@ -469,6 +476,7 @@ func (m *Mapper[T]) resolve(at int, wraps int64) {
 // keeping the drift.
 func (m *Mapper[T]) reanchor() {
 	m.env.clear()
+	m.slewOK = false
 	m.segStart = m.pos
 	m.holding = true
 	m.st.Anchors++
@@ -487,6 +495,15 @@ func (m *Mapper[T]) drain() {
 		x := m.q.front()
 		d := float64(x.pos) * m.secPer
 		off := m.env.line(d)
+		if m.slewOK && m.how != byArrival && d > m.slewD {
+			// The line moves as the envelope learns (most early in an
+			// anchor): follow it by at most slewRate of the device time
+			// between two samples, so no interval between emitted times
+			// is off its period by more than that.
+			step := slewRate * (d - m.slewD)
+			off = min(max(off, m.slewOff-step), m.slewOff+step)
+		}
+		m.slewOK, m.slewD, m.slewOff = true, d, off
 		m.st.Offset = seconds(off)
 		m.out(x.v, seconds(d+off), x.lost)
 		m.q.pop()
@@ -526,6 +543,7 @@ func (m *Mapper[T]) Reset() {
 		return
 	}
 	m.env.clear()
+	m.slewOK = false
 	m.started, m.holding = false, true
 	m.pos, m.segStart, m.lastE = 0, 0, 0
 	m.st.Anchors++

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"compress/gzip"
 	"fmt"
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -85,4 +86,29 @@ func replayRecorded(ins []recorded) (worst time.Duration, lost uint64, n int) {
 	}
 	m.Flush()
 	return worst, lost, n
+}
+
+// TestRecordedIntervals: on the recorded burst-and-stall arrivals, no
+// interval between emitted times is off the period by more than slewRate
+// of it, while the envelope learns (an exporter's one-segment XDF and
+// half-period BIDS grid rely on it).
+func TestRecordedIntervals(t *testing.T) {
+	ins := loadRecorded(t)
+	var prev time.Duration
+	var worst float64
+	n := 0
+	m := New(Config{Rate: 1000, Counter: Counter{Wrap: 16}}, func(_ int, at time.Duration, _ uint64) {
+		if n > 0 {
+			worst = max(worst, math.Abs((at-prev).Seconds()-1e-3))
+		}
+		prev = at
+		n++
+	})
+	for i, x := range ins {
+		m.Push(i, x.seq, x.arrival)
+	}
+	m.Flush()
+	require.Equal(t, len(ins), n)
+	t.Logf("worst interval off the period: %.1f µs", worst*1e6)
+	require.LessOrEqual(t, worst, slewRate*1e-3+2e-9)
 }

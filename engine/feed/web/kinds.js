@@ -28,7 +28,7 @@ const cueroomKinds = Object.freeze({
     STEP_START: "step_start", // a protocol step started (data: id, name, intensity, duration, neutral)
   }),
   // Listed in the event log, and nothing else.
-  logOnly: Object.freeze(["command", "device", "gap", "rating_prompt", "session_start", "step_end"]),
+  logOnly: Object.freeze(["device", "session_start", "step_end"]),
   // Neither listed nor acted on: sent and recorded only.
   unlisted: Object.freeze(["look"]),
 });

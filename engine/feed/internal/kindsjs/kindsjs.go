@@ -40,10 +40,10 @@ var uses = map[event.Kind]Use{
 	event.KindCueOffset:    Handled,
 	event.KindPatientStop:  Handled,
 	event.KindRating:       Handled,
-	event.KindRatingPrompt: LogOnly, // the state's prompt shows it
-	event.KindCommand:      LogOnly,
+	event.KindRatingPrompt: Handled, // the prompt panel's "asked N s ago"
+	event.KindCommand:      Handled, // panic: a mark on the charts
 	event.KindAlert:        Handled,
-	event.KindGap:          LogOnly,
+	event.KindGap:          Handled, // lines broken and shaded; the sensor alert resolved
 	event.KindSCR:          Handled,
 	event.KindMarker:       Handled,
 	event.KindDevice:       LogOnly,
