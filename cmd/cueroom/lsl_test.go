@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -153,4 +154,46 @@ func TestRunRecordsLSLSensor(t *testing.T) {
 	span := (smp[len(smp)-1].T - smp[0].T).Seconds()
 	assert.InDelta(t, span*500, float64(len(smp)), 0.01*span*500+10, "samples over %.2f s", span)
 	t.Logf("%d samples of %s over %.2f s", len(smp), dev, span)
+}
+
+// TestSoakLSLSensor (opt-in: CUEROOM_LSL_SOAK=10m): `cueroom run` records
+// liblsl's SendData at 500 Hz × 32 channels for that long without losing
+// a sample. Kept out of make test for its length.
+func TestSoakLSLSensor(t *testing.T) {
+	d, err := time.ParseDuration(os.Getenv("CUEROOM_LSL_SOAK"))
+	if err != nil || d <= 0 {
+		t.Skip("a soak test: set CUEROOM_LSL_SOAK=10m to run it")
+	}
+	if !lsltest.Isolate(t) {
+		return
+	}
+	lsltest.LibLSL(t)
+	lsltest.Example(t, "SendData", "SoakEEG", "EEG", "32", "500")
+	p := startRun(t, t.TempDir(), "--sensor", "lsl:type=EEG", "--hold", "../../assets/demo/short.yaml")
+	c := p.dial(t)
+	// Held: the session waits for Start while the sensor records.
+	readUntil(t, c, 30*time.Second, func(m feedMsg) bool { return m.Type == "samples" && strings.HasPrefix(m.Device, "lsl-") })
+	time.Sleep(d) // the soak itself, not a synchronisation
+	require.NoError(t, p.cmd.Process.Signal(os.Interrupt))
+	p.wait(t, 60*time.Second)
+	s, err := record.Open(p.dir)
+	require.NoError(t, err)
+	var dev string
+	for _, st := range s.Meta.Streams {
+		if st.Kind == "lsl" {
+			dev = st.Device
+		}
+	}
+	smp := s.Samples[dev]
+	require.NotEmpty(t, smp)
+	gaps := 0
+	for _, e := range s.Events {
+		if g, ok := e.Data.(event.Gap); ok && g.Device == dev {
+			gaps++
+		}
+	}
+	span := (smp[len(smp)-1].T - smp[0].T).Seconds()
+	t.Logf("%d samples of %d channels over %.1f s (%.2f Hz), %d gaps", len(smp), smp[0].N, span, float64(len(smp)-1)/span, gaps)
+	assert.Zero(t, gaps)
+	assert.InDelta(t, span*500, float64(len(smp)), 0.002*span*500+10)
 }
