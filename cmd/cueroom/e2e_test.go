@@ -249,7 +249,7 @@ func TestRunPlaysShortProtocolEndToEnd(t *testing.T) {
 	require.GreaterOrEqual(t, endAt, 0, "no session_end recorded")
 	assert.Equal(t, "completed", eventtest.Field(s.Events[endAt], "reason"))
 	for _, e := range s.Events[endAt+1:] {
-		assert.Contains(t, []event.Kind{event.KindCueOffset, event.KindDevice}, e.Kind())
+		assert.Contains(t, []event.Kind{event.KindCueOffset, event.KindDevice}, e.Kind(), "after session_end at %v: %s at %v %+v", s.Events[endAt].T, e.Kind(), e.T, e.Data)
 	}
 	// How the samples were timed, at the start and the end.
 	var infos []string
@@ -258,7 +258,7 @@ func TestRunPlaysShortProtocolEndToEnd(t *testing.T) {
 			infos = append(infos, d.Info)
 		}
 	}
-	if assert.Len(t, infos, 2) {
+	if assert.Len(t, infos, 2, "device events: %q", infos) {
 		assert.Contains(t, infos[1], "timed by the device's sample counter")
 		assert.Contains(t, infos[1], "0 lost")
 	}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -196,4 +198,24 @@ func TestSoakLSLSensor(t *testing.T) {
 	t.Logf("%d samples of %d channels over %.1f s (%.2f Hz), %d gaps", len(smp), smp[0].N, span, float64(len(smp)-1)/span, gaps)
 	assert.Zero(t, gaps)
 	assert.InDelta(t, span*500, float64(len(smp)), 0.002*span*500+10)
+}
+
+// TestRunLSLSensorNotFound: an LSL sensor nothing answers for is a clear
+// error (exit 2) before anything is recorded.
+func TestRunLSLSensorNotFound(t *testing.T) {
+	if !lsltest.Isolate(t) {
+		return
+	}
+	sessions := filepath.Join(t.TempDir(), "sessions")
+	cmd := cueroom(t, "run", "--listen", "127.0.0.1:0", "--sessions", sessions, "--no-sound", "--sensor", "lsl:NoSuchStream", "../../assets/demo/short.yaml")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee, "stderr: %s", stderr.String())
+	assert.Equal(t, 2, ee.ExitCode(), "stderr: %s", stderr.String())
+	assert.Contains(t, stderr.String(), `--sensor "lsl:NoSuchStream"`)
+	assert.Contains(t, stderr.String(), "name='NoSuchStream'")
+	_, statErr := os.Stat(sessions)
+	assert.True(t, os.IsNotExist(statErr), "no session folder")
 }

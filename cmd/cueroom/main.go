@@ -8,6 +8,8 @@
 //	cueroom replay SESSION                play a recorded session back in sync
 //	cueroom report SESSION...             reactivity report (HTML, or --json)
 //	cueroom repair SESSION                cut the torn tail a crash left
+//	cueroom hub --data DIR                a clinic's hub (NATS): rooms, monitor, archive
+//	cueroom archive ls|get --hub URL      the hub's archive of sessions
 //	cueroom version
 package main
 
@@ -48,6 +50,11 @@ Usage:
                                        onset → light latency per cue kind, from a photodiode on the sync patch
   cueroom replay [flags] SESSION       play a recorded session back: window, sound and dashboard in sync;
                                        pause, 0.25–16× speed, seek to a time or step (keys or dashboard)
+  cueroom hub --data DIR [--listen ADDR] [--nats ADDR] [--add-station SITE/NAME]...
+                                       a clinic's hub: rooms join it (run --hub URL --station NAME),
+                                       one monitor page, one archive of every session
+  cueroom archive ls|get --hub URL [--creds FILE] [SESSION]
+                                       list or fetch the sessions archived on a hub
   cueroom version                      print the version
 
 Run 'cueroom help COMMAND' (or 'cueroom COMMAND -h') for a command's flags.
@@ -95,6 +102,10 @@ func run(args []string) int {
 		err = repairCmd(args[1:], os.Stdout)
 	case "timing":
 		err = cmdTiming(args[1:])
+	case "hub":
+		err = cmdHub(args[1:])
+	case "archive":
+		err = cmdArchive(args[1:])
 	case "version", "--version":
 		fmt.Println("cueroom", version)
 	case "help", "-h", "--help":

@@ -43,6 +43,7 @@ type runOptions struct {
 	fullscreen, noSound     bool
 	stereo, hold, syncPatch bool
 	lsl                     bool
+	room                    stationFlags
 	width, height           int
 	protocol                string
 }
@@ -62,6 +63,7 @@ func cmdRun(args []string) error {
 	fs.BoolVar(&o.syncPatch, "sync-patch", false, "draw a square in the bottom-left corner that turns white at each visual cue onset, for a photodiode (then: cueroom timing SESSION)")
 	fs.BoolVar(&o.stereo, "stereo", false, "side-by-side stereo, for a headset used as a display (combine with --fullscreen)")
 	fs.BoolVar(&o.hold, "hold", false, "wait for Start on the dashboard before the baseline begins")
+	o.room.add(fs)
 	fs.BoolVar(&o.lsl, "lsl", false, "offer the session on Lab Streaming Layer: one stream per sensor, the derived physiology, and every event as a marker (for LabRecorder)")
 	fs.BoolVar(&o.noSound, "no-sound", false, "play sound to a silent null sink")
 	fs.IntVar(&o.width, "width", 1280, "window width")
@@ -79,6 +81,9 @@ func cmdRun(args []string) error {
 		return usagef("run: give at most one protocol file, got %d (flags go before the file)", fs.NArg())
 	}
 	if err := checkWindowSize("run", o.width, o.height); err != nil {
+		return err
+	}
+	if err := o.room.check(); err != nil {
 		return err
 	}
 	o.protocol = fs.Arg(0)
@@ -173,6 +178,17 @@ func runSession(o runOptions) error {
 	}
 	defer pl.Close()
 
+	// A room of a clinic joins its hub before the sensors announce
+	// their streams; with no --hub nothing changes.
+	var room *roomLink
+	if o.room.hub != "" {
+		room, err = startStation(ctx, o.room, o.sessions, pl, tlsConf == nil)
+		if err != nil {
+			return err
+		}
+		defer room.st.Close()
+	}
+
 	// LSL outlets subscribe before the sensors announce their streams.
 	var lslPub *lslout.Publisher
 	if o.lsl {
@@ -218,6 +234,10 @@ func runSession(o runOptions) error {
 	driver := pipeline.Live{Session: sess}
 	if err := pl.Listen(driver); err != nil {
 		return usageError{err.Error()}
+	}
+	if room != nil {
+		room.driver.Store(&driver)
+		room.dash.Store(pl.Feed)
 	}
 
 	stopDisplay, err := window.EnsureDisplay(logf)
@@ -273,6 +293,9 @@ func runSession(o runOptions) error {
 		logf("window: %v", res.WindowErr)
 	}
 	fmt.Printf("cueroom: session %s (%s); recorded in %s\n", sess.EndReason(), sess.Snapshot().Now.Duration().Round(time.Second), rec.Dir())
+	if room != nil {
+		room.archive(rec.Dir())
+	}
 	if res.RecordErr != nil {
 		return fmt.Errorf("recording: %w", res.RecordErr)
 	}

@@ -15,7 +15,7 @@ const (
 	sectorDeg = 45.0 // yaw sectors, centred on 0° (the picture's centre)
 	aheadYaw  = 30.0 // "ahead": within this yaw…
 	aheadPit  = 20.0 // …and pitch of the direction the scene opened at
-	levelPit  = 20.0 // pitch bands: down < −20°, level, up > +20°
+	levelPit  = 20.0 // pitch bands: up < −20°, level, down > +20° (pitch > 0 looks down)
 )
 
 // looks measures the dwell of each cue presentation that has look events
@@ -61,11 +61,11 @@ func looks(evs []event.Event, cues []shown, paused [][2]float64) map[int]*report
 			l.Seconds += d
 			yaw := wrap(v.yaw)
 			l.Sectors[sectorOf(yaw)].Seconds += d
-			switch {
+			switch { // the window's convention: pitch > 0 looks down
 			case v.pitch > levelPit:
-				l.UpS += d
-			case v.pitch < -levelPit:
 				l.DownS += d
+			case v.pitch < -levelPit:
+				l.UpS += d
 			default:
 				l.LevelS += d
 			}

@@ -25,11 +25,11 @@ func TestLookDwell(t *testing.T) {
 		at(0, event.StepStart{ID: "bar", Intensity: 5}),
 		at(10, event.CueOnset{Cue: "bar.c1", Modality: "panorama", Channel: "visual"}),
 		look(10, 10, 0),    // 5 s ahead (opened here), sector 0
-		look(15, 90, 30),   // 5 s right, looking up
+		look(15, 90, 30),   // 5 s right, looking down (pitch > 0)
 		look(20, -170, -5), // 2 s behind (sector 4), then paused 2 s, then 6 s
 		at(22, event.PatientStop{}),
 		at(24, event.Command{Cmd: "resume", By: "therapist"}),
-		look(30, 40, -30), // 5 s, sector 1 (22.5…67.5°), looking down
+		look(30, 40, -30), // 5 s, sector 1 (22.5…67.5°), looking up
 		at(35, event.CueOffset{Cue: "bar.c1", Modality: "panorama", Channel: "visual"}),
 		look(36, 0, 0), // after the offset: not this presentation's
 	}
@@ -82,7 +82,7 @@ func TestSessionLooks(t *testing.T) {
 	// 25 s step: the cue is on from 0.02 s to 24.99 s.
 	assert.InDelta(t, 24.97, l.Seconds, 1e-6)
 	assert.InDelta(t, 5, l.AheadS, 1e-6)
-	assert.InDelta(t, 9.97, l.DownS, 1e-6)
+	assert.InDelta(t, 9.97, l.UpS, 1e-6, "pitch −25°: looking up")
 	rs, _, err := Report(FromSession(s), Options{})
 	require.NoError(t, err)
 	var found int

@@ -605,6 +605,42 @@ func decodeRecord(p []byte, off int64, v visitor) error {
 	return nil
 }
 
+// SetExtra sets one key of session.json's "extra" after the recording has
+// closed (where the session was archived), rewriting the file atomically:
+// a crash leaves the old file or the new, never half of one.
+func SetExtra(dir, key string, v any) error {
+	m, err := readMeta(dir)
+	if err != nil {
+		return err
+	}
+	if m.Extra == nil {
+		m.Extra = map[string]any{}
+	}
+	m.Extra[key] = v
+	b, err := marshalMeta(m)
+	if err != nil {
+		return fmt.Errorf("record: %s: %w", MetaFile, err)
+	}
+	tmp, err := os.CreateTemp(dir, ".session-*.json")
+	if err != nil {
+		return fmt.Errorf("record: rewriting %s: %w", MetaFile, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err = tmp.Write(b); err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), filepath.Join(dir, MetaFile))
+	}
+	if err != nil {
+		return fmt.Errorf("record: rewriting %s: %w", MetaFile, err)
+	}
+	return nil
+}
+
 // Repair cuts a torn tail off data.rec in place (after a crash) and appends
 // a note saying so to session.json; so too off each later segment (the
 // file a write failed in has one if it could not be cut back then).

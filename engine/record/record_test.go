@@ -611,3 +611,28 @@ func frames(t *testing.T, data []byte) []int64 {
 	}
 	return offs
 }
+
+// TestSetExtra: a key added to session.json after the session closed
+// reads back, and nothing else in the file changes.
+func TestSetExtra(t *testing.T) {
+	w := newTestWriter(t, testMeta())
+	require.NoError(t, w.Close())
+	dir := w.Dir()
+	before, err := os.ReadFile(filepath.Join(dir, MetaFile))
+	require.NoError(t, err)
+	require.NoError(t, SetExtra(dir, "archive", map[string]any{"object": "a/b", "files": 3}))
+	s, err := Open(dir)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"object": "a/b", "files": float64(3)}, s.Meta.Extra["archive"])
+	assert.Equal(t, "clinic-a", s.Meta.Extra["site"], "the other extras kept")
+	var a, b map[string]any
+	after, err := os.ReadFile(filepath.Join(dir, MetaFile))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(before, &a))
+	require.NoError(t, json.Unmarshal(after, &b))
+	delete(b["extra"].(map[string]any), "archive")
+	assert.Equal(t, a, b, "nothing else changed")
+	left, _ := filepath.Glob(filepath.Join(dir, ".session-*"))
+	assert.Empty(t, left, "no temporary file left")
+	assert.Error(t, SetExtra(t.TempDir(), "x", 1), "not a session folder")
+}

@@ -93,7 +93,7 @@ func lookTable(s *Session) *table {
 		{leaf("Cue", 2, ""), leaf("Repeat", 2, ""), leaf("Onset", 2, "session time, m:ss"), leaf("Viewed", 2, "time with a known view, pauses excluded, m:ss"),
 			leaf("Ahead", 2, "share of the time within ±30° yaw and ±20° pitch of the direction the scene opened at"),
 			groupHead("Direction", 3, "yaw 0° is the picture's centre, positive to the right"),
-			groupHead("Pitch (share of time)", 3, "up above +20°, down below −20°")},
+			groupHead("Pitch (share of time)", 3, "looking up: more than 20° above level; down: more than 20° below")},
 		{leaf("mean yaw", 1, "time-weighted circular mean"), leaf("focus", 1, "mean resultant length: 1 one direction throughout, 0 all round"),
 			leaf("most", 1, "the 45° sector looked at longest, and its share"),
 			leaf("up", 1, ""), leaf("level", 1, ""), leaf("down", 1, "")},

@@ -165,7 +165,7 @@ type Presentation struct {
 
 // Look is the head (or view) direction's dwell over one cue presentation,
 // pauses excluded. Yaw 0° is the picture's centre, positive to the right;
-// pitch positive up.
+// pitch positive down (as the window records it).
 type Look struct {
 	Seconds   float64 `json:"seconds"` // time with a known view
 	Looks     int     `json:"looks"`   // look events
@@ -176,9 +176,9 @@ type Look struct {
 	// Concentration is the mean resultant length of the yaw (1: one
 	// direction throughout; 0: all round evenly).
 	Concentration float64  `json:"concentration"`
-	UpS           float64  `json:"up_s"` // pitch above +20°
+	UpS           float64  `json:"up_s"` // looking up: pitch below −20°
 	LevelS        float64  `json:"level_s"`
-	DownS         float64  `json:"down_s"` // pitch below −20°
+	DownS         float64  `json:"down_s"` // looking down: pitch above +20°
 	Sectors       []Sector `json:"sectors"`
 }
 

@@ -30,6 +30,7 @@ var rules = []struct {
 	{"bus", []string{"event", "sensors"}}, // below sensors' stages and the engine
 	{"sensors", []string{"sensors", "bus", "event", "internal/", "lsl"}},
 	{"engine", []string{"engine", "sensors", "bus", "event", "scenes", "assets", "internal/", "lsl"}},
+	{"hub", []string{"hub", "bus", "event", "sensors", "internal/"}}, // stations and the hub (NATS): below cmd, beside engine
 	{"cmd/", []string{""}},
 }
 
