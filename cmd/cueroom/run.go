@@ -282,7 +282,7 @@ func runSession(o runOptions) error {
 		Window: &pipeline.Window{Media: media, Clock: clock, ViewEvery: 250 * time.Millisecond,
 			// A neutral title: the taskbar and the window switcher are seen
 			// by anyone in the room, and the protocol's title names the drug.
-			Options: window.Options{Title: window.DefaultTitle, Width: o.width, Height: o.height,
+			Options: window.Options{Title: "cueroom session", Width: o.width, Height: o.height,
 				Fullscreen: o.fullscreen, Stereo: o.stereo, SyncPatch: o.syncPatch,
 				OnPatch: func(on bool, t time.Duration) { light.Set(on, clock.Wall(t)) }}},
 		StopProducers: sens.Stop,

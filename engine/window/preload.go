@@ -65,16 +65,12 @@ type preload struct {
 }
 
 // textJob is a string to rasterise as drawn: in face base scaled by k,
-// wrapped to the caption's width when caption is set, or to width (a part
-// of the scene's width) as textIn draws it.
+// wrapped to the caption's width when caption is set.
 type textJob struct {
 	s       string
 	base    *text.GoTextFace
 	k       float64
 	caption bool
-	width   float64
-	shrink  bool // made smaller to fit width on one line, as the scale's labels
-	esc     bool // the Esc reminder, in its face
 	pacer   bool // not text: draw the breathing pacer once, off screen
 }
 
@@ -201,21 +197,25 @@ func (g *Game) planStep(st scenes.Step) {
 func (g *Game) fixedTexts() {
 	p := &g.pre
 	p.texts = append(p.texts,
-		textJob{s: calmTitle, base: g.face, k: 1, width: 0.9},
-		textJob{s: calmLine, base: g.small, k: 1, width: 0.9},
-		textJob{s: "Breathe in", base: g.face, k: 0.9},
-		textJob{s: "Breathe out", base: g.face, k: 0.9},
-		textJob{s: EscHint, esc: true},
+		textJob{s: "You are safe. The exposure has stopped.", base: g.face, k: 1},
+		textJob{s: "Breathe slowly. Your therapist will be with you in a moment.", base: g.small, k: 1},
 		textJob{s: "Paused", base: g.face, k: 0})
 	g.promptTexts("", scenes.ScaleCraving)
 	g.promptTexts("How distressed do you feel right now?", scenes.ScaleSUDS)
 	// The pacer's first anti-aliased circle compiles the vector package's
 	// shaders and makes its stencil buffers: done now, when the window
-	// opens, since the calm screen (which the stop key may bring at any
-	// moment) has one.
-	if !p.pacerWarm {
-		p.pacerWarm = true
-		p.texts = append(p.texts, textJob{pacer: true})
+	// opens, if any step has one.
+	for i := 0; ; i++ {
+		st, ok := g.s.Step(i)
+		if !ok {
+			break
+		}
+		for _, c := range st.Cues {
+			if c.Kind == scenes.KindBreathing && !p.pacerWarm {
+				p.pacerWarm = true
+				p.texts = append(p.texts, textJob{pacer: true})
+			}
+		}
 	}
 }
 
@@ -229,10 +229,10 @@ func (g *Game) promptTexts(question, scale string) {
 		lo, hi = "0 — no distress", "worst distress — 100"
 	}
 	g.pre.texts = append(g.pre.texts,
-		textJob{s: question, base: g.face, k: 0.9, width: 0.9},
-		textJob{s: lo, base: g.small, k: 0.9, width: 0.7 * 0.48, shrink: true},
-		textJob{s: hi, base: g.small, k: 0.9, width: 0.7 * 0.48, shrink: true},
-		textJob{s: "Click the line, or press ← or →, to place your mark; then press Enter", base: g.small, k: 0.9, width: 0.9, shrink: true})
+		textJob{s: question, base: g.face, k: 0.9},
+		textJob{s: lo, base: g.small, k: 0.9},
+		textJob{s: hi, base: g.small, k: 0.9},
+		textJob{s: "Click the line, or press ← or →, to place your mark; then press Enter", base: g.small, k: 0.9})
 }
 
 func joinLines(lines []string) string {
@@ -264,21 +264,9 @@ func (g *Game) warmText(j textJob) {
 		scratch.Deallocate()
 		return
 	}
-	if j.esc {
-		g.sprite(EscHint, g.escFace())
-		return
-	}
 	f := j.base
 	if j.k > 0 {
 		f = g.scaled(j.base, j.k)
-	}
-	if j.width > 0 {
-		width := j.width * float64(g.w)
-		if j.shrink {
-			f = g.shrunk(j.s, f, width)
-		}
-		g.sprite(g.fit(j.s, f, width), f)
-		return
 	}
 	if !j.caption {
 		g.sprite(j.s, f)

@@ -105,7 +105,6 @@ func TestMain(m *testing.M) {
 	ebiten.SetWindowSize(640, 360)
 	ebiten.SetWindowTitle("cueroom window test")
 	ebiten.SetRunnableOnUnfocused(true)
-	ebiten.SetScreenClearedEveryFrame(false) // as Run: crossfades start from the frame on screen
 	if err := ebiten.RunGame(host); err != nil {
 		fmt.Println("ebiten:", err)
 		os.Exit(1)
@@ -190,20 +189,11 @@ func (rr rigReporter) Presented(f present.Frame) {
 func (rr rigReporter) Closed() { rr.next.Closed() }
 
 func newRig(t *testing.T) *rig {
-	return newRigWith(t, testProtocol, redGreen())
-}
-
-func redGreen() fstest.MapFS {
-	return fstest.MapFS{
+	fsys := fstest.MapFS{
 		"red.png":   {Data: solidPNG(color.RGBA{220, 20, 20, 255})},
 		"green.png": {Data: solidPNG(color.RGBA{20, 200, 40, 255})},
 	}
-}
-
-// hardCuts sets a protocol's crossfade to 0: the tests of onsets against
-// pixels at a step change; for a crossfade see patient_test.go.
-func hardCuts(src string) string {
-	return strings.Replace(src, "\nsubstance: alcohol\n", "\nsubstance: alcohol\ncrossfade: 0\n", 1)
+	return newRigWith(t, testProtocol, fsys)
 }
 
 func newRigWith(t *testing.T, src string, fsys fstest.MapFS) *rig {
@@ -313,7 +303,7 @@ func isGreen(c color.RGBA) bool { return c.G > 160 && c.R < 60 && c.B < 80 }
 func isCalm(c color.RGBA) bool  { return c.B > 100 && c.G > 80 && c.R < 90 }
 
 func TestCueOnsetIsTheFirstFrameThatShowsIt(t *testing.T) {
-	r := newRigWith(t, hardCuts(testProtocol), redGreen())
+	r := newRig(t)
 	first := r.waitFrame(t, isRed)
 	on := r.nextEvent(t, event.KindCueOnset)
 	assert.Equal(t, "baseline.c1", eventtest.Field(on, "cue"))
@@ -416,7 +406,7 @@ func isBlue(c color.RGBA) bool { return c.B > 180 && c.R < 60 && c.G < 80 }
 // TestTheViewIsRecordedWithTheFrameThatShowsIt: a 360° scene records where
 // the view starts, stamped with the first frame that drew it.
 func TestTheViewIsRecordedWithTheFrameThatShowsIt(t *testing.T) {
-	r := newRigWith(t, hardCuts(panoProtocol), fstest.MapFS{"pano.png": {Data: bandsPNG()}})
+	r := newRigWith(t, panoProtocol, fstest.MapFS{"pano.png": {Data: bandsPNG()}})
 	first := r.waitFrame(t, isBlue)
 	l := r.nextEvent(t, event.KindLook)
 	assert.Equal(t, first.t, l.T, "the view is recorded with the first frame that showed the scene")
@@ -434,7 +424,7 @@ func TestTheViewIsRecordedWithTheFrameThatShowsIt(t *testing.T) {
 // TestPanoramaShowsTheRegionAtItsYaw: looking 45° right of the picture's
 // centre is the third band (blue); looking 135° left is the first (red).
 func TestPanoramaShowsTheRegionAtItsYaw(t *testing.T) {
-	r := newRigWith(t, hardCuts(panoProtocol), fstest.MapFS{"pano.png": {Data: bandsPNG()}})
+	r := newRigWith(t, panoProtocol, fstest.MapFS{"pano.png": {Data: bandsPNG()}})
 	r.waitFrame(t, isBlue)
 	require.NoError(t, r.s.Next("test"))
 	f := r.waitFrame(t, func(c color.RGBA) bool { return !isBlue(c) })
@@ -449,7 +439,7 @@ func TestPanoramaShowsTheRegionAtItsYaw(t *testing.T) {
 func TestHundredsOfOnsetsMatchTheFramesThatDrewThem(t *testing.T) {
 	const n = 100
 	var b strings.Builder
-	b.WriteString("cueroom: 1\ntitle: Timing\nsubstance: alcohol\ncrossfade: 0\nbaseline:\n  duration: 50ms\n  cues:\n    - image: green.png\n      fit: fill\nsteps:\n")
+	b.WriteString("cueroom: 1\ntitle: Timing\nsubstance: alcohol\nbaseline:\n  duration: 50ms\n  cues:\n    - image: green.png\n      fit: fill\nsteps:\n")
 	for i := 0; i < n; i++ {
 		img := "red.png"
 		if i%2 == 1 {
