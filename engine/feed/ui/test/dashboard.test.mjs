@@ -267,6 +267,8 @@ test("Panic: Shift+P, marked on the charts unlike a patient stop; then End: ever
   for (const p of [page, obs.page]) {
     await p.waitForFunction(() => !document.getElementById("summary").hidden, null, { timeout: 10000 });
     await p.waitForFunction(() => document.getElementById("conn").dataset.state === "ended", null, { timeout: 10000 });
+    // The last state may be drawn a moment after the summary and the close.
+    await p.waitForFunction(() => document.getElementById("status").textContent === "ended", null, { timeout: 10000 });
     assert.equal(await p.textContent("#status"), "ended");
     const sum = await p.textContent("#summary");
     assert.match(sum, /Session ended \(therapist\)/);
