@@ -131,7 +131,9 @@ test("lines break at a gap in the data instead of bridging it", async () => {
   assert.ok(c.hr.breaks[0] > 0, "heart rate broken: " + JSON.stringify(c.hr.breaks));
   assert.deepEqual([...new Set([...c.eda.spanGaps, ...c.hr.spanGaps, ...c.arousal.spanGaps])], [false]);
   // On the canvas: no line colour in the middle of the gap (67–69.5 s),
-  // while the same column range has it just before.
+  // while the same column range has it just before. uPlot redraws on an
+  // animation frame: read the pixels after the next two.
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
   const px = await page.evaluate(() => {
     const canvas = document.querySelector("#chart-eda canvas");
     const ctx = canvas.getContext("2d");
