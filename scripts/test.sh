@@ -36,6 +36,14 @@ if command -v npm >/dev/null &&
   npm ci --prefix engine/feed/ui --no-audit --no-fund --loglevel=error
 fi
 
+# The headset page's browser test: three.js, the MPEG-1 decoder, a WebXR
+# emulator (engine/xr/ui).
+if command -v npm >/dev/null &&
+  { [ ! -f engine/xr/ui/node_modules/.package-lock.json ] ||
+    [ engine/xr/ui/package-lock.json -nt engine/xr/ui/node_modules/.package-lock.json ]; }; then
+  npm ci --prefix engine/xr/ui --no-audit --no-fund --loglevel=error
+fi
+
 if [ "${1:-}" = bench ]; then
   cmd=(go test -run='^$' -bench=. -benchmem ./...)
 else
