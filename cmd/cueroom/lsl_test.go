@@ -219,3 +219,35 @@ func TestRunLSLSensorNotFound(t *testing.T) {
 	_, statErr := os.Stat(sessions)
 	assert.True(t, os.IsNotExist(statErr), "no session folder")
 }
+
+// TestReplayOffersLSL: `cueroom replay --lsl` plays a recording's events to
+// liblsl's ReceiveStringMarkersC as markers at 1x: each marker's LSL time
+// is its recorded time plus one fixed origin.
+func TestReplayOffersLSL(t *testing.T) {
+	if !lsltest.Isolate(t) {
+		return
+	}
+	lsltest.LibLSL(t)
+	run := recordedShort(t)
+	rx := lsltest.Example(t, "ReceiveStringMarkersC") // waits for a Markers stream
+	startReplay(t, "--lsl", "--no-window", run.dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	got := regexp.MustCompile(`^got: (.*) at time (-?[0-9.]+)$`)
+	var origins []float64
+	onsets := 0
+	for onsets < 2 {
+		sub, err := rx.Expect(ctx, got)
+		require.NoError(t, err, "markers from the replay:\n%s", rx.Output())
+		var e event.Event
+		require.NoError(t, json.Unmarshal([]byte(sub[1]), &e))
+		ts, _ := strconv.ParseFloat(sub[2], 64)
+		origins = append(origins, ts-e.T.Seconds())
+		if d, ok := e.Data.(event.CueOnset); ok && d.Channel == "visual" {
+			onsets++
+		}
+	}
+	for _, o := range origins[1:] {
+		assert.InDelta(t, origins[0], o, 0.0011, "one origin for every marker (printed to the millisecond)")
+	}
+}
