@@ -23,6 +23,13 @@ func (p *Protocol) Check() error {
 		c.add(0, 0, nil, "the protocol has no folder to find its media in; load it with Load or LoadFS")
 		return c.result()
 	}
+	p.checkMedia(c)
+	return c.result()
+}
+
+// checkMedia reports into c each media problem of p's cues (p may be a
+// protocol with problems of its own: see LoadChecked).
+func (p *Protocol) checkMedia(c *collector) {
 	done := map[string]error{} // a file used by several cues is checked once
 	for _, s := range p.All() {
 		for _, cue := range s.Cues {
@@ -48,7 +55,6 @@ func (p *Protocol) Check() error {
 			}
 		}
 	}
-	return c.result()
 }
 
 // AssetSHA256 returns the hex SHA-256 of the cue's media file, for the cue

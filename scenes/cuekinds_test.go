@@ -196,3 +196,45 @@ func TestCueKindsAreDocumented(t *testing.T) {
 		}
 	}
 }
+
+// TestEverySettingIsDocumented: each cue kind the parser reads (its
+// cueKindKeys, say: included) has a section of its own in FORMAT.md
+// ("### `kind`"), which names every setting that kind takes; and every key
+// the parser accepts anywhere appears in FORMAT.md as "key:".
+func TestEverySettingIsDocumented(t *testing.T) {
+	b, err := os.ReadFile("FORMAT.md")
+	require.NoError(t, err)
+	doc := string(b)
+	sections := map[string]string{} // kind -> its section's text
+	for _, part := range strings.Split(doc, "\n### ")[1:] {
+		head, body, _ := strings.Cut(part, "\n")
+		if k, ok := strings.CutPrefix(strings.TrimSpace(head), "`"); ok {
+			sections[strings.TrimSuffix(k, "`")] = strings.Split(body, "\n## ")[0]
+		}
+	}
+	for _, k := range cueKindKeys {
+		sec, ok := sections[k]
+		if !ok {
+			t.Errorf("scenes/FORMAT.md: the cue kind %q (read by scenes/parse.go) has no section; add \"### `%s`\" under \"Cue kinds, one by one\"", k, k)
+			continue
+		}
+		kind := Kind(k)
+		if k == "say" {
+			kind = KindNarration
+		}
+		for key, kinds := range cueKeyKinds {
+			if slices.Contains(kinds, kind) && !strings.Contains(sec, "`"+key+":`") {
+				t.Errorf("scenes/FORMAT.md: the section of %q does not name its setting `%s:`", k, key)
+			}
+		}
+	}
+	all := [][]string{topKeys, exposureKeys, neutralKeys, ratingKeys, cueKindKeys, cueKeys,
+		{"step", "session"}, {"scl_within", "hold", "craving_below", "min"}, {"at", "text"}}
+	for _, keys := range all {
+		for _, key := range keys {
+			if !strings.Contains(doc, key+":") {
+				t.Errorf("scenes/FORMAT.md never shows the setting %s: (scenes/parse.go accepts it)", key)
+			}
+		}
+	}
+}

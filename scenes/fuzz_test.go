@@ -25,6 +25,7 @@ func FuzzParse(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte("cueroom: 1\nsteps: [{name: a, intensity: 1, duration: 1, cues: [{text: x}]}]\nbaseline: {duration: 1, cues: [{text: y}]}\ntitle: t\nsubstance: other\n"))
+	f.Add([]byte("cueroom: 1\ncrossfade: 2s\nsteps: [{name: a, intensity: 1, duration: 3, crossfade: 0, cues: [{video: v.mpg, end: blank}]}]\nbaseline: {duration: 1, cues: [{text: y}]}\ntitle: t\nsubstance: other\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		p, err := Parse("fuzz.yaml", src, nil)
 		if err != nil {
@@ -55,6 +56,7 @@ func FuzzParse(f *testing.F) {
 			ids[s.ID] = true
 			require.Positive(t, s.Duration)
 			require.LessOrEqual(t, s.Duration, maxDuration)
+			require.True(t, s.Crossfade >= 0 && s.Crossfade <= MaxCrossfade && s.Crossfade <= s.Duration/2, "crossfade %v of a %v step", s.Crossfade, s.Duration)
 			if s.Neutral {
 				require.Zero(t, s.Intensity)
 			} else {
@@ -74,6 +76,12 @@ func FuzzParse(f *testing.F) {
 					require.NotEmpty(t, c.Text)
 					require.Empty(t, c.Path)
 					continue
+				}
+				if c.Kind == KindVideo {
+					require.Contains(t, []string{VideoLoop, VideoHold, VideoBlank}, c.End)
+					require.Equal(t, c.End == VideoLoop, c.Loop)
+				} else {
+					require.Empty(t, c.End)
 				}
 				require.True(t, fs.ValidPath(c.Path), "path %q", c.Path)
 				require.False(t, c.Path == ".." || strings.HasPrefix(c.Path, "../"), "path %q escapes", c.Path)

@@ -47,6 +47,53 @@ func LoadFS(fsys fs.FS, name string) (*Protocol, error) {
 	return Parse(name, src, dir)
 }
 
+// LoadChecked is Load then Check, reporting every problem at once: the
+// media of the cues that parsed are checked even when the file has other
+// problems, so a clinician fixes a misspelt setting and a missing picture
+// in one pass (`cueroom check`). The Protocol is nil when anything is wrong.
+func LoadChecked(file string) (*Protocol, error) {
+	c := &collector{file: file}
+	src, err := readBounded(os.Open(file))
+	if err != nil {
+		c.add(0, 0, err, "%s", readProblem(err))
+		return nil, c.result()
+	}
+	root, err := os.OpenRoot(filepath.Dir(file))
+	if err != nil {
+		c.add(0, 0, err, "cannot open the protocol's folder to find its media: %v", err)
+		return nil, c.result()
+	}
+	return parseChecked(c, file, src, root.FS())
+}
+
+// LoadFSChecked is LoadFS then Check, reporting every problem at once (see
+// LoadChecked).
+func LoadFSChecked(fsys fs.FS, name string) (*Protocol, error) {
+	c := &collector{file: name}
+	src, err := readBounded(fsys.Open(name))
+	if err != nil {
+		c.add(0, 0, err, "%s", readProblem(err))
+		return nil, c.result()
+	}
+	dir, err := fs.Sub(fsys, path.Dir(name))
+	if err != nil {
+		c.add(0, 0, err, "cannot use the protocol's folder to find its media: %v", err)
+		return nil, c.result()
+	}
+	return parseChecked(c, name, src, dir)
+}
+
+func parseChecked(c *collector, file string, src []byte, fsys fs.FS) (*Protocol, error) {
+	p := parse(c, file, src, fsys)
+	if p != nil {
+		p.checkMedia(c)
+	}
+	if err := c.result(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
 var (
 	errTooBig = errors.New("file too large")
 	errIsDir  = errors.New("is a directory")

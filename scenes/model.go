@@ -32,6 +32,11 @@ type Protocol struct {
 	MaxStep     time.Duration
 	MaxExposure time.Duration
 
+	// Crossfade is the fade into each step that gives no crossfade of its
+	// own (crossfade: at the top; DefaultCrossfade when absent, 0 for hard
+	// cuts). Each Step carries the one it uses.
+	Crossfade time.Duration
+
 	Baseline Step   // neutral, always first
 	Steps    []Step // exposure steps, low to high intensity
 	Recovery *Step  // neutral, optional, last
@@ -59,7 +64,13 @@ type Step struct {
 	Rating    *Rating  // optional prompt for the patient
 	EndWhen   *EndWhen // optional: end early once arousal and craving have habituated
 	Neutral   bool     // baseline, recovery, or a step marked neutral: true
-	Line      int      // where the step starts in the protocol file
+	// Crossfade is how long the window takes to dissolve the picture on
+	// screen into this step's when the step starts after another one
+	// (next, back, repeat or a jump; never out of or into the calm scene):
+	// its own crossfade:, else the protocol's, at most half its Duration.
+	// 0 is a hard cut.
+	Crossfade time.Duration
+	Line      int // where the step starts in the protocol file
 }
 
 // EndWhen ends an exposure step early, after at least Min, once arousal has
@@ -122,7 +133,8 @@ type Cue struct {
 	Zoom      float64   // image only: slow zoom reaching this scale at the step's end (0 or 1: none)
 	Pan       string    // image only: slow pan towards left, right, up or down ("": none)
 
-	Loop    bool          // sound only
+	Loop    bool          // sound; and video, set when End is VideoLoop
+	End     string        // video only: VideoLoop (default), VideoHold or VideoBlank
 	GainDB  float64       // sound and narration: -60..+12 dB
 	FadeIn  time.Duration // sound and narration
 	FadeOut time.Duration // sound and narration
@@ -144,6 +156,19 @@ type Caption struct {
 // Spoken says whether a narration is spoken from its text rather than played
 // from a file.
 func (c Cue) Spoken() bool { return c.Kind == KindNarration && c.Path == "" && c.Text != "" }
+
+// What a video shows after its last picture while its step goes on (end:).
+const (
+	VideoLoop  = "loop"  // start again, pictures and sound (the default)
+	VideoHold  = "hold"  // keep the last picture on screen
+	VideoBlank = "blank" // take the picture off (the step's other cues stay)
+)
+
+// Crossfades between steps: the default and the longest.
+const (
+	DefaultCrossfade = 500 * time.Millisecond
+	MaxCrossfade     = 10 * time.Second
+)
 
 // Image fit modes.
 const (

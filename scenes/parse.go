@@ -25,12 +25,12 @@ const maxSourceBytes = 1 << 20
 // Keys accepted at each level. Everything else is an error, so a typo never
 // silently drops a setting.
 var (
-	topKeys      = []string{"cueroom", "title", "substance", "description", "limits", "baseline", "steps", "recovery"}
-	exposureKeys = []string{"id", "name", "intensity", "neutral", "duration", "cues", "rating", "end_when"}
-	neutralKeys  = []string{"id", "name", "intensity", "duration", "cues", "rating"}
+	topKeys      = []string{"cueroom", "title", "substance", "description", "limits", "crossfade", "baseline", "steps", "recovery"}
+	exposureKeys = []string{"id", "name", "intensity", "neutral", "duration", "crossfade", "cues", "rating", "end_when"}
+	neutralKeys  = []string{"id", "name", "intensity", "duration", "crossfade", "cues", "rating"}
 	ratingKeys   = []string{"scale", "question", "at", "every"}
 	cueKindKeys  = []string{"image", "sound", "narration", "say", "text", "breathing", "panorama", "video"}
-	cueKeys      = []string{"id", "image", "sound", "narration", "say", "voice", "text", "breathing", "panorama", "video", "fov", "yaw", "zoom", "pan", "fit", "loop", "gain", "fade_in", "fade_out", "subtitles", "description", "personalised"}
+	cueKeys      = []string{"id", "image", "sound", "narration", "say", "voice", "text", "breathing", "panorama", "video", "fov", "yaw", "zoom", "pan", "fit", "loop", "end", "gain", "fade_in", "fade_out", "subtitles", "description", "personalised"}
 	// cueKeyKinds says which cue kinds accept an optional key; keys not listed
 	// are accepted by every kind.
 	cueKeyKinds = map[string][]Kind{
@@ -40,6 +40,7 @@ var (
 		"fov":       {KindPanorama},
 		"yaw":       {KindPanorama},
 		"loop":      {KindSound, KindVideo},
+		"end":       {KindVideo},
 		"gain":      {KindSound, KindNarration, KindVideo},
 		"fade_in":   {KindSound, KindNarration},
 		"fade_out":  {KindSound, KindNarration},
@@ -61,22 +62,29 @@ var (
 // ErrorList; on error the Protocol is nil.
 func Parse(file string, src []byte, fsys fs.FS) (*Protocol, error) {
 	c := &collector{file: file}
-	if len(src) > maxSourceBytes {
-		c.add(0, 0, nil, "the file is %d KB, but a protocol is a few KB of text; check that this is the protocol file (the limit is %d KB)",
-			len(src)/1024, maxSourceBytes/1024)
-		return nil, c.result()
-	}
-	root := decodeYAML(c, src)
-	if root == nil {
-		return nil, c.result()
-	}
-	p := &Protocol{File: file, FS: fsys, Source: bytes.Clone(src)}
-	ps := &parser{c: c}
-	ps.protocol(root, p)
+	p := parse(c, file, src, fsys)
 	if err := c.result(); err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// parse reads what it can of a protocol, reporting every problem into c:
+// the Protocol holds what parsed (nil when the file is not YAML at all).
+func parse(c *collector, file string, src []byte, fsys fs.FS) *Protocol {
+	if len(src) > maxSourceBytes {
+		c.add(0, 0, nil, "the file is %d KB, but a protocol is a few KB of text; check that this is the protocol file (the limit is %d KB)",
+			len(src)/1024, maxSourceBytes/1024)
+		return nil
+	}
+	root := decodeYAML(c, src)
+	if root == nil {
+		return nil
+	}
+	p := &Protocol{File: file, FS: fsys, Source: bytes.Clone(src)}
+	ps := &parser{c: c}
+	ps.protocol(root, p)
+	return p
 }
 
 // decodeYAML parses src into one YAML document and returns its top node, or
@@ -213,9 +221,10 @@ func position(src []byte, off int) (line, col int) {
 
 // parser walks the YAML tree of one protocol, reporting into c.
 type parser struct {
-	c     *collector
-	ids   []idUse
-	typos map[*yaml.Node][]string // mapping -> allowed keys suggested for misspelt ones
+	c         *collector
+	crossfade time.Duration // the protocol's, for steps without their own
+	ids       []idUse
+	typos     map[*yaml.Node][]string // mapping -> allowed keys suggested for misspelt ones
 }
 
 // typo reports whether key was suggested for a misspelt key in mapping n, so
@@ -544,6 +553,12 @@ func (ps *parser) protocol(root *yaml.Node, p *Protocol) {
 		}
 	}
 
+	p.Crossfade = DefaultCrossfade
+	if d, _, ok := ps.crossfadeOf(m, where); ok {
+		p.Crossfade = d
+	}
+	ps.crossfade = p.Crossfade
+
 	if f, ok := m["baseline"]; ok {
 		p.Baseline = ps.step(f.val, roleBaseline, 0, "the baseline")
 	} else if !ps.typo(root, "baseline") {
@@ -656,6 +671,13 @@ func (ps *parser) step(n *yaml.Node, r role, index int, where string) Step {
 	if !durOK {
 		s.Duration = 0
 	}
+	s.Crossfade = ps.crossfade
+	if d, _, ok := ps.crossfadeOf(m, where); ok {
+		s.Crossfade = d
+	}
+	// A fade takes half the step at most: a short step still shows its
+	// picture whole for a while.
+	s.Crossfade = min(s.Crossfade, s.Duration/2)
 
 	if f, ok := m["cues"]; ok {
 		s.Cues = ps.cues(f, where, s.ID, s.Duration)
@@ -704,6 +726,16 @@ func (ps *parser) endWhen(f field, where string, max time.Duration) *EndWhen {
 		ps.errAt(mn, "%s: min %s is not shorter than the step's duration (%s), which is its longest time; shorten min or lengthen duration", where, fmtDur(e.Min), fmtDur(max))
 	}
 	return e
+}
+
+// crossfadeOf reads a crossfade: 0 (a hard cut) up to MaxCrossfade.
+func (ps *parser) crossfadeOf(m map[string]field, where string) (time.Duration, *yaml.Node, bool) {
+	d, n, ok := ps.duration(m, "crossfade", where, true)
+	if ok && d > MaxCrossfade {
+		ps.errAt(n, "%s: crossfade %s is longer than %s; a crossfade is a short dissolve from one step's picture to the next (0.5s to 2s), and 0 is a hard cut", where, fmtDur(d), fmtDur(MaxCrossfade))
+		return 0, n, false
+	}
+	return d, n, ok
 }
 
 // peekName returns a mapping's name value before the mapping is checked.
@@ -938,7 +970,8 @@ func (ps *parser) cue(n *yaml.Node, where, defaultID string, stepDur time.Durati
 		if v, _ := ps.choice(m, "fit", where, []string{FitFit, FitFill}); v != "" {
 			c.Fit = v
 		}
-		c.Loop, _ = ps.boolean(m, "loop", where)
+		c.End = ps.videoEnd(m, where)
+		c.Loop = c.End == VideoLoop
 		if g, gn, ok := ps.number(m, "gain", where); ok {
 			if g < minGainDB || g > maxGainDB {
 				ps.errAt(gn, "%s: gain %s dB is out of range; use a number of decibels from %d (much quieter) to +%d (louder)", where, clip(gn.Value), minGainDB, maxGainDB)
@@ -1006,6 +1039,27 @@ func (ps *parser) cue(n *yaml.Node, where, defaultID string, stepDur time.Durati
 	c.Personalised, _ = ps.boolean(m, "personalised", where)
 	ps.id(m, where, &c.ID, kf.key)
 	return c, true
+}
+
+// videoEnd reads what a video does after its last picture: end: loop, hold
+// or blank; loop: true or false is the older way to write loop or hold.
+// Without either it loops, so a video shorter than its step never stands
+// still on its last picture unless the protocol asks for it.
+func (ps *parser) videoEnd(m map[string]field, where string) string {
+	loop, ln := ps.boolean(m, "loop", where)
+	end, en := ps.choice(m, "end", where, []string{VideoLoop, VideoHold, VideoBlank})
+	switch {
+	case en != nil && ln != nil:
+		ps.errAt(ln, "%s: give end: alone (loop, hold or blank); loop: is the older way to write end: loop, and both together may disagree", where)
+		if end != "" {
+			return end
+		}
+	case end != "":
+		return end
+	case ln != nil && !loop && m["loop"].val.ShortTag() == "!!bool":
+		return VideoHold
+	}
+	return VideoLoop
 }
 
 // mediaPath reads and checks a media path without touching the disk: it must

@@ -31,7 +31,8 @@ func TestParseValid(t *testing.T) {
 			assert.Equal(t, "alcohol", p.Substance)
 			assert.Equal(t, "Three graded steps between a neutral baseline and recovery.", p.Description)
 
-			assert.Equal(t, Step{ID: "baseline", Name: "Baseline", Duration: 20 * time.Second, Neutral: true, Line: 7,
+			assert.Equal(t, DefaultCrossfade, p.Crossfade, "no crossfade: given: the default")
+			assert.Equal(t, Step{ID: "baseline", Name: "Baseline", Duration: 20 * time.Second, Neutral: true, Line: 7, Crossfade: DefaultCrossfade,
 				Cues: []Cue{
 					{ID: "baseline.c1", Kind: KindImage, Path: "media/neutral.png", Fit: FitFit, Line: 10, col: 7},
 					{ID: "baseline.c2", Kind: KindText, Text: "Sit comfortably and breathe normally.", Line: 12, col: 7},

@@ -39,18 +39,16 @@ func cmdCheck(args []string) error {
 func loadProtocol(path string) (*scenes.Protocol, error) {
 	var p *scenes.Protocol
 	var err error
+	// Structure and media are checked together: every problem at once.
 	if path == "" {
-		p, err = scenes.LoadFS(assets.DemoFS(), "protocol.yaml")
+		p, err = scenes.LoadFSChecked(assets.DemoFS(), "protocol.yaml")
 	} else {
 		if _, serr := os.Stat(path); serr != nil {
 			return nil, usagef("%s: no such protocol file: give the path of a .yaml protocol", path)
 		}
-		p, err = scenes.Load(path)
+		p, err = scenes.LoadChecked(path)
 	}
 	if err != nil {
-		return nil, usageError{err.Error()}
-	}
-	if err := p.Check(); err != nil {
 		return nil, usageError{err.Error()}
 	}
 	if _, err := engine.LoadMedia(p); err != nil {

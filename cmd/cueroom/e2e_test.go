@@ -352,6 +352,9 @@ func TestBadInputExitsTwoAndWritesNothing(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yaml")
 	require.NoError(t, os.WriteFile(bad, []byte("cueroom: 1\ntitle: x\nsubstance: alcohol\nbaseline:\n  name: B\n  duration: -3s\n  cues: []\nsteps: []\n"), 0o644))
+	// A structural error and a missing picture: check reports both.
+	both := filepath.Join(dir, "both.yaml")
+	require.NoError(t, os.WriteFile(both, []byte("cueroom: 1\ntitle: x\nsubstance: alcohol\nbaseline:\n  name: B\n  duration: -3s\n  cues:\n    - image: nowhere.png\nsteps: []\n"), 0o644))
 	missing := filepath.Join(dir, "missing.yaml")
 	require.NoError(t, os.WriteFile(missing, []byte("cueroom: 1\ntitle: x\nsubstance: alcohol\nbaseline:\n  name: B\n  duration: 3s\n  cues:\n    - image: nowhere.png\nsteps:\n  - name: S\n    intensity: 1\n    duration: 2s\n    cues:\n      - text: hi\n"), 0o644))
 
@@ -379,6 +382,8 @@ func TestBadInputExitsTwoAndWritesNothing(t *testing.T) {
 		{"busy port", []string{"run", "--sensor", "bitalino:" + busy, "../../assets/demo/short.yaml"}, "busy"},
 		{"not a BITalino", []string{"run", "--sensor", "bitalino:" + silent, "../../assets/demo/short.yaml"}, silent},
 		{"check invalid", []string{"check", bad}, "bad.yaml:6"},
+		{"check lists every problem", []string{"check", both}, "nowhere.png"},
+		{"check lists every problem, structure too", []string{"check", both}, "both.yaml:6"},
 		{"negative window", []string{"run", "--width", "-5", "../../assets/demo/short.yaml"}, "--width -5"},
 	}
 	for _, tc := range cases {
