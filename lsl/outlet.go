@@ -203,17 +203,24 @@ func (o *Outlet) Push(t float64, values []float64) error {
 	if o.closed {
 		return net.ErrClosed
 	}
-	enc := encoder{format: o.info.Format, n: o.info.ChannelCount, order: binary.LittleEndian}
-	o.scratch = enc.numeric(o.scratch[:0], t, values)
+	o.fanOut(func(dst []byte, order byteOrder) []byte {
+		enc := encoder{format: o.info.Format, n: o.info.ChannelCount, order: order}
+		return enc.numeric(dst, t, values)
+	})
+	return nil
+}
+
+// fanOut encodes a sample once per byte order a consumer asked for (big
+// endian only when one did) and queues it for every consumer. o.mu held.
+func (o *Outlet) fanOut(encode func(dst []byte, order byteOrder) []byte) {
+	o.scratch = encode(o.scratch[:0], binary.LittleEndian)
 	o.scratchBE = o.scratchBE[:0]
 	for c := range o.consumers {
 		if c.order == binary.BigEndian && len(o.scratchBE) == 0 {
-			enc.order = binary.BigEndian
-			o.scratchBE = enc.numeric(o.scratchBE, t, values)
+			o.scratchBE = encode(o.scratchBE, binary.BigEndian)
 		}
 		o.enqueue(c)
 	}
-	return nil
 }
 
 // PushStrings sends a sample of a string stream (markers): one value per
@@ -233,16 +240,10 @@ func (o *Outlet) PushStrings(t float64, values ...string) error {
 	if o.closed {
 		return net.ErrClosed
 	}
-	enc := encoder{format: String, n: o.info.ChannelCount, order: binary.LittleEndian}
-	o.scratch = enc.strings(o.scratch[:0], t, values)
-	o.scratchBE = o.scratchBE[:0]
-	for c := range o.consumers {
-		if c.order == binary.BigEndian && len(o.scratchBE) == 0 {
-			enc.order = binary.BigEndian
-			o.scratchBE = enc.strings(o.scratchBE, t, values)
-		}
-		o.enqueue(c)
-	}
+	o.fanOut(func(dst []byte, order byteOrder) []byte {
+		enc := encoder{format: String, n: o.info.ChannelCount, order: order}
+		return enc.strings(dst, t, values)
+	})
 	return nil
 }
 

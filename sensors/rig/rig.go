@@ -161,18 +161,7 @@ func (r *Rig) startBridge(ctx context.Context, raw string, sp spec.Spec, port st
 						publish(event.DeviceInfo{Device: st.Device, Info: st.Clock.String()})
 					}
 				}
-				if st.State == bridge.Reconnected {
-					// The recording's gap comes before the incident's end:
-					// physiology then knows the gap its samples show.
-					g := event.Gap{Source: "sensor", Device: st.Device, Message: st.Message()}
-					if st.Gap != nil {
-						g.Start, g.End, g.Reason = event.Secs(st.Gap.Start), event.Secs(st.Gap.End), st.Gap.Reason
-					}
-					publish(g)
-				}
-				if a, ok := inc.status(st); ok {
-					publish(a)
-				}
+				inc.gapAndAlert(st, publish)
 			},
 		})
 		if ctx.Err() != nil {
@@ -219,18 +208,7 @@ func (r *Rig) startLSL(ctx context.Context, raw string, clock Clock, b *bus.Bus)
 			Selector: sel, Clock: lsl.SessionClockAt(clock.Wall(0)), Now: clock.Now, Reconnect: true,
 			OnStream: func(s sensors.Stream) { device = s.Device; ready <- s },
 			Sink:     func(s sensors.Sample) { b.Publish(bus.Msg{Sample: &s}) },
-			OnStatus: func(st bridge.Status) {
-				if st.State == bridge.Reconnected {
-					g := event.Gap{Source: "sensor", Device: st.Device, Message: st.Message()}
-					if st.Gap != nil {
-						g.Start, g.End, g.Reason = event.Secs(st.Gap.Start), event.Secs(st.Gap.End), st.Gap.Reason
-					}
-					publish(g)
-				}
-				if a, ok := inc.status(st); ok {
-					publish(a)
-				}
-			},
+			OnStatus: func(st bridge.Status) { inc.gapAndAlert(st, publish) },
 		})
 		if ctx.Err() != nil {
 			return
@@ -427,4 +405,20 @@ func (in *incident) ended(device string, err error) event.Alert {
 		a.Message = "Sensor " + device + " could not be started — check it is switched on, paired and on the right port"
 	}
 	return a
+}
+
+// gapAndAlert publishes what a status means for the recording and the
+// therapist: after a reconnection the gap (before the incident's end, so
+// physiology knows the gap its samples show), then the incident's alert.
+func (in *incident) gapAndAlert(st bridge.Status, publish func(event.Data)) {
+	if st.State == bridge.Reconnected {
+		g := event.Gap{Source: "sensor", Device: st.Device, Message: st.Message()}
+		if st.Gap != nil {
+			g.Start, g.End, g.Reason = event.Secs(st.Gap.Start), event.Secs(st.Gap.End), st.Gap.Reason
+		}
+		publish(g)
+	}
+	if a, ok := in.status(st); ok {
+		publish(a)
+	}
 }
