@@ -179,8 +179,9 @@ type SoundPlayer struct {
 
 	mu     sync.Mutex
 	voices []*audio.Voice
-	gen    int  // bumped by StopAll: a video opened for an older step is dropped
-	paused bool // a video that opens while paused starts paused
+	gen    int          // bumped by StopAll: a video opened for an older step is dropped
+	paused bool         // a video that opens while paused starts paused
+	calm   *audio.Voice // the calm screen's soft sound, while it plays
 }
 
 // SoundReporter is told when a sound cue reaches the speaker and when it
@@ -208,6 +209,7 @@ func (sp *SoundPlayer) StartStep(step int, cues []scenes.Cue) { sp.StartStepAt(s
 func (sp *SoundPlayer) StartStepAt(step int, cues []scenes.Cue, offset time.Duration) {
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
+	sp.stopCalmLocked()
 	for _, c := range cues {
 		if c.Kind == scenes.KindVideo && sp.media.Videos[c.ID] {
 			o := sp.media.ahead.take(c.ID)
@@ -323,12 +325,31 @@ func (sp *SoundPlayer) StopAll(fade time.Duration) {
 	vs := sp.voices
 	sp.voices = nil
 	sp.gen++
+	sp.stopCalmLocked()
 	sp.mu.Unlock()
 	for _, v := range vs {
 		sp.out.Stop(v, fade)
 	}
 	for _, v := range sp.media.Playing.takeAll() {
 		v.Close()
+	}
+}
+
+// Calm plays the calm screen's soft sound (audio.Calm: a slow breath of
+// filtered noise at the pacer's pace) until the next step starts or
+// everything stops.
+func (sp *SoundPlayer) Calm() {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if sp.calm == nil {
+		sp.calm = sp.out.PlayCalm()
+	}
+}
+
+func (sp *SoundPlayer) stopCalmLocked() {
+	if sp.calm != nil {
+		sp.out.Stop(sp.calm, time.Second)
+		sp.calm = nil
 	}
 }
 

@@ -117,3 +117,24 @@ func TestVideosOpenedAheadAreClosed(t *testing.T) {
 	assert.Empty(t, m.ahead.open)
 	m.ahead.mu.Unlock()
 }
+
+// TestCalmSound: the calm scene's soft sound plays once however often it
+// is asked for, and fades out when the next step starts (or all stops).
+func TestCalmSound(t *testing.T) {
+	leakcheck.Check(t)
+	_, m := aheadMedia(t)
+	defer m.Close()
+	out := audio.Open(audio.Options{NoDevice: true})
+	defer out.Close()
+	sp := NewSoundPlayer(out, m, NewClock(), nil)
+	defer sp.StopAll(0)
+	sp.Calm()
+	sp.Calm()
+	assert.Equal(t, 1, out.Playing(), "one calm sound")
+	sp.StartStep(0, nil)
+	require.Eventually(t, func() bool { return out.Playing() == 0 }, 10*time.Second, time.Millisecond, "faded out when the step starts")
+	sp.Calm()
+	assert.Equal(t, 1, out.Playing())
+	sp.StopAll(0)
+	require.Eventually(t, func() bool { return out.Playing() == 0 }, 10*time.Second, time.Millisecond)
+}

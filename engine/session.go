@@ -22,6 +22,12 @@ type CuePlayer interface {
 	SetPaused(bool)
 }
 
+// CalmPlayer is a CuePlayer that also plays the calm screen's sound (the
+// sound player); the calm scene is silent without one.
+type CalmPlayer interface {
+	Calm()
+}
+
 // Arousal answers the habituation question of a step's end_when from live
 // physiology (see sensors/physio).
 type Arousal interface {
@@ -516,6 +522,9 @@ func (s *Session) Calm(reason, by string) error {
 	if s.player != nil {
 		s.player.SetPaused(false)
 		s.player.StopAll(500 * time.Millisecond)
+		if c, ok := s.player.(CalmPlayer); ok {
+			c.Calm()
+		}
 	}
 	if p := s.snap.Prompt; p != nil {
 		// A stop during a rating is recorded as that rating cancelled,

@@ -29,6 +29,7 @@ func (f *fakePlayer) StartStep(step int, cues []scenes.Cue) {
 	f.add("start:" + string(rune('0'+step)))
 }
 func (f *fakePlayer) StopAll(time.Duration) { f.add("stop") }
+func (f *fakePlayer) Calm()                 { f.add("calm") }
 func (f *fakePlayer) SetPaused(p bool) {
 	if p {
 		f.add("pause")
@@ -197,7 +198,9 @@ func TestCalmStopsSoundAndWaitsForTherapist(t *testing.T) {
 	assert.Equal(t, 1, ev.Step)
 	snap := h.s.Snapshot()
 	assert.Equal(t, Calm, snap.State)
-	assert.Contains(t, h.player.got(), "stop")
+	got := h.player.got()
+	require.GreaterOrEqual(t, len(got), 2)
+	assert.Equal(t, []string{"stop", "calm"}, got[len(got)-2:], "the step's sounds stop, the calm sound plays")
 	// It stays calm: the step's time does not run out meanwhile.
 	require.Eventually(t, func() bool { return (h.s.Snapshot().Now - snap.Now).Duration() > 20*time.Millisecond }, 5*time.Second, time.Millisecond)
 	assert.Equal(t, Calm, h.s.Snapshot().State)

@@ -22,7 +22,13 @@
 //     a rating prompt hidden by a pause) is a new onset each time, and so is
 //     a new showing of the same cue (Cue.Instance) in consecutive frames;
 //   - a 360° view is recorded when its scene comes on, then whenever it has
-//     moved by at least LookStep and LookEvery has passed since the last.
+//     moved by at least LookStep and LookEvery has passed since the last;
+//   - during a crossfade between steps a frame shows the new step only (its
+//     Step, Presentation and Visible cues), though the old picture still
+//     fades out beneath: the new cues' onsets are the fade's first frame,
+//     where they are first drawn at all, and the old cues' offsets the frame
+//     before, their last at full opacity; so one step's offsets never come
+//     after the next one's onsets (see scenes/FORMAT.md).
 package present
 
 import (

@@ -284,6 +284,21 @@ func (v *Video) Pause(p bool) {
 	}
 }
 
+// Ended says whether a video that does not loop has played its last
+// picture for its whole time: its media time reached Duration (within a
+// few milliseconds, what resampling its sound may leave short). A video
+// that loops never ends.
+func (v *Video) Ended() bool {
+	if v.loop.Load() || v.dur <= 0 {
+		return false
+	}
+	return v.Time() >= v.dur-min(v.frameDur/2, endSlack)
+}
+
+// endSlack is how far short of Duration a video's clock may stop at its
+// end: its sound, resampled, can come out a few samples short.
+const endSlack = 10 * time.Millisecond
+
 // Time is the media time to pass to Frame: 0 before Start.
 func (v *Video) Time() time.Duration { return v.clock.time() }
 

@@ -2,6 +2,7 @@ package video
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"math"
 	"os"
@@ -492,4 +493,42 @@ func flat(b [][2]float64) []float64 {
 		out = append(out, s[0], s[1])
 	}
 	return out
+}
+
+// TestEndedWhenTheLastPictureHadItsTime: a video that does not loop ends
+// once its clock reaches its duration, whether the wall clock (no sound)
+// or its sound, pulled to its end, drives the clock; one that loops never
+// ends.
+func TestEndedWhenTheLastPictureHadItsTime(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		loop bool
+	}{{"silent.mpg", false}, {"clip.mpg", false}, {"silent.mpg", true}, {"clip.mpg", true}} {
+		t.Run(fmt.Sprintf("%s loop=%v", tt.name, tt.loop), func(t *testing.T) {
+			v := openClip(t, tt.name)
+			v.SetLoop(tt.loop)
+			wall := time.Unix(1000, 0)
+			v.clock.now = func() time.Time { return wall }
+			snd := v.Audio()
+			pull := func(d time.Duration) { // the mixer pulls d of sound, or what is left
+				if snd == nil {
+					return
+				}
+				buf := make([][2]float64, 480)
+				for k := audio.Rate.N(d); k > 0; k -= len(buf) {
+					if _, ok := snd.Stream(buf[:min(k, len(buf))]); !ok {
+						return
+					}
+				}
+			}
+			v.Start()
+			assert.False(t, v.Ended(), "at the start")
+			wall = wall.Add(v.Duration() - frameTime)
+			pull(v.Duration() - frameTime)
+			assert.False(t, v.Ended(), "during its last picture")
+			wall = wall.Add(time.Second)
+			pull(time.Second)
+			assert.Equal(t, !tt.loop, v.Ended(), "a second after its end")
+		})
+	}
 }

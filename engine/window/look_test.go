@@ -2,6 +2,7 @@ package window
 
 import (
 	"image"
+	"image/color"
 	"math"
 	"testing"
 	"time"
@@ -114,4 +115,97 @@ func TestAReplayLooksWhereThePatientLooked(t *testing.T) {
 	defer screen.Deallocate()
 	show(g, screen)
 	assert.Empty(t, looks(*events), "a replay records no look: the recording has the patient's")
+}
+
+// quadrants is a 64×32 equirectangular picture: by longitude, blue from
+// -180°, red from -90°, green from 0°, yellow from 90°; its rows more than
+// 60° below the horizon magenta.
+func quadrants() *image.RGBA {
+	img := image.NewRGBA(image.Rect(0, 0, 64, 32))
+	bands := []color.RGBA{{20, 20, 220, 255}, {220, 20, 20, 255}, {20, 200, 40, 255}, {220, 220, 20, 255}}
+	for y := range 32 {
+		for x := range 64 {
+			c := bands[x/16]
+			if y >= 27 {
+				c = color.RGBA{220, 20, 220, 255}
+			}
+			img.SetRGBA(x, y, c)
+		}
+	}
+	return img
+}
+
+// TestTheHeadsetTurnsTheView: with Options.HeadView answering, the 360°
+// scene looks where the headset looks (pitch positive down), marked
+// "headset view", and the window records no look of its own; without an
+// answer, the window's own view is drawn and recorded, from where the
+// headset last looked.
+func TestTheHeadsetTurnsTheView(t *testing.T) {
+	<-host.started
+	var head struct {
+		yaw, pitch float64
+		ok         bool
+	}
+	events := &[]event.Event{}
+	m := &engine.Media{Images: map[string]image.Image{barCue.ID: quadrants()}}
+	clk := &stubClock{}
+	g, err := New(struct{ Source }{&stubSource{step: scenes.Step{Cues: []scenes.Cue{barCue}}}}, m, clk, Options{
+		Present:  present.New(func(e event.Event) { *events = append(*events, e) }, nil),
+		HeadView: func() (float64, float64, bool) { return head.yaw, head.pitch, head.ok },
+	})
+	require.NoError(t, err)
+	g.w, g.h = 320, 180
+	screen := ebiten.NewImage(320, 180)
+	defer screen.Deallocate()
+	pix := make([]byte, 4*320*180)
+	frame := func() (centre color.RGBA, label int) {
+		clk.t += time.Second
+		show(g, screen)
+		g.look(barCue, false) // the next tick: the keys may turn the view
+		screen.ReadPixels(pix)
+		at := func(x, y int) color.RGBA {
+			i := 4 * (y*320 + x)
+			return color.RGBA{pix[i], pix[i+1], pix[i+2], pix[i+3]}
+		}
+		// The label's light letters in the top-left corner, where the
+		// view is one plain colour.
+		for y := range 24 {
+			for x := range 110 {
+				if c := at(x, y); min(c.R, c.G, c.B) > 60 {
+					label++
+				}
+			}
+		}
+		return at(160, 90), label
+	}
+	isRed := func(c color.RGBA) bool { return c.R > 150 && c.G < 60 && c.B < 60 }
+	isGreen := func(c color.RGBA) bool { return c.G > 150 && c.R < 60 }
+	isMagenta := func(c color.RGBA) bool { return c.R > 150 && c.B > 150 && c.G < 60 }
+
+	c, label := frame()
+	assert.True(t, isGreen(c), "no headset: the cue's own direction (30°): %v", c)
+	assert.Zero(t, label, "no label without a headset")
+	require.Len(t, looks(*events), 1, "the window's view is recorded")
+
+	head.yaw, head.ok = -45, true
+	c, label = frame()
+	assert.True(t, isRed(c), "the headset looks at -45°: %v", c)
+	assert.Positive(t, label, "the headset's view is labelled")
+	head.pitch = 75
+	c, _ = frame()
+	assert.True(t, isMagenta(c), "pitch 75° looks down: %v", c)
+	head.pitch = -75
+	c, _ = frame()
+	assert.False(t, isMagenta(c), "pitch -75° looks up: %v", c)
+	assert.Len(t, looks(*events), 1, "no look recorded while the headset looks")
+
+	head.ok = false
+	head.pitch = 0
+	c, label = frame()
+	assert.True(t, isRed(c), "the view stays where the headset last looked: %v", c)
+	assert.Zero(t, label)
+	require.Len(t, looks(*events), 2, "the window's own view is recorded again")
+	last := looks(*events)[1].Data.(event.Look)
+	assert.InDelta(t, -45, last.YawDeg, 0.01)
+	assert.InDelta(t, -75, last.PitchDeg, 0.01)
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/hajimehoshi/ebiten/v2"
 	"github.com/hajimehoshi/ebiten/v2/inpututil"
+	"github.com/hajimehoshi/ebiten/v2/vector"
 
 	"github.com/cueroom/cueroom/scenes"
 )
@@ -69,6 +70,9 @@ func (g *Game) look(c scenes.Cue, prompt bool) {
 	v := &g.view
 	if v.cue != c.ID {
 		*v = view{cue: c.ID, yaw: c.Yaw * math.Pi / 180}
+	}
+	if g.headDrew {
+		return // the headset turns the view (Options.HeadView)
 	}
 	if l, ok := g.s.(Looker); ok {
 		// A replay: the view goes where the patient looked.
@@ -142,6 +146,16 @@ func (g *Game) drawPanorama(dst, pano *ebiten.Image, c scenes.Cue) {
 		g.view = view{cue: c.ID, yaw: c.Yaw * math.Pi / 180}
 	}
 	g.panoDrew = true // the frame reports this view
+	if hv := g.opt.HeadView; hv != nil {
+		if yaw, pitch, ok := hv(); ok && !math.IsNaN(yaw+pitch) && !math.IsInf(yaw+pitch, 0) {
+			// The headset's view; kept as the window's, so the view
+			// stays there should the headset go.
+			g.view.yaw = math.Remainder(yaw*math.Pi/180, 2*math.Pi)
+			g.view.pitch = max(-maxPitch, min(maxPitch, pitch*math.Pi/180))
+			g.view.dragging = false
+			g.headDrew = true
+		}
+	}
 	w, h := float32(dst.Bounds().Dx()), float32(dst.Bounds().Dy())
 	sw, sh := float32(pano.Bounds().Dx()), float32(pano.Bounds().Dy())
 	g.vs = append(g.vs[:0],
@@ -163,4 +177,22 @@ func (g *Game) drawPanorama(dst, pano *ebiten.Image, c scenes.Cue) {
 	g.uni[1][0] = float32(g.view.pitch)
 	g.uni[2][0] = float32(math.Tan(c.FOV * math.Pi / 360))
 	dst.DrawTrianglesShader(g.vs, g.is, g.pano, op)
+}
+
+// HeadLabel marks a 360° scene drawn where the headset looks
+// (Options.HeadView).
+const HeadLabel = "headset view"
+
+// drawHeadLabel draws HeadLabel small in dst's top-left corner, as the Esc
+// reminder is drawn in the top-right one.
+func (g *Game) drawHeadLabel(dst *ebiten.Image) {
+	f := g.escFace()
+	sp := g.sprite(HeadLabel, f)
+	if sp == nil {
+		return
+	}
+	m := float64(g.h) * 0.02
+	cx, cy := m+f.Size*0.4+sp.w/2, m+sp.h/2
+	vector.FillRect(dst, float32(cx-sp.w/2-f.Size*0.4), float32(cy-sp.h/2), float32(sp.w+f.Size*0.8), float32(sp.h), escPill, false)
+	g.text(dst, HeadLabel, f, cx, cy, escText)
 }

@@ -158,20 +158,30 @@ func (g *Game) newTexture(w, h int, pano bool) *ebiten.Image {
 }
 
 // release frees a picture's textures; a panorama's goes back to the pool.
+// Either happens a few frames on (see drop): the frame that releases a
+// picture may have drawn it, and a texture back in the pool may be written
+// at once by the next upload.
 func (g *Game) release(pic *picture) {
 	for _, s := range pic.strips {
 		if s.tex == nil {
 			continue
 		}
-		size := s.tex.Bounds().Size()
-		if pic.pano && len(g.pre.pool[size]) < maxPooled {
+		tex := s.tex
+		if !pic.pano {
+			g.drop(tex)
+			continue
+		}
+		g.later(func() {
+			size := tex.Bounds().Size()
+			if len(g.pre.pool[size]) >= maxPooled {
+				tex.Deallocate()
+				return
+			}
 			if g.pre.pool == nil {
 				g.pre.pool = map[image.Point][]*ebiten.Image{}
 			}
-			g.pre.pool[size] = append(g.pre.pool[size], s.tex)
-			continue
-		}
-		s.tex.Deallocate()
+			g.pre.pool[size] = append(g.pre.pool[size], tex)
+		})
 	}
 }
 

@@ -65,12 +65,16 @@ type preload struct {
 }
 
 // textJob is a string to rasterise as drawn: in face base scaled by k,
-// wrapped to the caption's width when caption is set.
+// wrapped to the caption's width when caption is set, or to width (a part
+// of the scene's width) as textIn draws it.
 type textJob struct {
 	s       string
 	base    *text.GoTextFace
 	k       float64
 	caption bool
+	width   float64
+	shrink  bool // made smaller to fit width on one line, as the scale's labels
+	esc     bool // the Esc reminder, in its face
 	pacer   bool // not text: draw the breathing pacer once, off screen
 }
 
@@ -140,7 +144,7 @@ func (g *Game) plan(snap engine.Snapshot) {
 	}
 	for id, img := range g.videos {
 		if !p.keep[id] && g.playing(id) == nil {
-			img.Deallocate()
+			g.drop(img)
 			delete(g.videos, id)
 		}
 	}
@@ -197,25 +201,24 @@ func (g *Game) planStep(st scenes.Step) {
 func (g *Game) fixedTexts() {
 	p := &g.pre
 	p.texts = append(p.texts,
-		textJob{s: "You are safe. The exposure has stopped.", base: g.face, k: 1},
-		textJob{s: "Breathe slowly. Your therapist will be with you in a moment.", base: g.small, k: 1},
+		textJob{s: calmTitle, base: g.face, k: 1, width: 0.9},
+		textJob{s: calmLine, base: g.small, k: 1, width: 0.9},
+		textJob{s: "Breathe in", base: g.face, k: 0.9},
+		textJob{s: "Breathe out", base: g.face, k: 0.9},
+		textJob{s: EscHint, esc: true},
 		textJob{s: "Paused", base: g.face, k: 0})
+	if g.opt.HeadView != nil {
+		p.texts = append(p.texts, textJob{s: HeadLabel, esc: true})
+	}
 	g.promptTexts("", scenes.ScaleCraving)
 	g.promptTexts("How distressed do you feel right now?", scenes.ScaleSUDS)
 	// The pacer's first anti-aliased circle compiles the vector package's
 	// shaders and makes its stencil buffers: done now, when the window
-	// opens, if any step has one.
-	for i := 0; ; i++ {
-		st, ok := g.s.Step(i)
-		if !ok {
-			break
-		}
-		for _, c := range st.Cues {
-			if c.Kind == scenes.KindBreathing && !p.pacerWarm {
-				p.pacerWarm = true
-				p.texts = append(p.texts, textJob{pacer: true})
-			}
-		}
+	// opens, since the calm screen (which the stop key may bring at any
+	// moment) has one.
+	if !p.pacerWarm {
+		p.pacerWarm = true
+		p.texts = append(p.texts, textJob{pacer: true})
 	}
 }
 
@@ -229,10 +232,10 @@ func (g *Game) promptTexts(question, scale string) {
 		lo, hi = "0 — no distress", "worst distress — 100"
 	}
 	g.pre.texts = append(g.pre.texts,
-		textJob{s: question, base: g.face, k: 0.9},
-		textJob{s: lo, base: g.small, k: 0.9},
-		textJob{s: hi, base: g.small, k: 0.9},
-		textJob{s: "Click the line, or press ← or →, to place your mark; then press Enter", base: g.small, k: 0.9})
+		textJob{s: question, base: g.face, k: 0.9, width: 0.9},
+		textJob{s: lo, base: g.small, k: 0.9, width: 0.7 * 0.48, shrink: true},
+		textJob{s: hi, base: g.small, k: 0.9, width: 0.7 * 0.48, shrink: true},
+		textJob{s: "Click the line, or press ← or →, to place your mark; then press Enter", base: g.small, k: 0.9, width: 0.9, shrink: true})
 }
 
 func joinLines(lines []string) string {
@@ -259,14 +262,30 @@ func (g *Game) warmText(j textJob) {
 	}
 	defer func() { g.w = full }()
 	if j.pacer {
-		scratch := ebiten.NewImage(max(g.w, 1), max(g.h, 1))
-		g.drawPacer(scratch, 6, 0)
-		scratch.Deallocate()
+		// On the spare canvas, which the next frame's scene covers before
+		// it can become a still: no texture made and released for it.
+		if spare := g.spare(); spare != nil {
+			g.drawPacer(spare, 6, 0)
+			return
+		}
+		g.pre.texts = append(g.pre.texts, j) // a fade is showing it: later
+		return
+	}
+	if j.esc {
+		g.sprite(j.s, g.escFace())
 		return
 	}
 	f := j.base
 	if j.k > 0 {
 		f = g.scaled(j.base, j.k)
+	}
+	if j.width > 0 {
+		width := j.width * float64(g.w)
+		if j.shrink {
+			f = g.shrunk(j.s, f, width)
+		}
+		g.sprite(g.fit(j.s, f, width), f)
+		return
 	}
 	if !j.caption {
 		g.sprite(j.s, f)
@@ -307,7 +326,7 @@ func (g *Game) videoTexture(id string) {
 		if g.playing(id) != nil {
 			return // in use at another size: videoFrame remakes it
 		}
-		old.Deallocate()
+		g.drop(old)
 	}
 	tex := ebiten.NewImageWithOptions(image.Rect(0, 0, size.X, size.Y), &ebiten.NewImageOptions{Unmanaged: true})
 	// Written once now: the texture is made and cleared during the step

@@ -9,6 +9,8 @@ import (
 
 	"github.com/hajimehoshi/ebiten/v2"
 	"github.com/stretchr/testify/assert"
+
+	"github.com/cueroom/cueroom/event"
 )
 
 const vasProtocol = `cueroom: 1
@@ -36,7 +38,7 @@ func TestNoMarkerBeforeThePatientPlacesOne(t *testing.T) {
 	marks := make(chan color.RGBA, 64)
 	var r *rig
 	opt := Options{OnFrame: func(screen *ebiten.Image, _ time.Duration) {
-		if r == nil || r.s.Snapshot().Prompt == nil {
+		if r == nil || !drewPrompt(r.g) {
 			return
 		}
 		// Where a marker at 50 would stand: the middle of the scale, just
@@ -62,4 +64,16 @@ func TestNoMarkerBeforeThePatientPlacesOne(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("no frame with the rating scale")
 	}
+}
+
+// drewPrompt says whether the frame just drawn showed the rating scale
+// (render thread, in OnFrame): the snapshot, read after drawing, may
+// already have a prompt the frame did not show.
+func drewPrompt(g *Game) bool {
+	for _, c := range g.pend.Visible {
+		if c.Modality == event.ModalityRating {
+			return true
+		}
+	}
+	return false
 }

@@ -33,6 +33,17 @@
 // The sync patch (Options.SyncPatch) measures the whole chain with a
 // photodiode: `cueroom timing` compares each onset with the light.
 //
+// # Crossfades and the patient's screen
+//
+// A step that starts after another dissolves in from the frame on screen
+// over its Crossfade (scenes.Step); the fade's first frame is the new
+// cues' onset, and lights the sync patch. Words sit in a band at the
+// bottom that the step's pictures stay out of; the rating scale is laid
+// out above that band; text wraps to the width it is drawn in (an eye's in
+// stereo); a dim "Esc stops" stays in the top-right corner; the pointer is
+// hidden unless a rating may be given with the mouse; the calm screen has
+// a breathing pacer. See layout.go.
+//
 // # Preloading
 //
 // Before a step starts, what it needs is already on the GPU: the images and
@@ -45,6 +56,7 @@ package window
 
 import (
 	"bytes"
+	"image"
 	"image/color"
 	"math"
 	"slices"
@@ -59,6 +71,7 @@ import (
 	"golang.org/x/image/font/gofont/goregular"
 
 	"github.com/cueroom/cueroom/engine"
+	"github.com/cueroom/cueroom/engine/audio"
 	"github.com/cueroom/cueroom/engine/present"
 	"github.com/cueroom/cueroom/event"
 	"github.com/cueroom/cueroom/scenes"
@@ -101,6 +114,14 @@ type Options struct {
 	// with the time of the frame that first showed it, stamped after the
 	// buffer swap as onsets are. Called on the render thread: keep it quick.
 	OnPatch func(on bool, t time.Duration)
+	// HeadView, when set, says where a connected headset looks: yaw and
+	// pitch in degrees (pitch positive looks down, as the window's look
+	// events), ok false while no headset is connected or it sends no pose.
+	// While it answers ok, a 360° scene is drawn looking that way with a
+	// small "headset view" label, the keys and the mouse do not turn it,
+	// and the window reports no view of its own: the headset's looks are
+	// the patient's. Called on the render thread: keep it quick.
+	HeadView func() (yawDeg, pitchDeg float64, ok bool)
 }
 
 // The sync patch: its side in device-independent pixels, and how long it
@@ -150,10 +171,13 @@ type Game struct {
 
 	vas    int  // the rating marker, 0..100
 	vasSet bool // the patient has moved the marker
-	stick  float64
-	pads   []ebiten.GamepadID
+	// The marker as last told to the source (MarkerMover).
+	markerSent bool
+	markerAt   int
+	markerFor  time.Duration // the prompt (its Since) the marker is on
+	stick      float64
+	pads       []ebiten.GamepadID
 
-	eye      *ebiten.Image            // one eye's view in stereo mode
 	videos   map[string]*ebiten.Image // a playing video's frame on the GPU, by cue
 	faces    map[faceKey]*text.GoTextFace
 	sprites  map[textKey]*textSprite
@@ -162,6 +186,7 @@ type Game struct {
 	hints    [101]string   // "Your rating: N — ..." by N, made once
 	vis      []present.Cue // the visual cues drawn in this frame
 	panoDrew bool          // this frame drew a 360° scene
+	headDrew bool          // it drew it looking where the headset looks
 	seen     present.View  // its view, as reported
 	lines    []string
 	capLines []string // the caption's lines as last joined
@@ -196,6 +221,30 @@ type Game struct {
 	promptID  string // "<step>.rating"
 
 	pre preload
+
+	// The patient's screen kept calm and legible (layout.go).
+	fade        fade
+	fadeOp      ebiten.DrawImageOptions
+	canv        canvases
+	canvasUse   int8 // 0 not decided yet, 1 a canvas, -1 the screen (useCanvas)
+	blitOp      ebiten.DrawImageOptions
+	dropped     []dropped // textures to release a few frames on (layout.go)
+	shownStep   bool      // the frame drawn last showed a step
+	shownPres   uint64    // its presentation
+	reserve     reserve
+	lastReserve int // the caption band of the step drawn last
+	area        struct {
+		of   *ebiten.Image
+		rect image.Rectangle
+		img  *ebiten.Image
+	}
+	wraps      map[wrapKey]string
+	shrinks    map[wrapKey]*text.GoTextFace
+	promptFrac float64 // the rating box's top, a part of the height (0: not laid out yet)
+	cursor     ebiten.CursorModeType
+	cursorSet  bool
+	calmFrom   time.Duration // when the calm screen came
+	inCalm     bool
 }
 
 // New makes the Game for a session.
@@ -218,14 +267,28 @@ func New(s Source, m *engine.Media, c Clock, opt Options) (*Game, error) {
 
 // Run opens the window and plays until the session ends. It must be called
 // on the main goroutine (ebiten's rule).
+//
+// The window's title is Options.Title, "cueroom session" when empty: the
+// patient sees it, so it names no substance. The screen is cleared every
+// frame, as ebiten does by default: a crossfade starts from a canvas the
+// window drew (layout.go), never from the screen.
 func (g *Game) Run() error {
-	ebiten.SetWindowTitle(g.opt.Title)
+	title := g.opt.Title
+	if title == "" {
+		title = DefaultTitle
+	}
+	ebiten.SetWindowTitle(title)
+	g.setCursor(g.s.Snapshot())
 	ebiten.SetWindowSize(g.opt.Width, g.opt.Height)
 	ebiten.SetWindowResizingMode(ebiten.WindowResizingModeEnabled)
 	ebiten.SetFullscreen(g.opt.Fullscreen)
 	ebiten.SetWindowClosingHandled(true)
 	return ebiten.RunGame(g)
 }
+
+// DefaultTitle is the window's title when Options.Title is empty: neutral,
+// as the patient sees it.
+const DefaultTitle = "cueroom session"
 
 // Update handles the patient's input; the session does the rest.
 func (g *Game) Update() error {
@@ -244,6 +307,7 @@ func (g *Game) Update() error {
 		g.s.End("window closed")
 		return ebiten.Termination
 	}
+	g.setCursor(snap)
 	g.pads = ebiten.AppendGamepadIDs(g.pads[:0])
 	// The stop key comes first: the next frame drawn is the calm scene.
 	if (inpututil.IsKeyJustPressed(ebiten.KeyEscape) || g.padJustPressed(stopButtons...)) && snap.State != engine.Calm {
@@ -251,7 +315,7 @@ func (g *Game) Update() error {
 		return nil
 	}
 	if snap.Prompt != nil && snap.State == engine.Running && !g.opt.ReadOnly {
-		g.rate()
+		g.rate(snap.Prompt)
 	}
 	_, replaying := g.s.(Looker)
 	if snap.State == engine.Running || (replaying && snap.State == engine.Paused) {
@@ -289,7 +353,13 @@ func (g *Game) done() bool {
 
 // rate lets the patient place the marker with arrows or the mouse and
 // confirm with Enter, Space or a click.
-func (g *Game) rate() {
+func (g *Game) rate(p *engine.Prompt) {
+	if p.Since != g.markerFor {
+		// A new prompt starts with no marker, even when the last one
+		// closed without an answer (a stop, the therapist moving on).
+		g.markerFor = p.Since
+		g.vas, g.vasSet, g.markerSent = 50, false, false
+	}
 	step := 1
 	if ebiten.IsKeyPressed(ebiten.KeyShift) {
 		step = 10
@@ -338,13 +408,33 @@ func (g *Game) rate() {
 		g.vas = int(math.Round(math.Max(0, math.Min(1, (float64(mx)-x)/w)) * 100))
 		g.vasSet = true
 	}
+	g.reportMarker()
 	confirm := inpututil.IsKeyJustPressed(ebiten.KeyEnter) || inpututil.IsKeyJustPressed(ebiten.KeySpace) ||
 		g.padJustPressed(ebiten.StandardGamepadButtonRightBottom) ||
 		(inBar && inpututil.IsMouseButtonJustReleased(ebiten.MouseButtonLeft))
 	if confirm && g.vasSet {
 		if g.s.Answer(g.vas, "patient") == nil {
-			g.vas, g.vasSet = 50, false
+			g.vas, g.vasSet, g.markerSent = 50, false, false
 		}
+	}
+}
+
+// MarkerMover is a Source that follows the rating marker while the patient
+// moves it (the live session, for the therapist's dashboard: see
+// engine.Session.MoveMarker); a replay has none.
+type MarkerMover interface {
+	MoveMarker(value int, by string) error
+}
+
+// reportMarker tells the source where the patient's marker stands, when it
+// moved since it was last told.
+func (g *Game) reportMarker() {
+	m, ok := g.s.(MarkerMover)
+	if !ok || !g.vasSet || (g.markerSent && g.markerAt == g.vas) {
+		return
+	}
+	if m.MoveMarker(g.vas, "patient") == nil {
+		g.markerSent, g.markerAt = true, g.vas
 	}
 }
 
@@ -423,29 +513,53 @@ func (g *Game) presented() {
 func (g *Game) Draw(screen *ebiten.Image) {
 	g.presented()
 	g.frame++
+	g.reap()
 	now := g.clock.Now()
 	snap := g.s.Snapshot()
-	var visible []present.Cue
+	if b := screen.Bounds(); g.w != b.Dx() || g.h != b.Dy() {
+		// Laid out at the screen's size, should Layout not have run for
+		// this Game yet (a host that switches games between frames).
+		g.w, g.h = b.Dx(), b.Dy()
+	}
+	// A step that starts after another fades in from the frame on screen.
+	isStep := snap.State == engine.Running || snap.State == engine.Paused
+	if isStep && g.shownStep && snap.Presentation != g.shownPres {
+		g.startFade(snap)
+	} else if !isStep {
+		g.fade.on = false
+	}
+	g.shownStep, g.shownPres = isStep, snap.Presentation
+	if calm := snap.State == engine.Calm; calm != g.inCalm {
+		g.inCalm, g.calmFrom = calm, now
+	}
+	// The scene is drawn on a canvas (see layout.go; straight on the
+	// screen when no step crossfades, in mono), then copied to the screen:
+	// once, or in stereo twice, side by side. A headset used as a
+	// display shows the left half to the left eye and the right half to the
+	// right: the same scene, laid out for a half-width screen.
+	w := g.w
 	if g.opt.Stereo {
-		// A headset used as a display shows the left half to the left eye
-		// and the right half to the right: the same scene, laid out for a
-		// half-width screen, twice.
-		w := g.w
-		if g.eye == nil || g.eye.Bounds().Dx() != w/2 || g.eye.Bounds().Dy() != g.h {
-			if g.eye != nil {
-				g.eye.Deallocate()
-			}
-			g.eye = ebiten.NewImage(max(w/2, 1), max(g.h, 1))
-		}
 		g.w = w / 2
-		visible = g.drawScene(g.eye, snap)
-		g.w = w
-		op := &ebiten.DrawImageOptions{}
-		screen.DrawImage(g.eye, op)
-		op.GeoM.Translate(float64(w/2), 0)
-		screen.DrawImage(g.eye, op)
-	} else {
-		visible = g.drawScene(screen, snap)
+	}
+	canvas := screen
+	if g.useCanvas() {
+		canvas = g.canvas(g.w, g.h)
+	}
+	visible := g.drawScene(canvas, snap)
+	g.canv.step = isStep && canvas != screen
+	g.w = w
+	if canvas != screen {
+		op := &g.blitOp
+		op.GeoM.Reset()
+		op.Blend = ebiten.BlendCopy
+		screen.DrawImage(canvas, op)
+		if g.opt.Stereo {
+			op.GeoM.Translate(float64(w/2), 0)
+			screen.DrawImage(canvas, op)
+			if w%2 == 1 { // the column the halves leave, black as the rest
+				vector.FillRect(screen, float32(w-1), 0, 1, float32(g.h), black, false)
+			}
+		}
 	}
 	if g.opt.Caption != nil {
 		g.corner(screen, g.opt.Caption())
@@ -501,7 +615,7 @@ func (g *Game) report(snap engine.Snapshot, visible []present.Cue) present.Frame
 	f := present.Frame{Seq: g.frame, Step: snap.Step, Presentation: snap.Presentation, Visible: visible}
 	// A replay's view follows the recording, where the patient's looks are
 	// already: only a view the patient steers is reported.
-	if _, replaying := g.s.(Looker); g.panoDrew && !replaying {
+	if _, replaying := g.s.(Looker); g.panoDrew && !replaying && !g.headDrew {
 		g.seen = present.View{Cue: g.view.cue, Yaw: g.view.yaw * 180 / math.Pi, Pitch: g.view.pitch * 180 / math.Pi}
 		f.Look = &g.seen
 	}
@@ -511,16 +625,24 @@ func (g *Game) report(snap engine.Snapshot, visible []present.Cue) present.Frame
 // drawScene draws what the patient sees now and returns the visual cues in it.
 func (g *Game) drawScene(screen *ebiten.Image, snap engine.Snapshot) []present.Cue {
 	var visible []present.Cue
-	g.panoDrew = false
+	g.panoDrew, g.headDrew = false, false
 	switch snap.State {
 	case engine.Ready:
 		g.drawWaiting(screen)
+		g.drawEscHint(screen)
 	case engine.Calm:
-		g.drawCalm(screen)
+		g.drawCalm(screen, g.clock.Now()-g.calmFrom)
 	case engine.Running, engine.Paused:
 		st, _ := g.s.Step(snap.Step)
-		visible = g.drawStep(screen, st, snap.Elapsed.Duration())
+		elapsed := snap.Elapsed.Duration()
+		reserve := g.captionReserve(st)
+		visible = g.drawStep(screen, st, elapsed, reserve)
+		g.drawFade(screen, snap.Presentation, elapsed, reserve)
+		g.lastReserve = reserve
+		g.drawEscHint(screen)
 		if snap.Prompt != nil && snap.State == engine.Running {
+			// Above the caption band: never over the captions.
+			g.promptFrac = promptTop(reserve, g.h)
 			g.drawPrompt(screen, snap.Prompt)
 			// The scale is a visual cue of its own, with an onset and an
 			// offset; each prompt is a showing of its own.
@@ -541,22 +663,28 @@ func (g *Game) drawScene(screen *ebiten.Image, snap engine.Snapshot) []present.C
 	return visible
 }
 
-// drawStep draws a step's visual cues and returns them.
-func (g *Game) drawStep(screen *ebiten.Image, st scenes.Step, elapsed time.Duration) []present.Cue {
+// drawStep draws a step's visual cues and returns them: pictures above the
+// caption band the step reserves (reserve pixels from the bottom), words in
+// it.
+func (g *Game) drawStep(screen *ebiten.Image, st scenes.Step, elapsed time.Duration, reserve int) []present.Cue {
 	screen.Fill(stageBg)
+	area := g.pictureArea(screen, reserve)
 	// Reused every frame: the render thread allocates nothing in steady state.
 	vis := g.vis[:0]
 	lines := g.lines[:0]
 	for _, c := range st.Cues {
 		switch c.Kind {
 		case scenes.KindVideo:
-			if img := g.videoFrame(c.ID); img != nil {
-				drawImage(screen, img, c, 0)
+			if img := g.videoFrame(c); img != nil {
+				drawImage(area, img, c, 0)
 				vis = append(vis, shown(c))
 			}
 		case scenes.KindPanorama:
 			if pic := g.image(c); pic != nil {
-				g.drawPanorama(screen, pic.strips[0].tex, c)
+				g.drawPanorama(area, pic.strips[0].tex, c)
+				if g.headDrew {
+					g.drawHeadLabel(area)
+				}
 				vis = append(vis, shown(c))
 			}
 		case scenes.KindImage:
@@ -565,14 +693,14 @@ func (g *Game) drawStep(screen *ebiten.Image, st scenes.Step, elapsed time.Durat
 				if st.Duration > 0 {
 					progress = min(1, elapsed.Seconds()/st.Duration.Seconds())
 				}
-				drawPicture(screen, pic, c, progress)
+				drawPicture(area, pic, c, progress)
 				vis = append(vis, shown(c))
 			}
 		case scenes.KindText:
 			lines = append(lines, c.Text)
 			vis = append(vis, shown(c))
 		case scenes.KindBreathing:
-			g.drawPacer(screen, c.BreathsPerMin, elapsed)
+			g.drawPacer(area, c.BreathsPerMin, elapsed)
 			vis = append(vis, shown(c))
 		case scenes.KindNarration:
 			if t := caption(c, elapsed); t != "" {
@@ -610,10 +738,15 @@ func shown(c scenes.Cue) present.Cue {
 }
 
 // videoFrame returns the playing video's current frame as a GPU image,
-// uploaded only when the frame changed; nil before its first frame.
-func (g *Game) videoFrame(cue string) *ebiten.Image {
+// uploaded only when the frame changed; nil before its first frame, and
+// after its last one when the cue says end: blank.
+func (g *Game) videoFrame(c scenes.Cue) *ebiten.Image {
+	cue := c.ID
 	v := g.playing(cue)
 	if v == nil {
+		return nil
+	}
+	if c.End == scenes.VideoBlank && v.Ended() {
 		return nil
 	}
 	frame, changed := v.Frame(v.Time())
@@ -623,7 +756,7 @@ func (g *Game) videoFrame(cue string) *ebiten.Image {
 	img := g.videos[cue]
 	if img == nil || img.Bounds().Size() != frame.Rect.Size() {
 		if img != nil {
-			img.Deallocate()
+			g.drop(img)
 		}
 		img = ebiten.NewImageWithOptions(frame.Rect, &ebiten.NewImageOptions{Unmanaged: true})
 		if g.videos == nil {
@@ -678,7 +811,8 @@ func drawPicture(dst *ebiten.Image, pic *picture, c scenes.Cue, progress float64
 	}
 }
 
-// place is the scale and position of an iw×ih picture on dst.
+// place is the scale and position of an iw×ih picture on dst (the part of
+// the screen above the caption band: a sub-image at the screen's origin).
 func place(dst *ebiten.Image, iwi, ihi int, c scenes.Cue, progress float64) (s, x, y float64) {
 	dw, dh := float64(dst.Bounds().Dx()), float64(dst.Bounds().Dy())
 	iw, ih := float64(iwi), float64(ihi)
@@ -715,7 +849,7 @@ func place(dst *ebiten.Image, iwi, ihi int, c scenes.Cue, progress float64) (s, 
 
 // caption draws instruction text or subtitles on a band at the bottom.
 func (g *Game) caption(screen *ebiten.Image, s string) {
-	face := g.scaled(g.small, 1.2)
+	face := g.captionFace()
 	wr := &g.wrapped
 	if wr.text != s || wr.width != float64(g.w)*0.8 || wr.face != face {
 		wr.text, wr.width, wr.face = s, float64(g.w)*0.8, face
@@ -724,33 +858,37 @@ func (g *Game) caption(screen *ebiten.Image, s string) {
 	lines := wr.lines
 	lh := face.Size * 1.4
 	bandH := lh*float64(len(lines)) + face.Size
-	y0 := float64(g.h) - bandH - float64(g.h)*0.04
+	y0 := float64(g.h) - bandH - float64(g.h)*captionMargin
 	vector.FillRect(screen, float32(g.w)*0.08, float32(y0), float32(g.w)*0.84, float32(bandH), captionBand, false)
 	for i, l := range lines {
 		g.text(screen, l, face, float64(g.w)/2, y0+face.Size*0.5+lh*float64(i)+lh/2, white)
 	}
 }
 
-// drawPacer draws a breathing guide: a circle that grows while breathing in
-// (40 % of each breath) and shrinks while breathing out. Its phase follows the
-// step's clock, so it stops when the step is paused.
-func (g *Game) drawPacer(screen *ebiten.Image, perMin float64, elapsed time.Duration) {
+// drawPacer draws a breathing guide in dst (the part of the screen above
+// the caption band): a circle that grows while breathing in (40 % of each
+// breath) and shrinks while breathing out. Its phase follows the step's
+// clock, so it stops when the step is paused.
+func (g *Game) drawPacer(dst *ebiten.Image, perMin float64, elapsed time.Duration) {
+	w, h := float32(dst.Bounds().Dx()), float32(dst.Bounds().Dy())
+	g.pacerAt(dst, w/2, h*0.42, min(w, h), perMin, elapsed)
+}
+
+// pacerAt draws the pacer centred on (cx, cy), its ring 0.3 unit wide.
+func (g *Game) pacerAt(dst *ebiten.Image, cx, cy, unit float32, perMin float64, elapsed time.Duration) {
 	period := 60 / perMin
 	ph := math.Mod(elapsed.Seconds(), period) / period
-	var size float64 // 0 = empty lungs, 1 = full
+	size := audio.Breath(ph) // 0 = empty lungs, 1 = full
 	label := "Breathe in"
-	if ph < 0.4 {
-		size = (1 - math.Cos(math.Pi*ph/0.4)) / 2
-	} else {
-		size = (1 + math.Cos(math.Pi*(ph-0.4)/0.6)) / 2
+	if ph >= 0.4 {
 		label = "Breathe out"
 	}
-	cx, cy := float32(g.w)/2, float32(g.h)*0.42
-	unit := float32(min(g.w, g.h))
-	vector.FillCircle(screen, cx, cy, unit*0.30, pacerRing, true)
-	vector.FillCircle(screen, cx, cy, unit*(0.10+0.18*float32(size)), pacerLung, true)
-	g.text(screen, label, g.scaled(g.face, 0.9), float64(cx), float64(cy), pacerText)
+	vector.FillCircle(dst, cx, cy, unit*0.30, pacerRing, true)
+	vector.FillCircle(dst, cx, cy, unit*(0.10+0.18*float32(size)), pacerLung, true)
+	g.text(dst, label, g.pacerFace(), float64(cx), float64(cy), pacerText)
 }
+
+func (g *Game) pacerFace() *text.GoTextFace { return g.scaled(g.face, 0.9) }
 
 // Colours, boxed as color.Color once: passing a colour value where an
 // interface is expected would allocate on every frame.
@@ -783,28 +921,49 @@ func (g *Game) drawWaiting(screen *ebiten.Image) {
 	for i, c := range calmStripes {
 		vector.FillRect(screen, 0, h*float32(i)/32, float32(g.w), h/32+1, c, false)
 	}
-	g.text(screen, "Welcome. The session will begin when your therapist starts it.", g.scaled(g.small, 1.1), float64(g.w)/2, float64(g.h)*0.45, white)
+	g.textIn(screen, "Welcome. The session will begin when your therapist starts it.", g.scaled(g.small, 1.1), float64(g.w)/2, float64(g.h)*0.45, float64(g.w)*0.9, white)
 }
 
+// The calm screen's words.
+const (
+	calmTitle = "You are safe. The exposure has stopped."
+	calmLine  = "Breathe slowly with the circle. Your therapist will be with you in a moment."
+)
+
 // drawCalm is the neutral scene the stop key and the panic button lead to:
-// drawn from code so it can never fail to load.
-func (g *Game) drawCalm(screen *ebiten.Image) {
+// drawn from code so it can never fail to load, with a breathing pacer at
+// the calm sound's pace, since (the time on it) from its start.
+func (g *Game) drawCalm(screen *ebiten.Image, since time.Duration) {
 	h := float32(g.h)
 	for i, c := range calmStripes {
 		vector.FillRect(screen, 0, h*float32(i)/32, float32(g.w), h/32+1, c, false)
 	}
-	g.text(screen, "You are safe. The exposure has stopped.", g.scaled(g.face, 1), float64(g.w)/2, float64(g.h)*0.42, white)
-	g.text(screen, "Breathe slowly. Your therapist will be with you in a moment.", g.scaled(g.small, 1), float64(g.w)/2, float64(g.h)*0.52, calmText)
+	w := float64(g.w)
+	g.textIn(screen, calmTitle, g.scaled(g.face, 1), w/2, float64(g.h)*0.13, w*0.9, white)
+	unit := min(float32(g.w), h*0.62)
+	g.pacerAt(screen, float32(g.w)/2, h*0.5, unit, calmPace, since)
+	g.textIn(screen, calmLine, g.scaled(g.small, 1), w/2, float64(g.h)*0.88, w*0.9, calmText)
 }
 
-// drawPrompt draws the 0–100 visual analogue scale.
+// drawPrompt draws the 0–100 visual analogue scale in a box half the
+// screen high, its top at promptFrac of the height; its words wrap within
+// the width it is drawn in (an eye's, in stereo).
 func (g *Game) drawPrompt(screen *ebiten.Image, p *engine.Prompt) {
-	vector.FillRect(screen, 0, float32(g.h)*0.25, float32(g.w), float32(g.h)*0.5, promptBg, false)
+	top := float64(g.h) * g.top()
+	w := float64(g.w)
+	vector.FillRect(screen, 0, float32(top), float32(g.w), float32(g.h)*0.5, promptBg, false)
 	q := p.Question
 	if q == "" {
 		q = "How strong is your craving right now?"
 	}
-	g.text(screen, q, g.scaled(g.face, 0.9), float64(g.w)/2, float64(g.h)*0.34, white)
+	// The question centred in the box's upper part, or from its top when
+	// it wraps to many lines.
+	qf := g.scaled(g.face, 0.9)
+	qTop := top + float64(g.h)*0.02
+	if sp := g.sprite(g.fit(q, qf, w*0.9), qf); sp != nil {
+		qTop = max(qTop, top+float64(g.h)*0.09-sp.h/2)
+	}
+	g.textAt(screen, q, qf, w/2, qTop, w*0.9, 0, white)
 	x, y, w, h := g.vasRect()
 	vector.FillRect(screen, float32(x), float32(y), float32(w), float32(h), scaleBar, false)
 	if g.vasSet {
@@ -815,9 +974,17 @@ func (g *Game) drawPrompt(screen *ebiten.Image, p *engine.Prompt) {
 	if p.Scale == "suds" {
 		lo, hi = "0 — no distress", "worst distress — 100"
 	}
+	// The ends' labels under the scale's ends, then the hint under them:
+	// laid out top-down, so words wrapped in a narrow eye never overlap.
 	f := g.scaled(g.small, 0.9)
-	g.text(screen, lo, f, x+w*0.1, y+h+45, white)
-	g.text(screen, hi, f, x+w*0.9, y+h+45, white)
+	s := float64(max(g.h, 240)) / 720 // the layout's unit: a 720-pixel-high screen
+	below := y + h + 22*s
+	lf := g.shrunk(lo, f, w*0.48)
+	if hf := g.shrunk(hi, f, w*0.48); hf.Size < lf.Size {
+		lf = hf // the two ends alike
+	}
+	b1 := g.textAt(screen, lo, lf, x, below, w*0.48, -1, white)
+	b2 := g.textAt(screen, hi, lf, x+w, below, w*0.48, 1, white)
 	hint := "Click the line, or press ← or →, to place your mark; then press Enter"
 	if g.vasSet {
 		if g.hints[g.vas] == "" {
@@ -825,19 +992,33 @@ func (g *Game) drawPrompt(screen *ebiten.Image, p *engine.Prompt) {
 		}
 		hint = g.hints[g.vas]
 	}
-	g.text(screen, hint, f, float64(g.w)/2, y+h+95, hintText)
+	hw := float64(g.w) * 0.9
+	g.textAt(screen, hint, g.shrunk(hint, f, hw), float64(g.w)/2, max(b1, b2)+18*s, hw, 0, hintText)
+}
+
+// top is the rating box's top, a part of the height: where it was last
+// laid out, or a quarter down.
+func (g *Game) top() float64 {
+	if g.promptFrac > 0 {
+		return g.promptFrac
+	}
+	return 0.25
 }
 
 func (g *Game) vasRect() (x, y, w, h float64) {
-	return float64(g.w) * 0.15, float64(g.h) * 0.48, float64(g.w) * 0.7, float64(g.h) * 0.012
+	return float64(g.w) * 0.15, float64(g.h) * (g.top() + 0.23), float64(g.w) * 0.7, float64(g.h) * 0.012
 }
 
 // scaled returns a face sized for the current framebuffer (layout is relative
 // to a 720-pixel-high screen).
 func (g *Game) scaled(f *text.GoTextFace, k float64) *text.GoTextFace {
-	size := math.Round(f.Size*k*float64(max(g.h, 240))/720*4) / 4
-	// One face per size, kept: a face caches its glyphs, so a new one each
-	// frame would shape and allocate every string again.
+	return g.sized(f, math.Round(f.Size*k*float64(max(g.h, 240))/720*4)/4)
+}
+
+// sized returns f's font at size: one face per size, kept, since a face
+// caches its glyphs (a new one each frame would shape and allocate every
+// string again).
+func (g *Game) sized(f *text.GoTextFace, size float64) *text.GoTextFace {
 	key := faceKey{f, size}
 	if c, ok := g.faces[key]; ok {
 		return c
@@ -907,7 +1088,7 @@ func (g *Game) sprite(s string, f *text.GoTextFace) *textSprite {
 				oldest, at = key, sp.used
 			}
 		}
-		g.sprites[oldest].img.Deallocate()
+		g.drop(g.sprites[oldest].img)
 		delete(g.sprites, oldest)
 	}
 	img := ebiten.NewImage(int(math.Ceil(w))+2, int(math.Ceil(h))+2)
