@@ -18,15 +18,24 @@ type shown struct {
 	start     event.StepStart // steps: what the step_start said (name, intensity, neutral)
 	on, off   float64         // session seconds
 	endReason string          // steps: why the step ended; "" when not recorded
+	headset   bool            // cues: on is the headset's onset (SourceHeadset)
 }
+
+// SourceHeadset is the source of the cue onsets a headset reports (the
+// frame it showed: engine/xr), beside the window's.
+const SourceHeadset = "headset"
 
 // presentations lists the step presentations and cue onsets of a session.
 // A cue's onset is its first onset event in a step presentation, on any
 // channel: the first frame for pictures and text, the first sample played
-// for sounds. A step that never ended ends at the next one or at end; a cue
-// with no offset, at its step's end.
+// for sounds. When a headset showed the session, the window and the
+// headset both report a visual cue's onset: the headset's first onset in
+// the presentation wins, wherever it lies in the recording, since that is
+// what the patient saw (the window is the therapist's view then). A step
+// that never ended ends at the next one or at end; a cue with no offset,
+// at its step's end.
 func presentations(evs []event.Event, end float64) (steps, cues []shown) {
-	seen := map[string]bool{}
+	seen := map[string]int{} // cue and presentation → index in cues
 	cur := -1
 	for _, e := range evs {
 		t := e.T.Seconds()
@@ -47,11 +56,15 @@ func presentations(evs []event.Event, end float64) (steps, cues []shown) {
 				continue // a rating prompt on screen, not a cue
 			}
 			key := d.Cue + "\x00" + strconv.Itoa(cur)
-			if seen[key] {
+			headset := d.Source == SourceHeadset
+			if i, ok := seen[key]; ok {
+				if headset && !cues[i].headset {
+					cues[i].on, cues[i].headset = t, true
+				}
 				continue
 			}
-			seen[key] = true
-			cues = append(cues, shown{id: d.Cue, step: cur, modality: d.Modality, on: t, off: math.NaN()})
+			seen[key] = len(cues)
+			cues = append(cues, shown{id: d.Cue, step: cur, modality: d.Modality, on: t, off: math.NaN(), headset: headset})
 		case event.CueOffset:
 			if d.Modality == event.ModalityRating {
 				continue
@@ -78,6 +91,10 @@ func presentations(evs []event.Event, end float64) (steps, cues []shown) {
 			if k := cues[i].step; k >= 0 {
 				cues[i].off = steps[k].off
 			}
+			cues[i].off = max(cues[i].off, cues[i].on)
+		}
+		if cues[i].headset {
+			// The headset's frame may come after the window took the cue off.
 			cues[i].off = max(cues[i].off, cues[i].on)
 		}
 	}

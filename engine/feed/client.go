@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/cueroom/cueroom/engine/xr"
 )
 
 // client is one connected dashboard: a read pump that handles its commands
@@ -17,9 +19,12 @@ type client struct {
 	s      *Server
 	id     string
 	from   string // remote address and id, for Command.From and logs
-	role   string // RoleControl or RoleObserve
+	role   string // RoleControl, RoleObserve or RoleDisplay
 	remote string
 	conn   *websocket.Conn
+	// display handles what a display (RoleDisplay) sends; nil for
+	// dashboards. Read pump only.
+	display *xr.Display
 
 	send     chan []byte   // bounded; full means the client is too slow
 	done     chan struct{} // closed once by kill
@@ -30,6 +35,9 @@ type client struct {
 	closeText string // reason sent in the close frame and logged
 	final     []byte // a last message written before the close frame
 	drain     bool   // write what is queued before the close frame
+
+	// gone says why the read pump ended (set before it returns).
+	gone string
 
 	// Rate limit state, read pump only.
 	tokens float64
@@ -63,6 +71,10 @@ func (s *Server) attach(conn *websocket.Conn, remote, role string, session any) 
 		tokens:   s.lim.burst,
 		last:     time.Now(),
 	}
+	if role == RoleDisplay {
+		c.display = xr.NewDisplay(s.cfg.Headset.Plan, s.cfg.Headset.Session)
+		c.tokens = s.lim.displayBurst
+	}
 
 	s.mu.Lock()
 	if s.closed {
@@ -72,22 +84,40 @@ func (s *Server) attach(conn *websocket.Conn, remote, role string, session any) 
 		conn.Close()
 		return
 	}
-	backlog := make([][]byte, 0, 2+len(s.order)+s.hist.len())
-	backlog = append(backlog, hello)
-	for _, d := range s.order {
-		backlog = append(backlog, s.streams[d])
+	if c.display != nil && s.display != nil {
+		s.mu.Unlock()
+		s.refuseDisplay(conn, remote)
+		return
 	}
-	if s.state != nil {
-		backlog = append(backlog, s.state)
-	}
-	backlog = s.hist.appendTo(backlog, time.Now(), s.cfg.History, s.lim.backlogBytes)
-	if s.summary != nil {
-		backlog = append(backlog, s.summary)
+	var backlog [][]byte
+	if c.display != nil {
+		backlog = s.displayBacklog(hello)
+	} else {
+		backlog = make([][]byte, 0, 2+len(s.order)+s.hist.len())
+		backlog = append(backlog, hello)
+		for _, d := range s.order {
+			backlog = append(backlog, s.streams[d])
+		}
+		if s.state != nil {
+			backlog = append(backlog, s.state)
+		}
+		backlog = s.hist.appendTo(backlog, time.Now(), s.cfg.History, s.lim.backlogBytes)
+		if s.summary != nil {
+			backlog = append(backlog, s.summary)
+		}
 	}
 	s.clients[c] = true
+	back := false
+	if c.display != nil {
+		s.display = c
+		back, s.dspLost = s.dspLost, false
+	}
 	s.wg.Add(2)
 	s.mu.Unlock()
 	s.audit(AuditEntry{Event: AuditConnect, Client: id, Remote: remote, Role: role, OK: true})
+	if back {
+		s.displayAlert(xr.Back())
+	}
 
 	go c.writePump(backlog)
 	go c.readPump()
@@ -253,17 +283,22 @@ func (c *client) readPump() {
 	defer c.kill(0, "", nil, false)
 
 	lim := c.s.lim
-	_ = c.conn.SetReadDeadline(time.Now().Add(lim.pongWait))
+	quiet := lim.pongWait
+	if c.display != nil {
+		quiet = lim.displayQuiet
+	}
+	_ = c.conn.SetReadDeadline(time.Now().Add(quiet))
 	c.conn.SetPongHandler(func(string) error {
-		return c.conn.SetReadDeadline(time.Now().Add(lim.pongWait))
+		return c.conn.SetReadDeadline(time.Now().Add(quiet))
 	})
 	for {
 		typ, r, err := c.conn.NextReader()
 		if err != nil {
 			c.logReadErr(err)
+			c.gone = goneReason(err, quiet)
 			return
 		}
-		_ = c.conn.SetReadDeadline(time.Now().Add(lim.pongWait))
+		_ = c.conn.SetReadDeadline(time.Now().Add(quiet))
 		data, err := io.ReadAll(io.LimitReader(r, maxMessage+1))
 		if err != nil {
 			c.logReadErr(err)
@@ -286,15 +321,23 @@ func (c *client) handle(typ int, data []byte) {
 		return
 	}
 	now := time.Now()
-	c.tokens = min(c.s.lim.burst, c.tokens+now.Sub(c.last).Seconds()*c.s.lim.rate)
+	rate, burst := c.s.lim.rate, c.s.lim.burst
+	if c.display != nil {
+		rate, burst = c.s.lim.displayRate, c.s.lim.displayBurst
+	}
+	c.tokens = min(burst, c.tokens+now.Sub(c.last).Seconds()*rate)
 	c.last = now
 	if c.tokens < 1 {
-		c.enqueue(encodeError(&protoError{Code: codeRateLimited, Msg: fmt.Sprintf("more than %g messages per second; wait and retry", c.s.lim.rate)}))
+		c.enqueue(encodeError(&protoError{Code: codeRateLimited, Msg: fmt.Sprintf("more than %g messages per second; wait and retry", rate)}))
 		return
 	}
 	c.tokens--
 	if typ != websocket.TextMessage {
 		c.enqueue(encodeError(&protoError{Code: codeBadJSON, Msg: "binary frames are not accepted; send JSON text frames"}))
+		return
+	}
+	if c.display != nil {
+		c.handleDisplay(data)
 		return
 	}
 	cmd, perr := parseClientMessage(data)
@@ -355,11 +398,26 @@ func (s *Server) runCommand(cmd Command) Ack {
 	return ack
 }
 
+// goneReason says in words why a connection's reading ended.
+func goneReason(err error, quiet time.Duration) string {
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne) && ne.Timeout():
+		return fmt.Sprintf("nothing heard for %v", quiet)
+	case websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway):
+		return "the page was closed"
+	default:
+		return "the connection broke: " + err.Error()
+	}
+}
+
 func (c *client) logReadErr(err error) {
 	var ne net.Error
 	switch {
 	case websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived, websocket.CloseAbnormalClosure):
 	case errors.Is(err, net.ErrClosed), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+	case errors.As(err, &ne) && ne.Timeout() && c.display != nil:
+		c.s.logf("feed: lost headset %s: no message for %v", c.from, c.s.lim.displayQuiet)
 	case errors.As(err, &ne) && ne.Timeout():
 		c.s.logf("feed: dropped dashboard %s: no pong or message for %v", c.from, c.s.lim.pongWait)
 	default:
@@ -375,12 +433,29 @@ func (c *client) logReadErr(err error) {
 func (s *Server) detach(c *client) {
 	s.mu.Lock()
 	delete(s.clients, c)
+	lost := false
+	if s.display == c {
+		s.display = nil
+		// Not when the session is over or the server closing: the
+		// headset is let go, not lost.
+		lost = !s.closed && !s.ended
+		s.dspLost = s.dspLost || lost
+	}
 	s.mu.Unlock()
 	reason := c.closeText
 	if reason == "" {
 		reason = "the dashboard left"
+		if c.display != nil {
+			reason = "the headset left"
+			if c.gone != "" {
+				reason = c.gone
+			}
+		}
 	}
 	s.audit(AuditEntry{Event: AuditDisconnect, Client: c.id, Remote: c.remote, Role: c.role, OK: true, Result: reason})
+	if lost {
+		s.displayAlert(xr.Lost(reason))
+	}
 }
 
 // numClients counts registered clients (tests, diagnostics).

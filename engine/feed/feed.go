@@ -21,6 +21,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log"
 	"net"
 	"net/http"
@@ -32,6 +33,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/cueroom/cueroom/engine/xr"
 	"github.com/cueroom/cueroom/sensors"
 )
 
@@ -54,6 +56,16 @@ type Config struct {
 	// command is refused. Empty: New generates one; read it back from
 	// ObserverURL. It must differ from Token.
 	ObserverToken string
+	// DisplayToken grants the display role: the headset page (/xr, see
+	// Headset), which sees the session's state and its scene-changing
+	// events and may send only what a patient display sends. Empty: New
+	// generates one when Headset is set; read it back from DisplayURL.
+	// Without Headset the display role does not exist. It must differ from
+	// the other tokens.
+	DisplayToken string
+	// Headset, when set, serves the headset page (engine/xr) at /xr and
+	// lets one display connection at a time act on the session.
+	Headset *Headset
 	// TLS, when set, serves HTTPS/WSS with it (see SelfSigned). It is
 	// required when Listen is not a loopback address.
 	TLS *tls.Config
@@ -88,6 +100,13 @@ type Config struct {
 	History time.Duration
 }
 
+// Headset is what the headset page serves and acts on.
+type Headset struct {
+	Plan    *xr.Plan   // the protocol as the page draws it (xr.NewPlan)
+	Media   fs.FS      // the protocol's folder (scenes.Protocol.FS)
+	Session xr.Session // the live session a display's messages act on
+}
+
 // limits are the tunables tests shorten; production uses defaultLimits.
 type limits struct {
 	queue        int           // messages queued per client before it is dropped
@@ -105,6 +124,13 @@ type limits struct {
 	stateEvery   time.Duration // how often Config.State is polled
 	refusedLog   int           // refused handshakes logged one by one per refusedEvery
 	refusedEvery time.Duration // then one summary line per this interval
+	// A display (the headset page) pings every 0.5 s: silence this long
+	// means its connection is lost (xr.Lost), and frees the one display
+	// slot for the headset's reconnection.
+	displayQuiet time.Duration
+	// Messages a second a display may send, and burst: pings, looks and
+	// frame reports together; xr.Display limits each kind besides.
+	displayRate, displayBurst float64
 }
 
 var defaultLimits = limits{
@@ -124,6 +150,9 @@ var defaultLimits = limits{
 	stateEvery:   250 * time.Millisecond,
 	refusedLog:   5,
 	refusedEvery: time.Minute,
+	displayQuiet: 5 * time.Second,
+	displayRate:  40,
+	displayBurst: 40,
 }
 
 // Server is the live feed. Create it with New, then Start, Run and Close.
@@ -133,6 +162,7 @@ type Server struct {
 	logf    func(string, ...any)
 	tokHash [32]byte
 	obsHash [32]byte
+	dspHash [32]byte        // the display token's; unused without Config.Headset
 	tlsCfg  *tls.Config     // nil: plain HTTP (loopback only)
 	auditMu sync.Mutex      // serialises Config.Audit
 	origins map[string]bool // normalised AllowedOrigins
@@ -157,6 +187,8 @@ type Server struct {
 	summary  []byte            // the "summary" message, once the session ended
 	hist     history
 	refused  refusals // rate limit of refused-handshake log lines
+	display  *client  // the live display connection, nil for none
+	dspLost  bool     // the display's connection was lost (xr.Lost raised)
 
 	// Commands being applied (or their acks queued): Close waits for them,
 	// so the sender of "end" always gets its ack before the goodbye.
@@ -179,7 +211,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.TLS == nil && !isLoopback(host) {
 		return nil, fmt.Errorf("feed: listening on %s reaches beyond this machine, so it needs TLS: give a certificate and key, or use a self-signed one (feed.SelfSigned), or listen on 127.0.0.1", cfg.Listen)
 	}
-	for _, tok := range []*string{&cfg.Token, &cfg.ObserverToken} {
+	toks := []*string{&cfg.Token, &cfg.ObserverToken}
+	if cfg.Headset != nil {
+		toks = append(toks, &cfg.DisplayToken)
+	}
+	for _, tok := range toks {
 		if *tok == "" {
 			var b [16]byte
 			if _, err := rand.Read(b[:]); err != nil {
@@ -190,6 +226,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Token == cfg.ObserverToken {
 		return nil, errors.New("feed: the observer token must differ from the control token, or observers could send commands")
+	}
+	if cfg.Headset != nil && (cfg.DisplayToken == cfg.Token || cfg.DisplayToken == cfg.ObserverToken) {
+		return nil, errors.New("feed: the display token must differ from the control and observer tokens, or the headset could act as a dashboard")
+	}
+	if cfg.Headset != nil && (cfg.Headset.Session == nil || cfg.Headset.Plan == nil) {
+		return nil, errors.New("feed: Config.Headset needs the Plan the page draws and the Session its display acts on")
 	}
 	if cfg.History == 0 {
 		cfg.History = DefaultHistory
@@ -203,6 +245,7 @@ func New(cfg Config) (*Server, error) {
 		logf:    cfg.Logf,
 		tokHash: sha256.Sum256([]byte(cfg.Token)),
 		obsHash: sha256.Sum256([]byte(cfg.ObserverToken)),
+		dspHash: sha256.Sum256([]byte(cfg.DisplayToken)),
 		origins: map[string]bool{},
 		clients: map[*client]bool{},
 		streams: map[string][]byte{},
@@ -268,6 +311,13 @@ func (s *Server) Start() error {
 	s.hostname, _ = os.Hostname()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/ws", s.serveWS)
+	if h := s.cfg.Headset; h != nil {
+		xh := xr.Handler(xr.Config{Plan: h.Plan, Media: h.Media,
+			Authorize: func(r *http.Request) bool { return s.role(r) == RoleDisplay },
+			Refused:   func(r *http.Request, what string) { s.refuse(r.RemoteAddr, what, "missing or wrong token", false) }})
+		mux.Handle("/xr", xh)
+		mux.Handle("/xr/", xh)
+	}
 	mux.HandleFunc("/", s.servePage)
 	s.srv = &http.Server{
 		Handler:           s.checkHost(mux),
@@ -304,6 +354,19 @@ func (s *Server) URL() string { return s.urlWith(s.cfg.Token) }
 // ObserverURL is the dashboard's address with the observe-only token, for a
 // supervisor ("" before Start).
 func (s *Server) ObserverURL() string { return s.urlWith(s.cfg.ObserverToken) }
+
+// DisplayURL is the headset page's address with the display token, for
+// the headset's browser only ("" before Start, or without Config.Headset).
+func (s *Server) DisplayURL() string {
+	if s.cfg.Headset == nil {
+		return ""
+	}
+	u := s.urlWith(s.cfg.DisplayToken)
+	if u == "" {
+		return ""
+	}
+	return strings.Replace(u, "/?token=", "/xr?token=", 1)
+}
 
 func (s *Server) urlWith(token string) string {
 	s.mu.Lock()
@@ -543,11 +606,16 @@ func normalizeOrigin(o string) (string, bool) {
 const (
 	RoleControl = "control" // sees everything, may send commands
 	RoleObserve = "observe" // sees everything, commands are refused
+	// RoleDisplay is the headset page (engine/xr): it gets the session's
+	// state and scene-changing events (no samples, views or streams) and
+	// may send only display messages (xr.ParseDisplay); every command is
+	// refused. One live display at a time.
+	RoleDisplay = "display"
 )
 
 // role compares the request's token with ours in constant time (hashing
-// first so the length does not leak either): RoleControl, RoleObserve, or
-// "" for no or a wrong token.
+// first so the length does not leak either): RoleControl, RoleObserve,
+// RoleDisplay (with Config.Headset), or "" for no or a wrong token.
 func (s *Server) role(r *http.Request) string {
 	tok := r.URL.Query().Get("token")
 	if h := r.Header.Get("Authorization"); tok == "" && len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
@@ -559,16 +627,24 @@ func (s *Server) role(r *http.Request) string {
 	got := sha256.Sum256([]byte(tok))
 	ctl := subtle.ConstantTimeCompare(got[:], s.tokHash[:])
 	obs := subtle.ConstantTimeCompare(got[:], s.obsHash[:])
+	dsp := subtle.ConstantTimeCompare(got[:], s.dspHash[:])
 	switch {
 	case ctl == 1:
 		return RoleControl
 	case obs == 1:
 		return RoleObserve
+	case dsp == 1 && s.cfg.Headset != nil:
+		return RoleDisplay
 	}
 	return ""
 }
 
-func (s *Server) authorized(r *http.Request) bool { return s.role(r) != "" }
+// authorized says whether the request may open the dashboard page: the
+// control or observer token (the display token opens only /xr).
+func (s *Server) authorized(r *http.Request) bool {
+	role := s.role(r)
+	return role == RoleControl || role == RoleObserve
+}
 
 func unauthorized(w http.ResponseWriter) {
 	w.Header().Set("WWW-Authenticate", `Bearer realm="cueroom feed"`)
@@ -589,7 +665,16 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	defer s.wg.Done()
 	var session any
-	if s.cfg.Hello != nil {
+	switch {
+	case role == RoleDisplay:
+		// The headset shows the scene, not what it is called: no title,
+		// substance or step names, only the state to draw.
+		var st any
+		if s.cfg.State != nil {
+			st = s.cfg.State()
+		}
+		session = displayHello{State: st}
+	case s.cfg.Hello != nil:
 		session = s.cfg.Hello()
 	}
 	conn, err := s.up.Upgrade(w, r, nil)

@@ -57,7 +57,7 @@ func (s *Server) Run(ctx context.Context, sub *bus.Sub) {
 			if d := sub.Dropped(); d > dropped {
 				e := &protoError{Code: codeOverrun, Msg: fmt.Sprintf("the live feed fell behind and lost %d bus messages (%d in all); the recording is not affected", d-dropped, d)}
 				dropped = d
-				s.broadcast(encodeError(e), false)
+				s.broadcast(encodeError(e), false) // displays get no samples: not theirs
 			}
 		}
 	}
@@ -96,7 +96,7 @@ func (b *batcher) take(m bus.Msg) {
 		// Samples that came before the event go out before it.
 		b.flushAll()
 		msg := encodeEvent(m.Event)
-		b.s.broadcastKeep(msg, msg, false)
+		b.s.broadcastKeep(msg, msg, false, forDisplay(m.Event))
 		if b.sum.event(m.Event) {
 			b.s.setSummary(b.sum.encode())
 		}
@@ -133,7 +133,7 @@ func (b *batcher) flush(device string) {
 	// Rough size: ~12 bytes per number, so one allocation usually suffices.
 	msg := appendSamples(make([]byte, 0, 128+len(p)*(24+12*p[0].N)), device, b.labels[device], p)
 	b.pending[device] = p[:0]
-	b.s.broadcastKeep(msg, b.thin(device, p), true)
+	b.s.broadcastKeep(msg, b.thin(device, p), true, false)
 }
 
 // thin picks the samples the history keeps once a batch is older than the
@@ -169,7 +169,7 @@ func (s *Server) setStream(device string, msg []byte) {
 		s.order = append(s.order, device)
 	}
 	s.streams[device] = msg
-	s.broadcastLocked(msg)
+	s.broadcastLocked(msg, false)
 }
 
 // SetState records the latest session state and sends it to every client
@@ -194,7 +194,7 @@ func (s *Server) SetState(state any) {
 	}
 	s.state = msg
 	s.ended = st.State.Status == "ended"
-	s.broadcastLocked(msg)
+	s.broadcastLocked(msg, true)
 }
 
 // SetView sends the patient's view (a small JPEG of the frame on screen at
@@ -213,38 +213,44 @@ func (s *Server) SetView(t time.Duration, jpeg []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for c := range s.clients {
-		c.offer(msg)
+		if c.display == nil {
+			c.offer(msg)
+		}
 	}
 }
 
-// broadcast queues msg for every client; keep also puts it in the history
-// that (re)connecting clients get.
+// broadcast queues msg for every dashboard (not displays); keep also puts
+// it in the history that (re)connecting clients get.
 func (s *Server) broadcast(msg []byte, keep bool) {
 	if keep {
-		s.broadcastKeep(msg, msg, false)
+		s.broadcastKeep(msg, msg, false, false)
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.broadcastLocked(msg)
+	s.broadcastLocked(msg, false)
 }
 
 // broadcastKeep queues msg for every client and keeps it in the history:
 // as is for the full-rate window (limits.histFull), then as thin (nil:
 // forgotten then). Events keep themselves (thin == msg); sample batches
-// keep a decimated copy.
-func (s *Server) broadcastKeep(msg, thin []byte, sample bool) {
+// keep a decimated copy. display says whether displays get it too.
+func (s *Server) broadcastKeep(msg, thin []byte, sample, display bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cfg.History > 0 {
-		s.hist.add(time.Now(), histItem{msg: msg, thin: thin, sample: sample}, s.cfg.History, s.lim.histFull, s.lim.historyBytes)
+		s.hist.add(time.Now(), histItem{msg: msg, thin: thin, sample: sample, display: display}, s.cfg.History, s.lim.histFull, s.lim.historyBytes)
 	}
-	s.broadcastLocked(msg)
+	s.broadcastLocked(msg, display)
 }
 
-func (s *Server) broadcastLocked(msg []byte) {
+// broadcastLocked queues msg for every dashboard, and for the display when
+// display is set (a display gets hello, state, its events and pongs only).
+func (s *Server) broadcastLocked(msg []byte, display bool) {
 	for c := range s.clients {
-		c.enqueue(msg)
+		if display || c.display == nil {
+			c.enqueue(msg)
+		}
 	}
 }
 
@@ -258,10 +264,11 @@ type history struct {
 }
 
 type histItem struct {
-	at     time.Time
-	msg    []byte // what is sent; nil once thinned away
-	thin   []byte // what msg becomes after the full-rate window
-	sample bool   // a sample batch (may be left out of a backlog); else an event
+	at      time.Time
+	msg     []byte // what is sent; nil once thinned away
+	thin    []byte // what msg becomes after the full-rate window
+	sample  bool   // a sample batch (may be left out of a backlog); else an event
+	display bool   // an event displays get (forDisplay)
 }
 
 func (h *history) len() int { return len(h.items) - h.head }

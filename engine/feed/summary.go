@@ -139,6 +139,6 @@ func (s *Server) setSummary(msg []byte) {
 	defer s.mu.Unlock()
 	s.summary = msg
 	if msg != nil {
-		s.broadcastLocked(msg)
+		s.broadcastLocked(msg, false)
 	}
 }

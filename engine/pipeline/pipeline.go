@@ -27,6 +27,7 @@ import (
 	"github.com/cueroom/cueroom/engine/present"
 	"github.com/cueroom/cueroom/engine/record"
 	"github.com/cueroom/cueroom/engine/window"
+	"github.com/cueroom/cueroom/engine/xr"
 	"github.com/cueroom/cueroom/event"
 	"github.com/cueroom/cueroom/scenes"
 	"github.com/cueroom/cueroom/sensors"
@@ -67,6 +68,11 @@ type Options struct {
 	// Present publishes the presenter's cue onsets, offsets and looks (live);
 	// a replay re-presents what was recorded and publishes none.
 	Present bool
+	// Headset serves the headset page (engine/xr) for this protocol at
+	// /xr with a display token (Feed.DisplayURL), when the driver is a live
+	// session: its display's onsets, looks, stop and answers act on the
+	// session (Pipeline.Headset). Nil: no headset.
+	Headset *scenes.Protocol
 	Logf    func(format string, args ...any)
 }
 
@@ -85,6 +91,9 @@ type Pipeline struct {
 	// Presenter makes the cue onsets, offsets and looks from what the
 	// window drew and the speakers played (see Options.Present).
 	Presenter *present.Presenter
+	// Headset is the live session as the headset's display acts on it;
+	// nil without Options.Headset or for a replay. Made by Listen.
+	Headset *Headset
 
 	opt             Options
 	recSub, physSub *bus.Sub
@@ -148,6 +157,16 @@ func (p *Pipeline) Listen(d Driver) error {
 			h.Streams = p.Streams()
 		}
 		return h
+	}
+	if proto := p.opt.Headset; proto != nil {
+		if live, ok := d.(Live); ok {
+			plan, err := xr.NewPlan(proto)
+			if err != nil {
+				return fmt.Errorf("headset: %w", err)
+			}
+			p.Headset = NewHeadset(live.Session, p.Bus, p.Clock)
+			fc.Headset = &feed.Headset{Plan: plan, Media: proto.FS, Session: p.Headset}
+		}
 	}
 	srv, err := feed.New(fc)
 	if err != nil {

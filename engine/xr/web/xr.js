@@ -45,7 +45,9 @@ function connect() {
   if (!token) { status("no token in the address: open the headset URL cueroom printed"); return; }
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   ws = new WebSocket(scheme + "//" + location.host + "/ws?token=" + encodeURIComponent(token));
-  ws.onopen = () => { opened = true; retry = 500; sync.samples.length = 0; sync.fast = 0; status("connected"); };
+  // A new connection is told where the head points (the server forgets
+  // the direction when a connection is lost).
+  ws.onopen = () => { opened = true; retry = 500; sync.samples.length = 0; sync.fast = 0; look.cue = ""; status("connected"); };
   ws.onmessage = (ev) => {
     lastMsg = performance.now();
     let m;
@@ -57,6 +59,13 @@ function connect() {
   ws.onclose = (ev) => {
     opened = false;
     if (ev.reason === "session ended" || S.status === "ended") { closedForGood = true; S.ended = true; changed(); status("the session has ended"); return; }
+    if (ev.code === 1008 && ev.reason === "another headset is connected") {
+      // One display per session: wait for the other to leave, without
+      // hammering the server (it may be this headset's own old connection).
+      status("another headset is connected to this session: retrying");
+      setTimeout(connect, 3000);
+      return;
+    }
     status("connection lost: retrying");
     setTimeout(connect, retry);
     retry = Math.min(retry * 2, 5000);
