@@ -3,6 +3,7 @@ package hub_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -18,6 +20,7 @@ import (
 	"github.com/cueroom/cueroom/hub"
 	"github.com/cueroom/cueroom/hub/archive"
 	"github.com/cueroom/cueroom/hub/station"
+	"github.com/cueroom/cueroom/hub/wire"
 	"github.com/cueroom/cueroom/internal/leakcheck"
 )
 
@@ -101,7 +104,8 @@ func TestArchivePutListGet(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, ls, 1)
 	assert.Equal(t, archive.Entry{Site: "clinic", Station: "room1", Session: "2026-12-06_130642_alcohol",
-		Start: time.Date(2026, 12, 6, 13, 6, 42, 617828151, time.UTC), Size: rec.Size, Files: 4}, ls[0])
+		Start: time.Date(2026, 12, 6, 13, 6, 42, 617828151, time.UTC), Size: rec.Size, Files: 4,
+		Bucket: wire.StationBucket("clinic", "room1")}, ls[0])
 
 	dest := filepath.Join(t.TempDir(), "fetched")
 	require.NoError(t, archive.Get(ctx, c.NC, "2026-12-06_130642_alcohol", dest))
@@ -161,14 +165,16 @@ func TestArchiveWithCredentials(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, rec.Pending, rec.Error)
 
-	// A station may not purge (or delete) the archive.
+	assert.Equal(t, wire.StationBucket("clinic", "room1"), rec.Bucket)
+
+	// A station may not purge (or delete) its archive.
 	js, err := jetstream.NewWithDomain(n.st.Conn(), "hub")
 	require.NoError(t, err)
-	bucket, err := js.Stream(ctx, "OBJ_cueroom-sessions")
+	bucket, err := js.Stream(ctx, "OBJ_"+rec.Bucket)
 	require.NoError(t, err)
 	pctx, pcancel := context.WithTimeout(ctx, 2*time.Second)
 	require.Error(t, bucket.Purge(pctx))
-	require.Error(t, js.DeleteStream(pctx, "OBJ_cueroom-sessions"))
+	require.Error(t, js.DeleteStream(pctx, "OBJ_"+rec.Bucket))
 	pcancel()
 
 	c, err := archive.Dial(ctx, h.NATSURL(), rc)
@@ -192,4 +198,92 @@ func TestArchiveWithCredentials(t *testing.T) {
 	require.ErrorContains(t, err, "refused the connection (no --creds given): its TLS certificate is not trusted")
 	_, err = archive.Dial(short, strings.Replace(h.NATSURL(), "tls:", "nats:", 1), "")
 	require.ErrorContains(t, err, "refused the connection (no --creds given)")
+}
+
+// Each station writes its own archive bucket and no other: room1 cannot
+// put, overwrite or forge room2's sessions; its own archive works; a
+// reader lists and fetches both.
+func TestArchiveIsPerStation(t *testing.T) {
+	leakcheck.Check(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	h := startHub(t, t.TempDir(), "", func(c *hub.Config) { c.TLS = true })
+	c1, err := h.AddStation("clinic", "room1")
+	require.NoError(t, err)
+	c2, err := h.AddStation("clinic", "room2")
+	require.NoError(t, err)
+	rc, err := h.AddReader()
+	require.NoError(t, err)
+	s1 := startStation(t, h.NATSURL(), "room1", storeOf(t, "1"), func(c *station.Config) { c.Creds = c1 })
+	s2 := startStation(t, h.NATSURL(), "room2", storeOf(t, "2"), func(c *station.Config) { c.Creds = c2 })
+	require.NoError(t, s1.st.Wait(ctx, connected))
+	require.NoError(t, s2.st.Wait(ctx, connected))
+
+	dir2 := sessionFolder(t, "two")
+	rec2, err := s2.st.Archive(ctx, dir2)
+	require.NoError(t, err)
+	require.False(t, rec2.Pending, rec2.Error)
+	hjs, err := jetstream.New(h.Conn())
+	require.NoError(t, err)
+	obj2 := "OBJ_" + wire.StationBucket("clinic", "room2")
+	msgs := func() uint64 {
+		s, err := hjs.Stream(ctx, obj2)
+		require.NoError(t, err)
+		info, err := s.Info(ctx)
+		require.NoError(t, err)
+		return info.State.Msgs
+	}
+	before := msgs()
+
+	// Through the Object Store client: room2's bucket is not there for room1.
+	short, scancel := context.WithTimeout(ctx, 3*time.Second)
+	_, err = archive.Put(short, s1.st.Conn(), "clinic", "room2", sessionFolder(t, "forged"))
+	scancel()
+	require.Error(t, err)
+	js1, err := jetstream.NewWithDomain(s1.st.Conn(), wire.HubDomain)
+	require.NoError(t, err)
+	short, scancel = context.WithTimeout(ctx, 3*time.Second)
+	_, err = js1.ObjectStore(short, wire.StationBucket("clinic", "room2"))
+	scancel()
+	require.Error(t, err)
+
+	// Raw: a chunk and a meta message that would replace room2's manifest.
+	name := "clinic/room2/two" + archive.ManifestSuffix
+	meta := nats.NewMsg("$O." + wire.StationBucket("clinic", "room2") + ".M." + base64.URLEncoding.EncodeToString([]byte(name)))
+	meta.Header.Set(jetstream.MsgRollup, jetstream.MsgRollupSubject)
+	meta.Data = []byte(`{"name":"` + name + `","bucket":"x","nuid":"FORGED","size":1,"chunks":1}`)
+	require.NoError(t, s1.st.Conn().PublishMsg(meta))
+	require.NoError(t, s1.st.Conn().Publish("$O."+wire.StationBucket("clinic", "room2")+".C.FORGED", []byte("x")))
+	require.NoError(t, s1.st.Conn().Flush())
+
+	// room1's own archive works (and its messages follow the spoof on the
+	// same leaf connection: when it is done, the spoof was dealt with).
+	dir1 := sessionFolder(t, "one")
+	rec1, err := s1.st.Archive(ctx, dir1)
+	require.NoError(t, err)
+	require.False(t, rec1.Pending, rec1.Error)
+	assert.Equal(t, before, msgs(), "nothing of room1's reached room2's bucket")
+
+	// A manifest in room1's own bucket that claims to be room2's is not listed.
+	obs1, err := js1.ObjectStore(ctx, wire.StationBucket("clinic", "room1"))
+	require.NoError(t, err)
+	forged := `{"format":"cueroom-archive/1","site":"clinic","station":"room2","session":"fake","files":[]}`
+	_, err = obs1.PutBytes(ctx, "clinic/room2/fake"+archive.ManifestSuffix, []byte(forged))
+	require.NoError(t, err)
+
+	c, err := archive.Dial(ctx, h.NATSURL(), rc)
+	require.NoError(t, err)
+	defer c.Close()
+	ls, err := archive.List(ctx, c.NC)
+	require.NoError(t, err)
+	var ids []string
+	for _, e := range ls {
+		ids = append(ids, e.ID())
+	}
+	assert.ElementsMatch(t, []string{"clinic/room1/one", "clinic/room2/two"}, ids)
+	for id, dir := range map[string]string{"clinic/room1/one": dir1, "clinic/room2/two": dir2} {
+		dest := filepath.Join(t.TempDir(), "got")
+		require.NoError(t, archive.Get(ctx, c.NC, id, dest))
+		sameTree(t, dir, dest)
+	}
 }

@@ -46,7 +46,7 @@ func TestMonitorPlaywright(t *testing.T) {
 	defer cancel()
 	h := startHub(t, t.TempDir(), "", func(c *hub.Config) { c.Stale, c.Offline = 2*time.Second, 30*time.Second })
 	state := func() any { return testState{"running", 2, "Bar scene", 8, 95.5} }
-	dash := fakeDashboard(t)
+	dash, _ := fakeDashboard(t, false)
 	n1 := startStation(t, h.NATSURL(), "room1", storeOf(t, "room1"), func(c *station.Config) {
 		c.State = state
 		c.Dashboard = func() (string, string, string) { return dash, "st-control", "st-observer" }

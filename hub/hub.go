@@ -8,7 +8,7 @@
 //	station (cueroom run --hub)                 hub (cueroom hub)
 //	 bus ─▶ embedded NATS, JetStream ══leaf══▶  NATS, JetStream (domain "hub")
 //	        domain st-<id>: stream CUEROOM       ├─ stream ST_<site>_<station>_<h> (sources CUEROOM)
-//	        ◀── commands (cueroom.<s>.<n>.cmd)   ├─ bucket cueroom-sessions ◀── archive put/ls/get
+//	        ◀── commands (cueroom.<s>.<n>.cmd)   ├─ bucket cueroom-sessions_<site>_<station>_<h> ◀── archive put/ls/get
 //	                                             └─ monitor: HTTP(S) + WebSocket, tokens
 //
 // One URL: the hub listens for leaf nodes only (the address printed as
@@ -101,10 +101,13 @@ type Hub struct {
 	cancel      context.CancelFunc
 	closeOnce   sync.Once
 
-	mu    sync.Mutex
-	users map[string]wire.Creds // by user name, from DataDir/creds
-	known map[string]bool       // site/station whose stream exists (and source added)
-	srcOK map[string]bool       // stream+domain whose source is in place
+	mu      sync.Mutex
+	users   map[string]wire.Creds // by user name, from DataDir/creds
+	known   map[string]bool       // site/station whose stream exists (and source added)
+	srcOK   map[string]bool       // stream+domain whose source is in place
+	buckets map[string]bool       // archive buckets (readers may read them all)
+
+	reloadMu sync.Mutex // one server reload at a time
 }
 
 // Start starts the hub: its NATS server, JetStream (the archive bucket and
@@ -136,7 +139,7 @@ func Start(cfg Config) (*Hub, error) {
 	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "creds"), 0o700); err != nil {
 		return nil, fmt.Errorf("hub: %w", err)
 	}
-	h := &Hub{cfg: cfg, logf: logf, users: map[string]wire.Creds{}, known: map[string]bool{}, srcOK: map[string]bool{}}
+	h := &Hub{cfg: cfg, logf: logf, users: map[string]wire.Creds{}, known: map[string]bool{}, srcOK: map[string]bool{}, buckets: map[string]bool{}}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	if err := h.loadUsers(); err != nil {
 		return nil, err
@@ -163,6 +166,10 @@ func Start(cfg Config) (*Hub, error) {
 		NoSigs:             true,
 		MaxPayload:         8 << 20,
 		JetStreamMaxMemory: 256 << 20,
+		// Replies to the hub's requests to a station's JetStream (which
+		// source its stream) name the station's domain, so a station's
+		// permissions let it answer its own and no other's.
+		FeatureFlags: map[string]bool{"js_api_reply_v2": true},
 	}
 	h.opts.LeafNode.Host = host
 	h.opts.LeafNode.Port = port
@@ -218,8 +225,22 @@ func Start(cfg Config) (*Hub, error) {
 	}
 	ctx, cancel := context.WithTimeout(h.ctx, 30*time.Second)
 	defer cancel()
-	if err := archive.CreateBucket(ctx, h.js); err != nil {
-		return fail(fmt.Errorf("hub: the archive bucket: %w", err))
+	bs, err := archive.Buckets(ctx, h.js)
+	if err != nil {
+		return fail(fmt.Errorf("hub: %w", err))
+	}
+	h.mu.Lock()
+	fresh := false
+	for _, b := range bs {
+		fresh = fresh || !h.buckets[b]
+		h.buckets[b] = true
+	}
+	creds := len(h.users) > 0
+	h.mu.Unlock()
+	if fresh && creds {
+		if err := h.reload(); err != nil {
+			return fail(err)
+		}
 	}
 	h.kv, err = h.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: LeaseBucket,
 		Description: "station names in use", TTL: LeaseTTL, Storage: jetstream.FileStorage, History: 1})
@@ -389,6 +410,9 @@ func (h *Hub) ensureStream(ctx context.Context, site, st, domain string) error {
 	if done {
 		return nil
 	}
+	if err := h.ensureBucket(ctx, site, st); err != nil {
+		return err
+	}
 	subj := wire.Subjects{Site: site, Station: st}
 	// Durable sourcing: the station keeps the consumer (see station.Start);
 	// the hub resets it to where its own copy ends, so a backlog comes
@@ -432,6 +456,25 @@ func (h *Hub) ensureStream(ctx context.Context, site, st, domain string) error {
 	h.mu.Lock()
 	h.srcOK[key] = true
 	h.mu.Unlock()
+	return nil
+}
+
+// ensureBucket makes the station's archive bucket (the station may write
+// there, and only there; it cannot make one).
+func (h *Hub) ensureBucket(ctx context.Context, site, st string) error {
+	b, err := archive.CreateBucket(ctx, h.js, site, st)
+	if err != nil {
+		return fmt.Errorf("the archive bucket: %w", err)
+	}
+	h.mu.Lock()
+	fresh := !h.buckets[b]
+	h.buckets[b] = true
+	creds := len(h.users) > 0
+	h.mu.Unlock()
+	if fresh && creds {
+		// Readers read every bucket: name the new one in their permissions.
+		return h.reload()
+	}
 	return nil
 }
 

@@ -2,6 +2,9 @@ package hub
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -99,6 +102,30 @@ func (m *monitor) proxy(w http.ResponseWriter, r *http.Request, k relayKey, d *w
 	if k.role == RoleControl {
 		stTok = d.Control
 	}
+	scheme := "http"
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return m.h.dialStation(ctx, k.site, k.station)
+		},
+		MaxIdleConns: 0, DisableKeepAlives: true, ResponseHeaderTimeout: 15 * time.Second,
+	}
+	if d.Fingerprint != "" {
+		// An HTTPS dashboard: TLS from the hub to the dashboard itself,
+		// through the tunnel, pinned to the certificate its station reported.
+		scheme = "https"
+		tr.DialTLSContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+			c, err := m.h.dialStation(ctx, k.site, k.station)
+			if err != nil {
+				return nil, err
+			}
+			tc := tls.Client(c, dashboardTLS(d))
+			if err := tc.HandshakeContext(ctx); err != nil {
+				c.Close()
+				return nil, err
+			}
+			return tc, nil
+		}
+	}
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			q := pr.In.URL.Query()
@@ -106,25 +133,44 @@ func (m *monitor) proxy(w http.ResponseWriter, r *http.Request, k relayKey, d *w
 			if pr.In.URL.Query().Has("token") || path == "/" || path == "/ws" {
 				q.Set("token", stTok)
 			}
-			pr.Out.URL = &url.URL{Scheme: "http", Host: d.Host, Path: path, RawQuery: q.Encode()}
+			pr.Out.URL = &url.URL{Scheme: scheme, Host: d.Host, Path: path, RawQuery: q.Encode()}
 			pr.Out.Host = d.Host
 			pr.Out.Header.Del("Cookie")
 			pr.Out.Header.Del("Authorization")
 			if pr.In.Header.Get("Origin") != "" {
-				pr.Out.Header.Set("Origin", "http://"+d.Host)
+				pr.Out.Header.Set("Origin", scheme+"://"+d.Host)
 			}
 		},
-		Transport: &http.Transport{
-			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				return m.h.dialStation(ctx, k.site, k.station)
-			},
-			MaxIdleConns: 0, DisableKeepAlives: true, ResponseHeaderTimeout: 15 * time.Second,
-		},
+		Transport: tr,
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 			http.Error(w, "the station's dashboard cannot be reached through the hub: "+err.Error(), http.StatusBadGateway)
 		},
 	}
 	rp.ServeHTTP(w, r)
+}
+
+// dashboardTLS trusts the one certificate a station reported for its
+// dashboard (self-signed, so no chain to check: the pin is the check).
+func dashboardTLS(d *wire.Dashboard) *tls.Config {
+	host, _, err := net.SplitHostPort(d.Host)
+	if err != nil {
+		host = d.Host
+	}
+	want := strings.ToUpper(strings.TrimSpace(d.Fingerprint))
+	return &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		ServerName:         host,
+		InsecureSkipVerify: true,
+		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
+			if len(raw) == 0 {
+				return errors.New("the station's dashboard sent no certificate")
+			}
+			if got := wire.Fingerprint(raw[0]); got != want {
+				return fmt.Errorf("the station's dashboard has certificate %s, not the %s its station reported", got, want)
+			}
+			return nil
+		},
+	}
 }
 
 // dialStation opens a connection to a station's dashboard through its

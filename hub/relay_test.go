@@ -6,8 +6,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,15 +19,21 @@ import (
 
 	"github.com/cueroom/cueroom/hub"
 	"github.com/cueroom/cueroom/hub/station"
+	"github.com/cueroom/cueroom/hub/wire"
 	"github.com/cueroom/cueroom/internal/leakcheck"
 )
 
 // fakeDashboard checks what engine/feed checks (Host, token, Origin) and
-// says which token let the request in.
-func fakeDashboard(t *testing.T) (addr string) {
+// says which token let the request in. With secure it serves HTTPS with a
+// self-signed certificate of the given fingerprint.
+func fakeDashboard(t *testing.T, secure bool) (addr, fingerprint string) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	addr = ln.Addr().String()
+	scheme := "http"
+	if secure {
+		scheme = "https"
+	}
 	role := func(r *http.Request) string {
 		switch r.URL.Query().Get("token") {
 		case "st-control":
@@ -35,7 +43,7 @@ func fakeDashboard(t *testing.T) (addr string) {
 		}
 		return ""
 	}
-	up := websocket.Upgrader{CheckOrigin: func(r *http.Request) bool { return r.Header.Get("Origin") == "http://"+addr }}
+	up := websocket.Upgrader{CheckOrigin: func(r *http.Request) bool { return r.Header.Get("Origin") == scheme+"://"+addr }}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		switch {
@@ -69,20 +77,42 @@ func fakeDashboard(t *testing.T) (addr string) {
 			_ = c.WriteMessage(websocket.TextMessage, append([]byte("echo "), b...))
 		}
 	})
-	srv := &http.Server{Handler: mux}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return addr
+	srv := httptest.NewUnstartedServer(mux)
+	srv.Listener.Close()
+	srv.Listener = ln
+	if secure {
+		srv.StartTLS()
+		fingerprint = wire.Fingerprint(srv.Certificate().Raw)
+	} else {
+		srv.Start()
+	}
+	t.Cleanup(srv.Close)
+	return addr, fingerprint
 }
 
+// TestDashboardRelay: a plain and an HTTPS (self-signed, its fingerprint
+// reported by the station) dashboard are relayed alike; a certificate
+// that is not the reported one is not talked to.
 func TestDashboardRelay(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		secure bool
+	}{{"http", false}, {"https", true}} {
+		t.Run(c.name, func(t *testing.T) { testDashboardRelay(t, c.secure) })
+	}
+}
+
+func testDashboardRelay(t *testing.T, secure bool) {
 	leakcheck.Check(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	dash := fakeDashboard(t)
+	dash, fp := fakeDashboard(t, secure)
+	var reported atomic.Value
+	reported.Store(fp)
 	h := startHub(t, t.TempDir(), "", func(c *hub.Config) { c.Token, c.ObserverToken = "ctl-token", "obs-token" })
 	n := startStation(t, h.NATSURL(), "room1", storeOf(t, "room1"), func(c *station.Config) {
 		c.Dashboard = func() (string, string, string) { return dash, "st-control", "st-observer" }
+		c.DashboardFingerprint = func() string { return reported.Load().(string) }
 	})
 	require.NoError(t, n.st.Wait(ctx, connected))
 	page := h.MonitorURL()
@@ -136,4 +166,26 @@ func TestDashboardRelay(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "the monitor's token is not a relay token")
+	if !secure {
+		return
+	}
+
+	// The station reports another certificate (its next hello): the hub
+	// does not talk to a dashboard whose certificate is not that one.
+	reported.Store(strings.Repeat("AB:", 31) + "AB")
+	ws := wsDial(t, page, "ctl-token")
+	defer ws.Close()
+	link := readUntil(t, ws, "tiles", func(m map[string]any) bool {
+		ts := m["tiles"].([]any)
+		return len(ts) == 1 && ts[0].(map[string]any)["dashboard"] != nil
+	})["tiles"].([]any)[0].(map[string]any)["dashboard"].(string)
+	waitFor(ctx, t, "the relay refusing the dashboard's certificate", func() (bool, string) {
+		resp, err := http.Get(base + link)
+		if err != nil {
+			return false, err.Error()
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusBadGateway && strings.Contains(string(body), "not the AB:AB"), string(body)
+	})
 }

@@ -136,10 +136,59 @@ func TestCredentialsTLSAndPermissions(t *testing.T) {
 	assert.Contains(t, string(got.Data), `"marker"`)
 	assert.Contains(t, string(got.Data), `"after 1"`, "the first message on room2's subject is room2's own")
 
-	// Commands reach the station they are for.
+	// Nor answer the hub's JetStream requests to room2's domain (replies
+	// are scoped by domain): a reply of room1's own domain gets through, one
+	// for room2's never does.
+	cr2, err := wire.ReadCreds(c2)
+	require.NoError(t, err)
+	replies := make(chan *nats.Msg, 4)
+	for _, d := range []string{wire.Domain(cr2.Instance), wire.Domain(cr.Instance)} {
+		rsub, err := h.Conn().ChanSubscribe("$JSC.R."+d+".x.>", replies)
+		require.NoError(t, err)
+		defer rsub.Unsubscribe()
+	}
+	require.NoError(t, h.Conn().Flush())
+	// The hub's interest reaches room1's server a moment later: send both
+	// until one arrives (the spoof, sent first each time, would be first).
+	tk := time.NewTicker(50 * time.Millisecond)
+	defer tk.Stop()
+	for got := false; !got; {
+		require.NoError(t, s1.st.Conn().Publish("$JSC.R."+wire.Domain(cr2.Instance)+".x.CUEROOM.hub.1", []byte("spoof")))
+		require.NoError(t, s1.st.Conn().Publish("$JSC.R."+wire.Domain(cr.Instance)+".x.CUEROOM.hub.1", []byte("own")))
+		select {
+		case m := <-replies:
+			assert.Equal(t, "own", string(m.Data), m.Subject)
+			got = true
+		case <-tk.C:
+		case <-ctx.Done():
+			t.Fatal("room1's reply on its own domain did not reach the hub")
+		}
+	}
+
+	// Commands reach the station they are for, and only it: room1 hears
+	// nothing of room2's (its own command, answered after, comes in order
+	// on the same leaf connection).
+	spy, err := s1.st.Conn().SubscribeSync("cueroom.clinic.room2.>")
+	require.NoError(t, err)
+	defer spy.Unsubscribe()
+	spyFC, err := s1.st.Conn().SubscribeSync("$JS.FC." + wire.Domain(cr2.Instance) + ".>")
+	require.NoError(t, err)
+	defer spyFC.Unsubscribe()
+	require.NoError(t, s1.st.Conn().Flush())
 	cmd, err := h.Command(ctx, "clinic", "room2", []byte(`{"cmd":"pause"}`))
 	require.NoError(t, err)
 	assert.Contains(t, string(cmd), "no commands", "no OnCommand: refused, but answered")
+	s2.samples(2000) // room2's stream flows to the hub (flow control and all)
+	waitFor(ctx, t, "room2's samples", func() (bool, string) {
+		seqs, _ := hubSamples(ctx, t, h, "clinic", "room2")
+		return len(seqs) == 2001, itoa(len(seqs))
+	})
+	_, err = h.Command(ctx, "clinic", "room1", []byte(`{"cmd":"pause"}`))
+	require.NoError(t, err)
+	n, _, _ := spy.Pending()
+	assert.Zero(t, n, "room1 heard room2's subjects")
+	n, _, _ = spyFC.Pending()
+	assert.Zero(t, n, "room1 heard room2's flow control")
 
 	// Wrong password: refused at connect, said clearly.
 	bad := cr

@@ -30,31 +30,45 @@ import (
 const ReaderCreds = "reader.creds"
 
 // objAPI are the hub's JetStream API subjects the archive's Object Store
-// client uses, and no others (no stream may be deleted or changed).
-var objAPI = []string{
-	"$JS.hub.API.STREAM.INFO.OBJ_" + wire.Bucket,
-	"$JS.hub.API.STREAM.MSG.GET.OBJ_" + wire.Bucket,
-	"$JS.hub.API.DIRECT.GET.OBJ_" + wire.Bucket,
-	"$JS.hub.API.DIRECT.GET.OBJ_" + wire.Bucket + ".>",
-	"$JS.hub.API.CONSUMER.CREATE.OBJ_" + wire.Bucket,
-	"$JS.hub.API.CONSUMER.CREATE.OBJ_" + wire.Bucket + ".>",
-	"$JS.hub.API.CONSUMER.DELETE.OBJ_" + wire.Bucket + ".>",
-	"$JS.hub.API.CONSUMER.INFO.OBJ_" + wire.Bucket + ".>",
-	"$JS.hub.API.CONSUMER.MSG.NEXT.OBJ_" + wire.Bucket + ".>",
+// client uses on one bucket, and no others (no stream may be deleted,
+// purged or changed).
+func objAPI(bucket string) []string {
+	s := "OBJ_" + bucket
+	return []string{
+		"$JS.hub.API.STREAM.INFO." + s,
+		"$JS.hub.API.STREAM.MSG.GET." + s,
+		"$JS.hub.API.DIRECT.GET." + s,
+		"$JS.hub.API.DIRECT.GET." + s + ".>",
+		"$JS.hub.API.CONSUMER.CREATE." + s,
+		"$JS.hub.API.CONSUMER.CREATE." + s + ".>",
+		"$JS.hub.API.CONSUMER.DELETE." + s + ".>",
+		"$JS.hub.API.CONSUMER.INFO." + s + ".>",
+		"$JS.hub.API.CONSUMER.MSG.NEXT." + s + ".>",
+	}
 }
 
-// stationPerms: a station publishes only under its own subjects (and
-// answers the hub's JetStream requests, which source its stream), and
-// receives only its commands, the replies to its own requests and the
-// hub's requests to its JetStream domain. It may put objects in the
-// archive bucket, not purge it (so an archived file is never replaced:
-// archive.Put refuses to).
+// stationPerms: a station publishes only under its own subjects, into its
+// own archive bucket (not another station's; and it may not purge or
+// delete it, so an archived file is never removed: archive.Put refuses to
+// replace one) and the replies to the hub's JetStream requests to its own
+// domain (which source its stream); it receives only its commands, the
+// replies to its own requests, the hub's requests to its JetStream domain
+// and the flow control of its own stream's consumer.
 func stationPerms(c wire.Creds) *server.Permissions {
 	subj := wire.Subjects{Site: c.Site, Station: c.Station}
-	pub := append([]string{subj.All(), "$JSC.R.>", "$O." + wire.Bucket + ".>"}, objAPI...)
-	subs := []string{subj.Cmd(), subj.Inbox() + ".>", "$JS.FC.>", subj.TunnelOpen(), subj.TunnelUp("*")}
+	b := wire.StationBucket(c.Site, c.Station)
+	pub := append([]string{subj.All(), "$O." + b + ".>"}, objAPI(b)...)
+	// The archive's Object Store reads (Get of a manifest) may ask the
+	// station's client for flow control replies on the hub's consumers.
+	pub = append(pub, "$JS.FC.OBJ_"+b+".>")
+	subs := []string{subj.Cmd(), subj.Inbox() + ".>", subj.TunnelOpen(), subj.TunnelUp("*")}
 	if c.Instance != "" {
-		subs = append(subs, "$JS."+wire.Domain(c.Instance)+".API.>")
+		d := wire.Domain(c.Instance)
+		// Scoped by domain: the hub asks with js_api_reply_v2 replies and
+		// the station's server sends js_ack_fc_v2 flow control (see
+		// station.options), so no station answers or hears another's.
+		pub = append(pub, "$JSC.R."+d+".>")
+		subs = append(subs, "$JS."+d+".API.>", "$JS.FC."+d+".>")
 	}
 	return &server.Permissions{
 		Publish:   &server.SubjectPermission{Allow: pub},
@@ -62,11 +76,16 @@ func stationPerms(c wire.Creds) *server.Permissions {
 	}
 }
 
-// readerPerms: archive ls/get, nothing else.
-func readerPerms(c wire.Creds) *server.Permissions {
+// readerPerms: archive ls/get of every station's bucket, nothing else.
+func readerPerms(c wire.Creds, buckets []string) *server.Permissions {
+	pub := []string{"$JS.hub.API.STREAM.NAMES"}
+	for _, b := range buckets {
+		pub = append(pub, objAPI(b)...)
+		pub = append(pub, "$JS.FC.OBJ_"+b+".>")
+	}
 	return &server.Permissions{
-		Publish:   &server.SubjectPermission{Allow: objAPI},
-		Subscribe: &server.SubjectPermission{Allow: []string{wire.ReaderInbox(c.User) + ".>", "$JS.FC.>"}},
+		Publish:   &server.SubjectPermission{Allow: pub},
+		Subscribe: &server.SubjectPermission{Allow: []string{wire.ReaderInbox(c.User) + ".>"}},
 	}
 }
 
@@ -83,8 +102,17 @@ func (h *Hub) loadUsers() error {
 			return fmt.Errorf("hub: %w", err)
 		}
 		h.users[c.User] = c
+		h.noteBucket(c)
 	}
 	return nil
+}
+
+// noteBucket counts a station's archive bucket among those readers may
+// read (h.mu held).
+func (h *Hub) noteBucket(c wire.Creds) {
+	if c.Station != "" {
+		h.buckets[wire.StationBucket(c.Site, c.Station)] = true
+	}
 }
 
 // userList is the server's users: none (no credentials asked) until a
@@ -99,9 +127,14 @@ func (h *Hub) userList() []*server.User {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	bl := make([]string, 0, len(h.buckets))
+	for b := range h.buckets {
+		bl = append(bl, b)
+	}
+	sort.Strings(bl)
 	for _, n := range names {
 		c := h.users[n]
-		p := readerPerms(c)
+		p := readerPerms(c, bl)
 		if c.Station != "" {
 			p = stationPerms(c)
 		}
@@ -163,9 +196,9 @@ func (h *Hub) addUser(file string, c wire.Creds) (string, error) {
 	}
 	h.mu.Lock()
 	h.users[c.User] = c
-	users := h.userList()
+	h.noteBucket(c)
 	h.mu.Unlock()
-	if err := h.reload(users); err != nil {
+	if err := h.reload(); err != nil {
 		return "", err
 	}
 	return p, nil
@@ -177,13 +210,22 @@ func (h *Hub) leafFingerprint() string {
 	// A certificate given with --tls-cert is checked against the system's
 	// roots (it is renewed without telling the stations); the self-signed
 	// one is pinned.
-	if h.opts == nil || h.opts.LeafNode.TLSConfig == nil || h.cfg.TLSCert != "" {
+	if !strings.HasPrefix(h.natsURL, "tls://") || h.cfg.TLSCert != "" {
 		return ""
 	}
 	return h.fingerprint
 }
 
-func (h *Hub) reload(users []*server.User) error {
+// reload applies the users (credentials and permissions) as they are now
+// to the running server. One at a time, each with the latest list: two
+// changes at once (a station's first hello, a new credential) must not
+// apply an older list last.
+func (h *Hub) reload() error {
+	h.reloadMu.Lock()
+	defer h.reloadMu.Unlock()
+	h.mu.Lock()
+	users := h.userList()
+	h.mu.Unlock()
 	o := *h.opts
 	o.Users = users
 	o.LeafNode.Remotes = nil

@@ -215,14 +215,16 @@ type roomLink struct {
 	st     *station.Station
 	driver atomic.Pointer[pipeline.Live]
 	dash   atomic.Pointer[feed.Server]
-	plain  bool // the dashboard is plain HTTP: the hub may relay it
+	// fp is the HTTPS dashboard's certificate fingerprint (the hub's relay
+	// pins it), "" for a plain HTTP dashboard.
+	fp string
 }
 
 // startStation joins the hub before the sensors start, so the station sees
 // their announcements. A hub that does not answer leaves the room running
 // alone (the station says so and catches up later).
-func startStation(ctx context.Context, f stationFlags, sessions string, pl *pipeline.Pipeline, plainDashboard bool) (*roomLink, error) {
-	r := &roomLink{plain: plainDashboard}
+func startStation(ctx context.Context, f stationFlags, sessions string, pl *pipeline.Pipeline, dashFingerprint string) (*roomLink, error) {
+	r := &roomLink{fp: dashFingerprint}
 	st, err := station.Start(ctx, station.Config{Site: f.site, Station: f.station, Hub: f.hub, Creds: f.creds,
 		StoreDir: filepath.Join(sessions, ".station"),
 		State: func() any {
@@ -239,14 +241,15 @@ func startStation(ctx context.Context, f stationFlags, sessions string, pl *pipe
 		},
 		Dashboard: func() (string, string, string) {
 			d := r.dash.Load()
-			if d == nil || !r.plain {
-				return "", "", "" // a TLS dashboard is not relayed
+			if d == nil {
+				return "", "", ""
 			}
 			return d.Addr(), tokenOf(d.URL()), tokenOf(d.ObserverURL())
 		},
-		OnArchived: func(dir string, rec archive.Record) { _ = record.SetExtra(dir, "archive", rec) },
-		Logf:       func(f string, a ...any) { logf("hub: "+f, a...) },
-		Version:    version,
+		DashboardFingerprint: func() string { return r.fp },
+		OnArchived:           func(dir string, rec archive.Record) { _ = record.SetExtra(dir, "archive", rec) },
+		Logf:                 func(f string, a ...any) { logf("hub: "+f, a...) },
+		Version:              version,
 	}, pl.Bus)
 	if err != nil {
 		return nil, usageError{fmt.Sprintf("--hub: %v", err)}

@@ -171,7 +171,7 @@ func runSession(o runOptions) error {
 		Title: p.Title, Substance: p.Substance, Steps: p.All(),
 		Feed: feed.Config{Listen: o.listen, Token: o.token, ObserverToken: o.observerToken, TLS: tlsConf, Audit: audit.Log,
 			Logf: func(f string, a ...any) { logf("dashboard: "+f, a...) }},
-		Record: true, Physiology: true, Present: true, Logf: logf,
+		Record: true, Physiology: true, Present: true, Headset: p, Logf: logf,
 	})
 	if err != nil {
 		return usageError{err.Error()}
@@ -182,7 +182,7 @@ func runSession(o runOptions) error {
 	// their streams; with no --hub nothing changes.
 	var room *roomLink
 	if o.room.hub != "" {
-		room, err = startStation(ctx, o.room, o.sessions, pl, tlsConf == nil)
+		room, err = startStation(ctx, o.room, o.sessions, pl, fingerprint)
 		if err != nil {
 			return err
 		}
@@ -265,6 +265,9 @@ func runSession(o runOptions) error {
 	fmt.Printf("cueroom %s — %s\n", version, p.Title)
 	fmt.Printf("  dashboard: %s\n", pl.Feed.URL())
 	fmt.Printf("  observer:  %s (watch only)\n", pl.Feed.ObserverURL())
+	if u := pl.Feed.DisplayURL(); u != "" {
+		fmt.Printf("  headset:   %s (the patient's headset browser only)\n", u)
+	}
 	if fingerprint != "" {
 		fmt.Printf("  TLS certificate SHA-256 fingerprint: %s (check it when the browser asks)\n", fingerprint)
 	}
@@ -277,13 +280,18 @@ func runSession(o runOptions) error {
 
 	fmt.Println("  The patient presses Esc to stop at any moment.")
 
+	// With a headset connected, the window shows where it looks.
+	var headView func() (yawDeg, pitchDeg float64, ok bool)
+	if pl.Headset != nil {
+		headView = pl.Headset.HeadView
+	}
 	res := pl.Run(ctx, pipeline.Run{
 		Driver: driver, Recorder: rec,
 		Window: &pipeline.Window{Media: media, Clock: clock, ViewEvery: 250 * time.Millisecond,
 			// A neutral title: the taskbar and the window switcher are seen
 			// by anyone in the room, and the protocol's title names the drug.
-			Options: window.Options{Title: "cueroom session", Width: o.width, Height: o.height,
-				Fullscreen: o.fullscreen, Stereo: o.stereo, SyncPatch: o.syncPatch,
+			Options: window.Options{Title: window.DefaultTitle, Width: o.width, Height: o.height,
+				Fullscreen: o.fullscreen, Stereo: o.stereo, SyncPatch: o.syncPatch, HeadView: headView,
 				OnPatch: func(on bool, t time.Duration) { light.Set(on, clock.Wall(t)) }}},
 		StopProducers: sens.Stop,
 		// Let the last sounds fade rather than cut off.

@@ -4,17 +4,17 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/big"
 	"net"
 	"strings"
 	"time"
+
+	"github.com/cueroom/cueroom/internal/certfp"
 )
 
 // Audit events.
@@ -132,14 +132,5 @@ func Fingerprint(cert tls.Certificate) (string, error) {
 	if len(cert.Certificate) == 0 {
 		return "", errors.New("feed: the certificate is empty")
 	}
-	sum := sha256.Sum256(cert.Certificate[0])
-	h := strings.ToUpper(hex.EncodeToString(sum[:]))
-	var b strings.Builder
-	for i := 0; i < len(h); i += 2 {
-		if i > 0 {
-			b.WriteByte(':')
-		}
-		b.WriteString(h[i : i+2])
-	}
-	return b.String(), nil
+	return certfp.Of(cert.Certificate[0]), nil
 }

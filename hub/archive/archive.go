@@ -1,11 +1,15 @@
 // Package archive puts session folders into the hub's JetStream Object
 // Store and gets them back, byte for byte.
 //
-// Layout in the bucket wire.Bucket ("cueroom-sessions", on the hub's
-// JetStream domain): each file of a session folder is one object named
+// Layout: one bucket per station, wire.StationBucket (on the hub's
+// JetStream domain; the hub makes it when the station first greets it, and
+// the station's credentials let it write there and nowhere else). Each
+// file of a session folder is one object named
 // "<site>/<station>/<session>/<path in the folder>", and the session's
 // manifest, put last, is "<site>/<station>/<session>.manifest.json": a
-// session is archived when its manifest is there. Every object carries
+// session is archived when its manifest is there. List and Get read every
+// station's bucket (and the one shared bucket wire.Bucket of the first
+// layout, when a hub has it). Every object carries
 // the Object Store's SHA-256 digest; Put checks the hub's digest of each
 // file against the one it computed reading it, Get checks each file read
 // back against the manifest's. A Put that was cut short is resumed by the
@@ -79,6 +83,7 @@ type Entry struct {
 	Start   time.Time
 	Size    int64
 	Files   int
+	Bucket  string // the bucket it is in
 }
 
 // WriteList prints entries as `cueroom archive ls` does: one line per
@@ -109,31 +114,49 @@ func (e Entry) ID() string { return e.Site + "/" + e.Station + "/" + e.Session }
 
 const manifestFormat = "cueroom-archive/1"
 
-// bucket opens the archive bucket on the hub's domain.
-func bucket(ctx context.Context, nc *nats.Conn) (jetstream.ObjectStore, error) {
+// bucket opens an archive bucket on the hub's domain.
+func bucket(ctx context.Context, nc *nats.Conn, name string) (jetstream.ObjectStore, error) {
 	js, err := jetstream.NewWithDomain(nc, wire.HubDomain)
 	if err != nil {
 		return nil, err
 	}
-	obs, err := js.ObjectStore(ctx, wire.Bucket)
+	obs, err := js.ObjectStore(ctx, name)
 	if err != nil {
-		return nil, fmt.Errorf("archive: the hub's bucket %q: %w", wire.Bucket, err)
+		return nil, fmt.Errorf("archive: the hub's bucket %q: %w", name, err)
 	}
 	return obs, nil
 }
 
-// CreateBucket makes the archive bucket (the hub does, at start).
-func CreateBucket(ctx context.Context, js jetstream.JetStream) error {
+// CreateBucket makes station site/name's archive bucket (the hub does,
+// when the station first greets it) and returns its name.
+func CreateBucket(ctx context.Context, js jetstream.JetStream, site, name string) (string, error) {
+	b := wire.StationBucket(site, name)
 	_, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
-		Bucket: wire.Bucket, Description: "cueroom session folders", Storage: jetstream.FileStorage,
+		Bucket: b, Description: "cueroom session folders of " + site + "/" + name, Storage: jetstream.FileStorage,
 	})
-	return err
+	return b, err
+}
+
+// Buckets lists the hub's archive buckets.
+func Buckets(ctx context.Context, js jetstream.JetStream) ([]string, error) {
+	l := js.ObjectStoreNames(ctx)
+	var out []string
+	for n := range l.Name() {
+		if wire.IsArchiveBucket(n) {
+			out = append(out, n)
+		}
+	}
+	if err := l.Error(); err != nil && !errors.Is(err, jetstream.ErrEndOfData) {
+		return nil, fmt.Errorf("archive: listing the hub's buckets: %w", err)
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 // Put archives the session folder dir of site/station. It returns when
 // every file and the manifest are on the hub with digests checked.
 func Put(ctx context.Context, nc *nats.Conn, site, station, dir string) (Record, error) {
-	rec := Record{Bucket: wire.Bucket}
+	rec := Record{Bucket: wire.StationBucket(site, station)}
 	if err := wire.ValidName("site", site); err != nil {
 		return rec, err
 	}
@@ -146,7 +169,7 @@ func Put(ctx context.Context, nc *nats.Conn, site, station, dir string) (Record,
 		return rec, err
 	}
 	m.Site, m.Station = site, station
-	obs, err := bucket(ctx, nc)
+	obs, err := bucket(ctx, nc, wire.StationBucket(site, station))
 	if err != nil {
 		return rec, err
 	}
@@ -161,7 +184,7 @@ func Put(ctx context.Context, nc *nats.Conn, site, station, dir string) (Record,
 		// Archived before (its files all matched above): the same record.
 		b, _ := obs.GetBytes(ctx, name)
 		sum := sha256.Sum256(b)
-		return Record{Bucket: wire.Bucket, Object: name, Files: len(old.Files), Size: old.Size, SHA256: hex.EncodeToString(sum[:]), At: old.At}, nil
+		return Record{Bucket: rec.Bucket, Object: name, Files: len(old.Files), Size: old.Size, SHA256: hex.EncodeToString(sum[:]), At: old.At}, nil
 	}
 	m.At = time.Now().UTC()
 	b, err := json.MarshalIndent(m, "", "  ")
@@ -275,9 +298,44 @@ func Scan(dir string) (Manifest, error) {
 }
 
 // List lists the archived sessions (those whose manifest is there), oldest
-// first.
+// first, from every station's bucket.
 func List(ctx context.Context, nc *nats.Conn) ([]Entry, error) {
-	obs, err := bucket(ctx, nc)
+	js, err := jetstream.NewWithDomain(nc, wire.HubDomain)
+	if err != nil {
+		return nil, err
+	}
+	names, err := Buckets(ctx, js)
+	if err != nil {
+		return nil, err
+	}
+	// Station buckets first: a session of the first layout's shared
+	// bucket that a station archived again is listed once, from its own.
+	sort.SliceStable(names, func(i, j int) bool { return names[i] != wire.Bucket && names[j] == wire.Bucket })
+	var out []Entry
+	seen := map[string]bool{}
+	for _, b := range names {
+		es, err := listBucket(ctx, nc, b)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range es {
+			if !seen[e.ID()] {
+				seen[e.ID()] = true
+				out = append(out, e)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Start.Equal(out[j].Start) {
+			return out[i].Start.Before(out[j].Start)
+		}
+		return out[i].ID() < out[j].ID()
+	})
+	return out, nil
+}
+
+func listBucket(ctx context.Context, nc *nats.Conn, name string) ([]Entry, error) {
+	obs, err := bucket(ctx, nc, name)
 	if err != nil {
 		return nil, err
 	}
@@ -286,7 +344,7 @@ func List(ctx context.Context, nc *nats.Conn) ([]Entry, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("archive: list: %w", err)
+		return nil, fmt.Errorf("archive: list %s: %w", name, err)
 	}
 	var out []Entry
 	for _, in := range infos {
@@ -297,14 +355,15 @@ func List(ctx context.Context, nc *nats.Conn) ([]Entry, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Entry{Site: m.Site, Station: m.Station, Session: m.Session, Start: m.Start, Size: m.Size, Files: len(m.Files)})
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].Start.Equal(out[j].Start) {
-			return out[i].Start.Before(out[j].Start)
+		// A station's bucket holds its own sessions only: one that names
+		// another station, or an object name its manifest does not match,
+		// is not listed.
+		if name != wire.Bucket && name != wire.StationBucket(m.Site, m.Station) ||
+			in.Name != m.Site+"/"+m.Station+"/"+m.Session+ManifestSuffix {
+			continue
 		}
-		return out[i].ID() < out[j].ID()
-	})
+		out = append(out, Entry{Site: m.Site, Station: m.Station, Session: m.Session, Start: m.Start, Size: m.Size, Files: len(m.Files), Bucket: name})
+	}
 	return out, nil
 }
 
@@ -411,7 +470,7 @@ func Get(ctx context.Context, nc *nats.Conn, id, dest string) error {
 	if err != nil {
 		return err
 	}
-	obs, err := bucket(ctx, nc)
+	obs, err := bucket(ctx, nc, e.Bucket)
 	if err != nil {
 		return err
 	}

@@ -79,7 +79,7 @@ func Dial(ctx context.Context, hubURL, creds string) (*Client, error) {
 		}
 		if srv.NumLeafNodes() > 0 {
 			rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			_, err := js.ObjectStore(rctx, wire.Bucket)
+			_, err := Buckets(rctx, js)
 			cancel()
 			if err == nil {
 				return cl, nil

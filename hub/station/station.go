@@ -74,6 +74,11 @@ type Config struct {
 	// at each hello and each relayed connection (the dashboard may start
 	// after the station); an empty addr: not relayed.
 	Dashboard func() (addr, control, observer string)
+	// DashboardFingerprint, when set, says the dashboard serves HTTPS and
+	// with which certificate (its SHA-256, wire.Fingerprint): the hub then
+	// relays it over TLS end to end, pinned to that certificate (the
+	// station only carries bytes). "" or nil: plain HTTP.
+	DashboardFingerprint func() string
 	// Version is the cueroom version, told to the hub.
 	Version string
 	// HubWait is how long Start's watcher waits for the hub before saying
@@ -303,6 +308,9 @@ func (s *Station) options(disabled bool) *server.Options {
 		JetStreamMaxMemory: 64 << 20,
 		NoSigs:             true,
 		MaxPayload:         8 << 20,
+		// Flow control of the hub's consumer names this station's domain:
+		// the hub's permissions let each station hear its own only.
+		FeatureFlags: map[string]bool{"js_ack_fc_v2": true},
 	}
 	if s.remote != nil {
 		r := *s.remote
@@ -636,6 +644,9 @@ func (s *Station) hello(first bool) bool {
 	if s.cfg.Dashboard != nil {
 		if addr, ctl, obs := s.cfg.Dashboard(); addr != "" && ctl != "" && obs != "" {
 			hi.Dashboard = &wire.Dashboard{Host: dashboardHost(addr), Control: ctl, Observer: obs}
+			if s.cfg.DashboardFingerprint != nil {
+				hi.Dashboard.Fingerprint = s.cfg.DashboardFingerprint()
+			}
 		}
 	}
 	h, _ := json.Marshal(hi)

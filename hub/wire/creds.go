@@ -1,15 +1,15 @@
 package wire
 
 import (
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/cueroom/cueroom/internal/certfp"
 )
 
 // Creds is a credentials file (JSON): what a station or `cueroom archive`
@@ -57,18 +57,7 @@ func WriteCreds(path string, c Creds) error {
 
 // Fingerprint is the SHA-256 of a DER certificate as browsers show it
 // (upper-case hex pairs separated by colons), the same as the dashboard's.
-func Fingerprint(der []byte) string {
-	sum := sha256.Sum256(der)
-	h := strings.ToUpper(hex.EncodeToString(sum[:]))
-	var b strings.Builder
-	for i := 0; i < len(h); i += 2 {
-		if i > 0 {
-			b.WriteByte(':')
-		}
-		b.WriteString(h[i : i+2])
-	}
-	return b.String()
-}
+func Fingerprint(der []byte) string { return certfp.Of(der) }
 
 // ClientTLS is the TLS a station or reader uses to reach the hub: pinned
 // to fingerprint when given (a self-signed hub), the system's roots

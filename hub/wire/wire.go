@@ -36,8 +36,27 @@ const SourceConsumer = "hub"
 // reach the hub's JetStream (the archive's Object Store) through it.
 const HubDomain = "hub"
 
-// Bucket is the Object Store bucket sessions are archived in.
+// Bucket prefixes the Object Store buckets sessions are archived in: one
+// bucket per station (StationBucket), so the hub's permissions can let a
+// station write its own archive and no other station's. A bucket named
+// Bucket itself (one for all stations, the first layout) is still read.
 const Bucket = "cueroom-sessions"
+
+// StationBucket is the archive bucket of one station. The hash keeps
+// "a_b"/"c" and "a"/"b_c" apart.
+func StationBucket(site, station string) string {
+	return Bucket + "_" + site + "_" + station + "_" + nameHash(site, station)
+}
+
+// IsArchiveBucket says whether an Object Store bucket holds archived sessions.
+func IsArchiveBucket(name string) bool {
+	return name == Bucket || strings.HasPrefix(name, Bucket+"_")
+}
+
+func nameHash(site, station string) string {
+	h := sha256.Sum256([]byte(site + "." + station))
+	return hex.EncodeToString(h[:3])
+}
 
 // DefaultSite is the site of a station that names none.
 const DefaultSite = "default"
@@ -152,8 +171,7 @@ func Domain(instance string) string { return "st-" + Token(instance) }
 // HubStream names the hub's stream that gathers one station's messages.
 // The hash keeps "a_b"/"c" and "a"/"b_c" apart.
 func HubStream(site, station string) string {
-	h := sha256.Sum256([]byte(site + "." + station))
-	return "ST_" + site + "_" + station + "_" + hex.EncodeToString(h[:3])
+	return "ST_" + site + "_" + station + "_" + nameHash(site, station)
 }
 
 // Hello is a station's announcement, sent every few seconds while the hub
@@ -174,6 +192,10 @@ type Dashboard struct {
 	Host     string `json:"host"` // host:port the dashboard answers to (its Host check)
 	Control  string `json:"control"`
 	Observer string `json:"observer"`
+	// Fingerprint is the SHA-256 of the dashboard's TLS certificate (as
+	// Fingerprint writes it) when it serves HTTPS: the hub speaks TLS to it
+	// through the tunnel, trusting that certificate alone. "": plain HTTP.
+	Fingerprint string `json:"fingerprint,omitempty"`
 }
 
 // Welcome is the hub's answer to a Hello.
