@@ -397,3 +397,38 @@ func readHandSCR(t *testing.T, path string) [][3]float64 {
 	require.NoError(t, sc.Err())
 	return out
 }
+
+// What `cueroom analyze` reports (offline.Analyze: the live detector, then
+// the two-pass refinement) against the same independent reference beats.
+func TestValidationECGAnalyzeOnRealRecordings(t *testing.T) {
+	cases := []struct {
+		file           string
+		rate           float64
+		minSens, minPP float64
+	}{
+		{"bio_eventrelated_100hz.csv", 100, 0.99, 0.99},
+		{"bio_resting_5min_100hz.csv", 100, 0.97, 0.95},
+		{"bio_resting_8min_100hz.csv", 100, 0.99, 0.99},
+		{"ecg_1000hz.csv", 1000, 0.99, 0.97},
+		{"ecg_3000hz.csv", 3000, 0.93, 0.99},
+	}
+	for _, c := range cases {
+		t.Run(c.file, func(t *testing.T) {
+			x := readCols(t, c.file, "ECG")[0]
+			rep, err := offline.Analyze(offline.Input{Rate: c.rate, ECG: x}, offline.Config{})
+			require.NoError(t, err)
+			got := make([]float64, len(rep.ECG.Beats))
+			for i, b := range rep.ECG.Beats {
+				got[i] = float64(b)
+			}
+			s := compare(readRef(t, strings.TrimSuffix(c.file, ".csv")+".ecg.txt"), got, c.rate)
+			t.Logf("VALIDATION analyze ecg %s: ref %d, ours %d, matched %d within 50 ms (sensitivity %.3f, PPV %.3f); |error| median %.1f ms; mean HR ours %.2f, ref %.2f bpm (diff %.2f)",
+				c.file, s.ref, s.got, s.matched, s.sensitivity, s.ppv, s.medianMs, s.hrMine, s.hrRef, s.hrMine-s.hrRef)
+			t.Logf("  reference beats we did not match (s): %.2f", s.unmatchedRefAt)
+			t.Logf("  our beats the reference did not have (s): %.2f", s.unmatchedDetection)
+			assert.GreaterOrEqual(t, s.sensitivity, c.minSens)
+			assert.GreaterOrEqual(t, s.ppv, c.minPP)
+			assert.InDelta(t, s.hrRef, s.hrMine, 1, "mean heart rate within 1 bpm")
+		})
+	}
+}

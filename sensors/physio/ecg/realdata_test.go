@@ -66,6 +66,123 @@ func (c *clean) noisy(fs, k float64, seed uint64) []float64 {
 	return addNoise(y, k*amp, seed)
 }
 
+// issueScale converts our R amplitude (the median height of the R peaks
+// above the median of the second around them, which is within 3 % of the
+// standard R-wave amplitude measured from the isoelectric PR segment on
+// every shared file) to the issue author's, which is about 1.2–1.25 times
+// larger (inferred from the failures the issue reports; the author's
+// definition is not stated). The goal is asserted at the larger scale.
+const issueScale = 1.25
+
+// The goal at the issue's scale, for the offline two-pass detector (live
+// detector, then Refiner): white noise of 0.25 (100 Hz) and 0.375 (250 Hz)
+// of our R amplitude, seeds 1–3.
+func TestNoisyRecordingsTwoPass(t *testing.T) {
+	for _, r := range recordings {
+		for _, fs := range []float64{100, 250} {
+			for seed := uint64(1); seed <= 3; seed++ {
+				k := issueScale * noiseLevel(fs)
+				t.Run(fmt.Sprintf("%s/%.0fHz/noise%.3f/seed%d", r.file, fs, k, seed), func(t *testing.T) {
+					ref := reference(t, r.file, r.rate)
+					x := ref.noisy(fs, k, seed)
+					live, verdicts := run(t, x, fs)
+					got := refined(t, x, fs)
+					s, l := matchBeats(ref.beats, got, 0.05), matchBeats(ref.beats, live, 0.05)
+					t.Logf("FIGURE two-pass %s at %.0f Hz, noise %.3f×R (%.2f× the issue's), seed %d: ref %d; two-pass %d, Se %.3f, PPV %.3f, ΔHR %+.2f bpm; live %d, Se %.3f, PPV %.3f, ΔHR %+.2f bpm, %.0f %% of windows unusable",
+						r.file, fs, k, noiseLevel(fs), seed, s.ref, s.got, s.se, s.ppv, s.hrGot-s.hrRef, l.got, l.se, l.ppv, l.hrGot-l.hrRef, unusablePct(verdicts))
+					if len(s.missed)+len(s.extra) > 0 {
+						t.Logf("  missed %.2f, extra %.2f (s)", s.missed, s.extra)
+					}
+					// ecg_3000hz has 15 beats: one error is 0.938. Its
+					// first beat at 0.05 s (seed 3, 100 Hz) is a noise
+					// peak the first pass finds where the template does
+					// not fit: see Refiner.
+					minSe := 0.97
+					if r.file == "ecg_3000hz.csv" {
+						minSe = 0.93
+					}
+					assert.GreaterOrEqual(t, s.se, minSe, "sensitivity")
+					assert.GreaterOrEqual(t, s.ppv, minSe, "positive predictivity")
+					assert.InDelta(t, s.hrRef, s.hrGot, 2, "mean heart rate, bpm")
+				})
+			}
+		}
+	}
+}
+
+// The second pass changes nothing on the clean recordings, except in the
+// movement artefacts of bio_resting_5min (2 beats added, 3 moved: see
+// VALIDATION.md; the PVC-like complex at 127.01 s stays where it was).
+func TestTwoPassCleanRecordings(t *testing.T) {
+	for _, r := range recordings {
+		t.Run(r.file, func(t *testing.T) {
+			ref := reference(t, r.file, r.rate)
+			got := refined(t, ref.x, r.rate)
+			s := matchBeats(ref.beats, got, 0.001)
+			t.Logf("FIGURE two-pass clean %s: first pass %d, two-pass %d; moved/removed %.2f, added %.2f (s)", r.file, s.ref, s.got, s.missed, s.extra)
+			if r.file == "bio_resting_5min_100hz.csv" {
+				assert.LessOrEqual(t, len(s.missed)+len(s.extra), 12)
+				return
+			}
+			assert.Empty(t, s.missed)
+			assert.Empty(t, s.extra)
+		})
+	}
+}
+
+// The Refiner never panics and returns ascending beats inside the stretch
+// on degenerate input.
+func TestRefinerDegenerate(t *testing.T) {
+	cases := []struct {
+		name  string
+		x     []float64
+		beats []float64
+	}{
+		{"empty", nil, nil},
+		{"flat", make([]float64, 1000), []float64{100, 300, 500, 700, 900}},
+		{"NaN", []float64{math.NaN(), math.Inf(1), 1, 2, 3, 4, 5, 6, 7, 8}, []float64{1, 2, 3, 4, 5}},
+		{"beats outside", make([]float64, 500), []float64{-100, 50, 600, 900, 1e9}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := ecg.NewRefiner(100)
+			for _, v := range c.x {
+				r.Push(v)
+			}
+			out := r.Refine(c.beats, 0, int64(len(c.x)))
+			for i := 1; i < len(out); i++ {
+				assert.Greater(t, out[i], out[i-1])
+			}
+		})
+	}
+}
+
+// refined runs the live detector and the Refiner over x and returns the
+// two-pass beats in seconds.
+func refined(tb testing.TB, x []float64, fs float64) []float64 {
+	tb.Helper()
+	d, err := ecg.New(fs, ecg.Auto)
+	require.NoError(tb, err)
+	r := ecg.NewRefiner(fs)
+	var b []float64
+	for _, v := range x {
+		b = append(b, d.Push(v)...)
+		r.Push(v)
+	}
+	return scaled(r.Refine(b, 0, int64(len(x))), 1/fs)
+}
+
+func unusablePct(v []ecg.Quality) float64 {
+	bad := 0
+	for _, q := range v {
+		if !q.Usable() {
+			bad++
+		}
+	}
+	return 100 * float64(bad) / float64(max(1, len(v)))
+}
+
+// The live detector at our own R-amplitude scale (0.2 and 0.3 of it).
 func TestNoisyRecordings(t *testing.T) {
 	const seed = 1
 	for _, r := range recordings {

@@ -1,5 +1,6 @@
 // Package offline analyses whole recordings for reports, non-causally: it
-// finds beats (with the live detectors, whose delay does not matter here),
+// finds beats (with the live detectors, whose delay does not matter here,
+// and for the ECG a second pass that sees the whole signal, ecg.Refiner),
 // corrects inter-beat intervals against the median of their neighbours on
 // both sides, finds SCRs on the zero-phase low-passed skin conductance, and
 // measures every event (cue onset): heart rate and skin conductance before
@@ -327,8 +328,10 @@ func heart(x []float64, fs float64, cfg Config, isECG bool) (*Heart, error) {
 }
 
 // heartStream finds beats one sample at a time: the detectors are causal,
-// so a recording of any length is followed in constant memory (only the
-// beats are kept) with exactly the beats a whole-array pass gives.
+// and the ECG's second pass works on 300 s at a time (twoPass), so a
+// recording of any length is followed in bounded memory (the beats, and
+// for the ECG about 6 minutes of it at 250 Hz) with exactly the beats a
+// whole-array pass gives.
 type heartStream struct {
 	fs    float64
 	cfg   Config
@@ -338,10 +341,15 @@ type heartStream struct {
 	last  float64
 	have  bool
 	miss  int
+	lead  int   // missing samples before the first valid one
 	segs  []int // segment starts: beats across a gap are never paired
-	// ECG only: the signal quality verdicts, to withhold what is noise.
+	// ECG only: the signal quality verdicts, to withhold what is noise,
+	// and the second pass, which finds the beats again from the whole
+	// signal (the first pass's verdicts still decide what is withheld:
+	// the second always finds the most regular sequence, even in noise).
 	quality func() ecg.Quality
 	qlog    *ecg.QualityLog
+	second  *twoPass
 }
 
 func newHeartStream(fs float64, cfg Config, isECG bool) (*heartStream, error) {
@@ -353,6 +361,7 @@ func newHeartStream(fs float64, cfg Config, isECG bool) (*heartStream, error) {
 		}
 		hs.push, hs.reset = d.Push, d.Reset
 		hs.quality, hs.qlog = d.Quality, &ecg.QualityLog{Rate: fs}
+		hs.second = newTwoPass(fs)
 	} else {
 		d, err := ppg.New(fs)
 		if err != nil {
@@ -370,6 +379,7 @@ func (hs *heartStream) add(v float64) {
 		h.Gaps++
 		hs.miss++
 		if !hs.have {
+			hs.lead++ // the detectors start at the first valid sample
 			return
 		}
 		v = hs.last
@@ -377,11 +387,18 @@ func (hs *heartStream) add(v float64) {
 		if hs.miss > int(0.25*hs.fs) {
 			hs.reset()
 			hs.segs = append(hs.segs, len(h.beatPos))
+			if hs.second != nil {
+				hs.second.endSegment()
+			}
 		}
 		hs.miss = 0
 		hs.last, hs.have = v, true
 	}
-	h.beatPos = append(h.beatPos, hs.push(v)...)
+	if b := hs.push(v); hs.second != nil {
+		hs.second.push(v, b) // it keeps the beats
+	} else {
+		h.beatPos = append(h.beatPos, b...)
+	}
 	if hs.qlog != nil {
 		hs.qlog.Add(hs.quality())
 	}
@@ -390,8 +407,8 @@ func (hs *heartStream) add(v float64) {
 // finish corrects the intervals between the beats found.
 func (hs *heartStream) finish() *Heart {
 	h := hs.h
-	for _, b := range h.beatPos {
-		h.Beats = append(h.Beats, int64(math.Round(b)))
+	if hs.second != nil {
+		h.beatPos, hs.segs = hs.second.finish(hs.qlog)
 	}
 	ivs, sum := correct(h.beatPos, hs.segs, hs.fs, hs.cfg)
 	var bad []Span // samples
@@ -416,6 +433,22 @@ func (hs *heartStream) finish() *Heart {
 					" intervals were withheld where the signal quality index judged it unusable"
 			}
 		}
+	}
+	// The detectors count from the first valid sample: the missing
+	// samples before it come back here.
+	if d := float64(hs.lead); d > 0 {
+		for i := range h.beatPos {
+			h.beatPos[i] += d
+		}
+		for i := range ivs {
+			ivs[i].from, ivs[i].to = ivs[i].from+d, ivs[i].to+d
+		}
+		for i := range bad {
+			bad[i].From, bad[i].To = bad[i].From+d, bad[i].To+d
+		}
+	}
+	for _, b := range h.beatPos {
+		h.Beats = append(h.Beats, int64(math.Round(b)))
 	}
 	h.ivs, h.Summary = ivs, sum
 	h.HR = hrPoints(h.ivs, hs.fs)

@@ -30,7 +30,8 @@ type StreamInput struct {
 
 // Stream is Analyze for recordings too long to hold: samples are pushed one
 // at a time and only compact results are kept (beats, SCRs, sums over the
-// spans the events measure, a few summary numbers), never the signal.
+// spans the events measure, a few summary numbers), never the whole signal
+// (the ECG's second pass keeps its current 6 minutes, at 250 Hz).
 //
 // Beats come from the causal detectors fed sample by sample, so they are
 // exactly Analyze's. Skin conductance is low-passed with zero phase, which
