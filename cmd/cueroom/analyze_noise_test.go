@@ -4,9 +4,11 @@ package main
 // 100 Hz and 250 Hz with white noise from a fixed seed, written to a CSV
 // and analysed by `cueroom analyze --json`, gives the clean recording's
 // beats (sensitivity and positive predictivity ≥ 0.97 within 50 ms) and
-// its mean heart rate within 2 bpm (beats−1 over the time they span, as
-// there; the summary, over the intervals the quality index kept, is the
-// clean recording's rate over the same intervals within 2 bpm). The noise is 0.25 (100 Hz) and 0.375
+// its mean heart rate within 2 bpm, both from the beats (beats−1 over the
+// time they span, as there) and in the summary, against the clean
+// recording's whole-recording mean, with at most 10 % of the intervals
+// withheld (the summary over the intervals kept is also the clean
+// recording's rate over the same intervals within 2 bpm). The noise is 0.25 (100 Hz) and 0.375
 // (250 Hz) times the R amplitude as sensors/physio/ecg's tests measure it
 // (the issue's 0.2 and 0.3 at its author's larger R amplitude; see
 // issueScale in sensors/physio/ecg/realdata_test.go), with the same
@@ -96,11 +98,15 @@ func TestAnalyzeNoisyRecordings(t *testing.T) {
 					// measure it: beats−1 over the time they span, so
 					// every extra or missed beat counts in full.
 					assert.InDelta(t, spanRate(ref), spanRate(got), 2, "mean heart rate from the beats, bpm")
-					if s.Intervals == 0 {
-						// The quality index withheld it all: it must say so.
-						assert.Contains(t, r.ECG.Warning, "too noisy")
-						return
-					}
+					// The goal: the summary's mean heart rate within
+					// 2 bpm of the clean recording's over the whole
+					// recording, with at most a tenth of the intervals
+					// withheld (the offline quality index judges the
+					// refined beats).
+					assert.InDelta(t, clean.ECG.Summary.Mean, s.Mean, 2, "the summary's mean heart rate, bpm")
+					assert.LessOrEqual(t, float64(s.Withheld), 0.10*float64(s.Withheld+s.Intervals), "share of the intervals withheld")
+					assert.Empty(t, r.ECG.Warning)
+					require.Positive(t, s.Intervals)
 					// The summary is over the intervals the quality
 					// index kept: the clean recording's rate over the
 					// same intervals, never a made-up one.

@@ -37,8 +37,8 @@ import (
 // with sensitivity and positive predictivity of at least 0.98 where the
 // live detector falls to 0.79 (VALIDATION.md). It cannot judge whether a
 // stretch is ECG at all — it always finds the most regular sequence — so
-// the live detector's quality verdicts still decide which heart rates are
-// withheld (sensors/physio/offline, where `cueroom analyze` uses it).
+// Score measures how far its beats stand out of the matched filter's noise,
+// which sensors/physio/offline's quality index judges (`cueroom analyze`).
 const (
 	refineRate = 250.0 // Hz: the second pass works at about this rate
 	refineLo   = 5.0   // Hz: the matched filter's band
@@ -429,3 +429,105 @@ func vertex(z []float64, i int) float64 {
 	}
 	return 0.5 * (z[i-1] - z[i+1]) / den
 }
+
+// Score is, for each of beats (input sample positions, ascending, in the
+// stretch [from, to) of the samples kept), how far the matched filter's
+// output at the beat stands above the filter's own noise floor around it:
+// the largest output within keepWithin of the beat over the RMS of the
+// output more than scoreClear from any beat, over scoreSpan either side.
+// The template is the beats' own average, as in Refine. A beat the
+// template cannot reach, a template without energy or a floor of zero
+// scores 0: there is nothing to judge it by. Noise, a flat line, a random
+// walk, mains hum or a lead off cannot give a high score where a real
+// QRS, even in strong noise, does (the matched filter's gain; Turin 1960):
+// the offline quality index judges a stretch by it.
+func (r *Refiner) Score(beats []float64, from, to int64) []float64 {
+	out := make([]float64, len(beats))
+	if len(beats) < minRefine {
+		return out
+	}
+	dec := float64(r.dec)
+	lo := int(max(r.off, ceilDiv(from, int64(r.dec))))
+	hi := int(min(r.off+int64(len(r.y)), ceilDiv(to, int64(r.dec))))
+	if hi-lo < 3 {
+		return out
+	}
+	y := r.y[lo-int(r.off) : hi-int(r.off)]
+	fw := r.fs / dec
+	h := max(1, int(math.Round(tmplHalf*fw)))
+	at := func(b float64) int { return int(math.Round(b/dec)) - lo }
+	tmpl := make([]float64, 2*h+1)
+	used := 0
+	for _, b := range beats {
+		i := at(b)
+		if i-h < 0 || i+h >= len(y) {
+			continue
+		}
+		for k := range tmpl {
+			tmpl[k] += y[i-h+k]
+		}
+		used++
+	}
+	var ss float64
+	for k := range tmpl {
+		tmpl[k] /= float64(max(1, used))
+		ss += tmpl[k] * tmpl[k]
+	}
+	if used < minRefine || !(ss > 0) || math.IsInf(ss, 0) {
+		return out
+	}
+	z := make([]float64, len(y))
+	for i := h; i+h < len(y); i++ {
+		s := 0.0
+		w := y[i-h : i+h+1]
+		for k, t := range tmpl {
+			s += t * w[k]
+		}
+		z[i] = s / ss
+	}
+	// near marks the output samples within scoreClear of a beat: the
+	// floor is measured elsewhere.
+	near := make([]bool, len(z))
+	clr := int(math.Round(scoreClear * fw))
+	for _, b := range beats {
+		i := at(b)
+		for k := max(0, i-clr); k <= min(len(z)-1, i+clr); k++ {
+			near[k] = true
+		}
+	}
+	// Prefix sums of the floor's squares and counts, so each beat's
+	// floor over its own span costs nothing more.
+	sq := make([]float64, len(z)+1)
+	cnt := make([]int, len(z)+1)
+	for i, v := range z {
+		sq[i+1], cnt[i+1] = sq[i], cnt[i]
+		if !near[i] && i >= h && i+h < len(y) {
+			sq[i+1] += v * v
+			cnt[i+1]++
+		}
+	}
+	span := int(math.Round(scoreSpan * fw))
+	kw := max(1, int(math.Round(keepWithin*fw)))
+	for n, b := range beats {
+		i := at(b)
+		if i-h < 0 || i+h >= len(y) {
+			continue
+		}
+		peak := math.Inf(-1)
+		for k := max(h, i-kw); k <= min(len(z)-1-h, i+kw); k++ {
+			peak = max(peak, z[k])
+		}
+		a, e := max(0, i-span), min(len(z), i+span+1)
+		if c := cnt[e] - cnt[a]; c > 0 {
+			if rms := math.Sqrt((sq[e] - sq[a]) / float64(c)); rms > 0 && peak > 0 {
+				out[n] = peak / rms
+			}
+		}
+	}
+	return out
+}
+
+const (
+	scoreClear = 0.120 // s around each beat left out of the floor
+	scoreSpan  = 2.0   // s either side of a beat over which its floor is measured
+)

@@ -345,11 +345,13 @@ type heartStream struct {
 	segs  []int // segment starts: beats across a gap are never paired
 	// ECG only: the signal quality verdicts, to withhold what is noise,
 	// and the second pass, which finds the beats again from the whole
-	// signal (the first pass's verdicts still decide what is withheld:
-	// the second always finds the most regular sequence, even in noise).
+	// signal; its beats are judged by the offline quality index
+	// (sqi.go), qlog's live verdicts only say where they stand.
 	quality func() ecg.Quality
 	qlog    *ecg.QualityLog
 	second  *twoPass
+	// lastVerdicts are the offline verdicts finish used (tests read them).
+	lastVerdicts *ecg.QualityLog
 }
 
 func newHeartStream(fs float64, cfg Config, isECG bool) (*heartStream, error) {
@@ -407,16 +409,28 @@ func (hs *heartStream) add(v float64) {
 // finish corrects the intervals between the beats found.
 func (hs *heartStream) finish() *Heart {
 	h := hs.h
+	qlog := hs.qlog
 	if hs.second != nil {
-		h.beatPos, hs.segs = hs.second.finish(hs.qlog)
+		var score []float64
+		h.beatPos, score, hs.segs = hs.second.finish(hs.qlog)
+		// The refined beats are judged, not the live detector's.
+		qlog = hs.second.verdicts(h.beatPos, score, hs.fs)
+		hs.lastVerdicts = qlog
 	}
 	ivs, sum := correct(h.beatPos, hs.segs, hs.fs, hs.cfg)
 	var bad []Span // samples
-	if hs.qlog != nil {
-		bad = unusable(hs.qlog)
+	if qlog != nil {
+		bad = unusable(qlog)
+		if hs.second != nil {
+			// The offline windows reach the end: the lag after the
+			// last one would run past it.
+			for i := range bad {
+				bad[i].To = min(bad[i].To, float64(hs.second.n))
+			}
+		}
 		kept := ivs[:0:0]
 		for _, iv := range ivs {
-			if q, ok := hs.qlog.At((iv.from + iv.to) / 2); ok && judged(q) {
+			if q, ok := qlog.At((iv.from + iv.to) / 2); ok && judged(q) {
 				sum.Withheld++
 				continue
 			}

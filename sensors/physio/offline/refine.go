@@ -1,6 +1,7 @@
 package offline
 
 import (
+	"math"
 	"slices"
 
 	"github.com/cueroom/cueroom/sensors/physio/ecg"
@@ -29,6 +30,7 @@ type twoPass struct {
 	core        int64     // first sample whose beats are not refined yet
 	first       []float64 // first-pass beats of the segment from core−margin on
 	out         []float64 // refined beats
+	score       []float64 // each refined beat's matched-filter score (ecg.Refiner.Score)
 	all         []float64 // first-pass beats
 	starts      []int64   // sample at which each segment after the first starts
 }
@@ -61,20 +63,22 @@ func (t *twoPass) endSegment() {
 	t.r.Forget(t.n)
 }
 
-// finish returns the beats and, for each segment after the first, the
+// finish returns the beats, their scores (NaN for a first-pass beat the
+// second pass did not refine) and, for each segment after the first, the
 // index of its first beat. The refined beats stand where the first pass's
 // quality verdicts (l) cover them; elsewhere (a segment's last second,
 // which no verdict reaches, or a segment too short for one) the first
 // pass's do, so a verdict judges every beat the second pass adds or moves.
-func (t *twoPass) finish(l *ecg.QualityLog) ([]float64, []int) {
+func (t *twoPass) finish(l *ecg.QualityLog) ([]float64, []float64, []int) {
 	t.refine(t.n, true)
 	covered := func(b float64) bool {
 		_, ok := l.At(b)
 		return ok
 	}
 	beats := make([]float64, 0, len(t.out))
+	score := make([]float64, 0, len(t.out))
 	seg := 0 // segment of the last beat kept
-	add := func(b float64) {
+	add := func(b, sc float64) {
 		s := seg
 		for s < len(t.starts) && b >= float64(t.starts[s]) {
 			s++
@@ -82,7 +86,7 @@ func (t *twoPass) finish(l *ecg.QualityLog) ([]float64, []int) {
 		if n := len(beats); n > 0 && s == seg && b-beats[n-1] < t.gap {
 			return
 		}
-		beats, seg = append(beats, b), s
+		beats, score, seg = append(beats, b), append(score, sc), s
 	}
 	i, j := 0, 0
 	for i < len(t.out) || j < len(t.all) {
@@ -92,10 +96,10 @@ func (t *twoPass) finish(l *ecg.QualityLog) ([]float64, []int) {
 		case j < len(t.all) && covered(t.all[j]):
 			j++
 		case j >= len(t.all) || (i < len(t.out) && t.out[i] <= t.all[j]):
-			add(t.out[i])
+			add(t.out[i], t.score[i])
 			i++
 		default:
-			add(t.all[j])
+			add(t.all[j], math.NaN())
 			j++
 		}
 	}
@@ -103,7 +107,7 @@ func (t *twoPass) finish(l *ecg.QualityLog) ([]float64, []int) {
 	for k, s := range t.starts {
 		segs[k] = sortedFrom(beats, float64(s))
 	}
-	return beats, segs
+	return beats, score, segs
 }
 
 // refine refines the beats of [core, to) with the margin's context on each
@@ -120,7 +124,8 @@ func (t *twoPass) refine(to int64, last bool) {
 	i := sortedFrom(t.first, float64(from))
 	k := sortedFrom(t.first, float64(end))
 	got := t.r.Refine(t.first[i:k], from, end) // it copies what it keeps
-	for _, b := range got {
+	sc := t.r.Score(got, from, end)
+	for n, b := range got {
 		if b < float64(t.core) || (!last && b >= float64(to)) {
 			continue
 		}
@@ -130,6 +135,7 @@ func (t *twoPass) refine(to int64, last bool) {
 			continue
 		}
 		t.out = append(t.out, b)
+		t.score = append(t.score, sc[n])
 	}
 	t.core = to
 	keep := to - t.margin
