@@ -28,9 +28,12 @@ type SimConfig struct {
 	// delivered smaller bursts would cost it more (BenchmarkBridgeCPU
 	// measures with this value).
 	Burst time.Duration
-	// MaxBacklog is how far behind the wall clock the writer may fall (no
-	// one reading the port, a stalled process) before frames are skipped,
-	// as the device's buffer would overflow; default 1 s.
+	// MaxBacklog is how long the port may refuse the frames (no one
+	// reading it: writes block) before frames are skipped, as the device's
+	// buffer would overflow; default 1 s. A writer that is merely late (the
+	// simulator's own goroutine starved, its process stopped) skips
+	// nothing: a real device keeps its own time and sends every frame, and
+	// in the simulator's process the reader is as late as the writer.
 	MaxBacklog time.Duration
 	Faults     Faults
 	// Photodiode plugs a simulated light sensor into a free analog input
@@ -167,6 +170,10 @@ type simState struct {
 	produced int64
 	count    int // frames sent since Run started, for Faults
 	overruns int64
+	// blocked is how long writes have blocked (the port full) since the
+	// writer last caught up: only frames falling due meanwhile can
+	// overflow the device's buffer.
+	blocked time.Duration
 }
 
 // Run serves rw until ctx is done, Close is called or rw fails. It returns
@@ -208,11 +215,21 @@ func (s *Sim) serve(quit <-chan struct{}, w io.Writer, cmds <-chan byte, rerr <-
 			if err := s.command(&st, w, c); err != nil {
 				return err
 			}
-		case now := <-tick:
-			out = s.frames(&st, now, out[:0])
+		case <-tick:
+			// Now, not the tick's time: a tick kept while a write
+			// blocked is stale.
+			out = s.frames(&st, time.Now(), out[:0])
 			if len(out) > 0 {
+				began := time.Now()
 				if _, err := w.Write(out); err != nil {
 					return fmt.Errorf("bitalino sim: writing frames: %w", err)
+				}
+				// A write that took more than a burst blocked: the port
+				// is full. One that did not: the writer caught up.
+				if d := time.Since(began); d > s.cfg.Burst {
+					st.blocked += d
+				} else {
+					st.blocked = 0
 				}
 			}
 		}
@@ -253,20 +270,23 @@ func (s *Sim) command(st *simState, w io.Writer, c byte) error {
 }
 
 // frames appends the frames due by now: frame k (k ≥ 1) is due at k/rate
-// after the start. A writer more than MaxBacklog behind skips frames, as the
-// device's buffer would overflow: the sequence numbers show the gap.
+// after the start. A writer whose port has refused frames for more than
+// MaxBacklog skips those beyond it, as the device's buffer would overflow:
+// the sequence numbers show the gap. A writer late for any other reason
+// sends every frame due.
 func (s *Sim) frames(st *simState, now time.Time, out []byte) []byte {
 	rate := int64(rates[st.code])
 	due := int64(now.Sub(st.t0))*rate/int64(time.Second) - st.produced
 	maxDue := max(1, int64(s.cfg.MaxBacklog)*rate/int64(time.Second))
-	if due > maxDue {
-		skip := due - maxDue
+	if over := min(due, int64(st.blocked)*rate/int64(time.Second)) - maxDue; over > 0 {
+		skip := over
 		st.seq += uint8(skip)
 		st.seq &= 0x0F
 		st.produced += skip
 		st.overruns += skip
 		s.Synth().Next(time.Duration(skip) * time.Second / time.Duration(rate))
-		due = maxDue
+		st.blocked -= time.Duration(skip) * time.Second / time.Duration(rate)
+		due -= skip
 	}
 	dt := time.Second / time.Duration(rate)
 	fl := s.cfg.Faults

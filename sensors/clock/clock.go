@@ -68,6 +68,12 @@
 // had, and the envelope has no history yet: each anchor holds back
 // Config.Hold of device time before it emits anything, so those samples
 // are mapped with an envelope that has seen the least delayed of them.
+// It holds on while the least delay is still falling (the second half of
+// the hold arrives earlier than the first): a connection that starts
+// while our process is behind delivers a backlog, draining slowly on a
+// loaded machine, and a line learned from it would be too high, the first
+// sample on time then re-anchoring with times stepping back. The anchor
+// then learns afresh from the later half, keeping its prior drift.
 // Emitted times are strictly increasing.
 package clock
 
@@ -485,7 +491,7 @@ func (m *Mapper[T]) reanchor() {
 // drain emits the samples that are ready, unless the anchor is holding
 // back its start.
 func (m *Mapper[T]) drain() {
-	if m.holding && (float64(m.pos-m.segStart)*m.secPer >= m.hold || m.q.n >= maxHeld) {
+	if m.holding && (float64(m.pos-m.segStart)*m.secPer >= m.hold && m.arrivesLevel() || m.q.n >= maxHeld) {
 		m.holding = false
 	}
 	if m.holding {
@@ -508,6 +514,53 @@ func (m *Mapper[T]) drain() {
 		m.out(x.v, seconds(d+off), x.lost)
 		m.q.pop()
 	}
+}
+
+// fallTol is how much lower the least offset of the hold's second half
+// may be than its first half's and still count as level: well above how
+// much the least of a few hundred jittered arrivals wanders, below the
+// fall of a backlog draining 1 % faster than real time.
+const fallTol = 1e-3
+
+// arrivesLevel reports whether the anchor's held samples arrive at a level
+// least delay: the least offset over the second half of the hold is not
+// below the first half's by more than fallTol. A connection that starts
+// while our process is behind delivers a backlog that drains (on a loaded
+// machine, slowly): every sample of the hold came late, by less and less,
+// and a line learned from them would be too high, then contradicted by
+// the first sample on time (a re-anchor, times stepping back). While it
+// falls, the anchor learns afresh from the second half, keeping the drift
+// it started with, and holds on.
+func (m *Mapper[T]) arrivesLevel() bool {
+	if m.how == byArrival || m.q.n < 4 {
+		return true
+	}
+	mid := m.segStart + (m.pos-m.segStart)/2
+	first, second := math.Inf(1), math.Inf(1)
+	from := m.q.n
+	for i := m.q.n - 1; i >= 0; i-- {
+		x := m.q.at(i)
+		if x.pos < m.segStart {
+			break
+		}
+		o := x.a - float64(x.pos)*m.secPer
+		if x.pos >= mid {
+			second, from = min(second, o), i
+		} else {
+			first = min(first, o)
+		}
+	}
+	if math.IsInf(first, 1) || second >= first-fallTol {
+		return true
+	}
+	m.env.forget()
+	for i := from; i < m.q.n; i++ {
+		x := m.q.at(i)
+		d := float64(x.pos) * m.secPer
+		m.env.add(d, x.a-d)
+	}
+	m.segStart = m.q.at(from).pos
+	return false
 }
 
 // out emits one sample, keeping times strictly increasing.

@@ -59,11 +59,19 @@ func (v *envelope) settled(a, d float64) float64 {
 	return a - d - (v.alphaC + v.beta*d)
 }
 
-// clear forgets every point (a new anchor); the drift stays as the prior.
+// clear forgets every point (a new anchor); the drift stays as the prior,
+// unless it sat at its bound: then the points were not a line (a backlog
+// falling, a count running ahead), and the prior before them stands.
 func (v *envelope) clear() {
-	if v.estimated {
+	if v.estimated && math.Abs(v.beta) < v.maxDrift {
 		v.prior = v.beta
 	}
+	v.forget()
+}
+
+// forget forgets every point and keeps the prior: the points were not
+// the device's line.
+func (v *envelope) forget() {
 	v.head, v.count, v.hasCur, v.estimated = 0, 0, false, false
 	v.beta = v.prior
 	v.alphaC, v.alpha = math.Inf(1), math.Inf(1)
