@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cueroom/cueroom/internal/browsertest"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/cueroom/cueroom/hub"
@@ -19,23 +21,8 @@ import (
 // (the project's one npm install of it), or skips.
 func playwright(t *testing.T) (node, chromium, pw string) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
+	node, chromium = browsertest.Tools(t, "../engine/feed/ui", "engine/feed/ui", "playwright-core")
 	pw, _ = filepath.Abs("../engine/feed/ui/node_modules/playwright-core/index.mjs")
-	if _, err := os.Stat(pw); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("engine/feed/ui/node_modules/playwright-core is missing (CI is set, so this is an error): run npm ci --prefix engine/feed/ui")
-		}
-		t.Skip("engine/feed/ui/node_modules missing: run npm ci --prefix engine/feed/ui to run the browser test")
-	}
-	node, err := exec.LookPath("node")
-	require.NoError(t, err, "node is needed for the browser test")
-	chromium = "/usr/bin/chromium"
-	if _, err := os.Stat(chromium); err != nil {
-		chromium, err = exec.LookPath("chromium")
-		require.NoError(t, err, "chromium is needed for the browser test (scripts/deps.sh installs it)")
-	}
 	return node, chromium, pw
 }
 

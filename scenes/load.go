@@ -16,18 +16,11 @@ import (
 //
 // Load does not open media; call Check for that.
 func Load(file string) (*Protocol, error) {
-	c := &collector{file: file}
-	src, err := readBounded(os.Open(file))
-	if err != nil {
-		c.add(0, 0, err, "%s", readProblem(err))
+	c, src, fsys := open(file)
+	if fsys == nil {
 		return nil, c.result()
 	}
-	root, err := os.OpenRoot(filepath.Dir(file))
-	if err != nil {
-		c.add(0, 0, err, "cannot open the protocol's folder to find its media: %v", err)
-		return nil, c.result()
-	}
-	return Parse(file, src, root.FS())
+	return Parse(file, src, fsys)
 }
 
 // LoadFS reads and parses the protocol name in fsys (for example the bundled
@@ -52,18 +45,11 @@ func LoadFS(fsys fs.FS, name string) (*Protocol, error) {
 // problems, so a clinician fixes a misspelt setting and a missing picture
 // in one pass (`cueroom check`). The Protocol is nil when anything is wrong.
 func LoadChecked(file string) (*Protocol, error) {
-	c := &collector{file: file}
-	src, err := readBounded(os.Open(file))
-	if err != nil {
-		c.add(0, 0, err, "%s", readProblem(err))
+	c, src, fsys := open(file)
+	if fsys == nil {
 		return nil, c.result()
 	}
-	root, err := os.OpenRoot(filepath.Dir(file))
-	if err != nil {
-		c.add(0, 0, err, "cannot open the protocol's folder to find its media: %v", err)
-		return nil, c.result()
-	}
-	return parseChecked(c, file, src, root.FS())
+	return parseChecked(c, file, src, fsys)
 }
 
 // LoadFSChecked is LoadFS then Check, reporting every problem at once (see
@@ -135,4 +121,21 @@ func readProblem(err error) string {
 		return "the file is larger than 1 MB, but a protocol is a few KB of text; check that this is the protocol file"
 	}
 	return "the protocol file cannot be read: " + err.Error()
+}
+
+// open reads a protocol file and opens its folder (where its media are);
+// a nil fs.FS when either failed, the problem then in the collector.
+func open(file string) (*collector, []byte, fs.FS) {
+	c := &collector{file: file}
+	src, err := readBounded(os.Open(file))
+	if err != nil {
+		c.add(0, 0, err, "%s", readProblem(err))
+		return c, nil, nil
+	}
+	root, err := os.OpenRoot(filepath.Dir(file))
+	if err != nil {
+		c.add(0, 0, err, "cannot open the protocol's folder to find its media: %v", err)
+		return c, nil, nil
+	}
+	return c, src, root.FS()
 }

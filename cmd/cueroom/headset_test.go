@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cueroom/cueroom/internal/browsertest"
+
 	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -27,23 +29,7 @@ const headsetUI = "../../engine/xr/ui"
 // headsetBrowser finds node and Chromium for the headset test, or skips it.
 func headsetBrowser(t *testing.T) (node, chromium string) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	if _, err := os.Stat(filepath.Join(headsetUI, "node_modules", "playwright-core")); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("engine/xr/ui/node_modules is missing (CI is set, so this is an error): run npm ci --prefix engine/xr/ui")
-		}
-		t.Skip("engine/xr/ui/node_modules missing: run npm ci --prefix engine/xr/ui to run the headset test")
-	}
-	node, err := exec.LookPath("node")
-	require.NoError(t, err, "node is needed for the headset test")
-	chromium = "/usr/bin/chromium"
-	if _, err := os.Stat(chromium); err != nil {
-		chromium, err = exec.LookPath("chromium")
-		require.NoError(t, err, "chromium is needed for the headset test (scripts/deps.sh installs it)")
-	}
-	return node, chromium
+	return browsertest.Tools(t, headsetUI, "engine/xr/ui", "playwright-core")
 }
 
 var reHeadset = regexp.MustCompile(`headset:\s+(http://\S+/xr\?token=\S+)`)

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cueroom/cueroom/internal/browsertest"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -32,23 +34,7 @@ var physioStream = sensors.Stream{Device: "physio", Kind: "derived", Rate: 4, Se
 // playwright finds node and Chromium for a browser test, or skips it.
 func playwright(t *testing.T) (node, chromium string) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	if _, err := os.Stat("ui/node_modules/playwright-core"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("ui/node_modules/playwright-core is missing (CI is set, so this is an error): run npm ci --prefix engine/feed/ui")
-		}
-		t.Skip("ui/node_modules missing: run npm ci --prefix engine/feed/ui to run the browser test")
-	}
-	node, err := exec.LookPath("node")
-	require.NoError(t, err, "node is needed for the browser test")
-	chromium = "/usr/bin/chromium"
-	if _, err := os.Stat(chromium); err != nil {
-		chromium, err = exec.LookPath("chromium")
-		require.NoError(t, err, "chromium is needed for the browser test (scripts/deps.sh installs it)")
-	}
-	return node, chromium
+	return browsertest.Tools(t, "ui", "engine/feed/ui", "playwright-core")
 }
 
 func TestDashboardPlaywright(t *testing.T) {

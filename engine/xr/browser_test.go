@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cueroom/cueroom/internal/browsertest"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -19,25 +21,7 @@ import (
 // playwright finds node and Chromium for a browser test, or skips it.
 func playwright(t *testing.T) (node, chromium string) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	for _, m := range []string{"ui/node_modules/playwright-core", "ui/node_modules/iwer"} {
-		if _, err := os.Stat(m); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("%s is missing (CI is set, so this is an error): run npm ci --prefix engine/xr/ui", m)
-			}
-			t.Skip("ui/node_modules missing: run npm ci --prefix engine/xr/ui to run the browser test")
-		}
-	}
-	node, err := exec.LookPath("node")
-	require.NoError(t, err, "node is needed for the browser test")
-	chromium = "/usr/bin/chromium"
-	if _, err := os.Stat(chromium); err != nil {
-		chromium, err = exec.LookPath("chromium")
-		require.NoError(t, err, "chromium is needed for the browser test (scripts/deps.sh installs it)")
-	}
-	return node, chromium
+	return browsertest.Tools(t, "ui", "engine/xr/ui", "playwright-core", "iwer")
 }
 
 // TestHeadsetPlaywright drives the headset page in headless Chromium

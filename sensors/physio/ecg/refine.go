@@ -182,40 +182,12 @@ func (r *Refiner) once(beats []float64, from, to int64) []float64 {
 	if len(beats) < minRefine {
 		return beats
 	}
-	dec := float64(r.dec)
-	// lo, hi: kept-sample numbers (kept sample k is input sample k·dec).
-	lo := int(max(r.off, ceilDiv(from, int64(r.dec))))
-	hi := int(min(r.off+int64(len(r.y)), ceilDiv(to, int64(r.dec))))
-	if hi-lo < 3 {
+	w, ok := r.window(beats, from, to)
+	if !ok {
 		return beats
 	}
-	y := r.y[lo-int(r.off) : hi-int(r.off)]
+	dec, lo, y, h, at, tmpl, ss := w.dec, w.lo, w.y, w.h, w.at, w.tmpl, w.ss
 	fw := r.fs / dec
-	h := max(1, int(math.Round(tmplHalf*fw)))
-	// The filter's delay is the same for every beat: a beat at input
-	// sample b is at y index round(b/dec) − lo, plus a delay the template
-	// absorbs.
-	at := func(b float64) int { return int(math.Round(b/dec)) - lo }
-	tmpl := make([]float64, 2*h+1)
-	used := 0
-	for _, b := range beats {
-		i := at(b)
-		if i-h < 0 || i+h >= len(y) {
-			continue
-		}
-		for k := range tmpl {
-			tmpl[k] += y[i-h+k]
-		}
-		used++
-	}
-	var ss float64
-	for k := range tmpl {
-		tmpl[k] /= float64(max(1, used))
-		ss += tmpl[k] * tmpl[k]
-	}
-	if used < minRefine || !(ss > 0) || math.IsInf(ss, 0) {
-		return beats
-	}
 	// z: the matched filter, 1 at an average beat.
 	// The matched filter's output, in a buffer kept between calls (a long
 	// recording is refined a window at a time).
@@ -446,36 +418,12 @@ func (r *Refiner) Score(beats []float64, from, to int64) []float64 {
 	if len(beats) < minRefine {
 		return out
 	}
-	dec := float64(r.dec)
-	lo := int(max(r.off, ceilDiv(from, int64(r.dec))))
-	hi := int(min(r.off+int64(len(r.y)), ceilDiv(to, int64(r.dec))))
-	if hi-lo < 3 {
+	w, ok := r.window(beats, from, to)
+	if !ok {
 		return out
 	}
-	y := r.y[lo-int(r.off) : hi-int(r.off)]
-	fw := r.fs / dec
-	h := max(1, int(math.Round(tmplHalf*fw)))
-	at := func(b float64) int { return int(math.Round(b/dec)) - lo }
-	tmpl := make([]float64, 2*h+1)
-	used := 0
-	for _, b := range beats {
-		i := at(b)
-		if i-h < 0 || i+h >= len(y) {
-			continue
-		}
-		for k := range tmpl {
-			tmpl[k] += y[i-h+k]
-		}
-		used++
-	}
-	var ss float64
-	for k := range tmpl {
-		tmpl[k] /= float64(max(1, used))
-		ss += tmpl[k] * tmpl[k]
-	}
-	if used < minRefine || !(ss > 0) || math.IsInf(ss, 0) {
-		return out
-	}
+	y, h, at, tmpl, ss := w.y, w.h, w.at, w.tmpl, w.ss
+	fw := r.fs / w.dec
 	z := make([]float64, len(y))
 	for i := h; i+h < len(y); i++ {
 		s := 0.0
@@ -531,3 +479,57 @@ const (
 	scoreClear = 0.120 // s around each beat left out of the floor
 	scoreSpan  = 2.0   // s either side of a beat over which its floor is measured
 )
+
+// beatWindow is the band-passed signal over [from, to) and the average
+// beat (the matched filter's template) of the beats in it.
+type beatWindow struct {
+	dec  float64
+	lo   int       // kept-sample number of y[0] (kept sample k is input sample k·dec)
+	y    []float64 // the kept, band-passed signal
+	h    int       // the template's half width, kept samples
+	at   func(b float64) int
+	tmpl []float64
+	ss   float64 // the template's energy
+}
+
+// window averages the beats' template over [from, to); false when there
+// is too little to average.
+func (r *Refiner) window(beats []float64, from, to int64) (beatWindow, bool) {
+	if len(beats) < minRefine {
+		return beatWindow{}, false
+	}
+	dec := float64(r.dec)
+	lo := int(max(r.off, ceilDiv(from, int64(r.dec))))
+	hi := int(min(r.off+int64(len(r.y)), ceilDiv(to, int64(r.dec))))
+	if hi-lo < 3 {
+		return beatWindow{}, false
+	}
+	y := r.y[lo-int(r.off) : hi-int(r.off)]
+	fw := r.fs / dec
+	h := max(1, int(math.Round(tmplHalf*fw)))
+	// The filter's delay is the same for every beat: a beat at input
+	// sample b is at y index round(b/dec) − lo, plus a delay the template
+	// absorbs.
+	at := func(b float64) int { return int(math.Round(b/dec)) - lo }
+	tmpl := make([]float64, 2*h+1)
+	used := 0
+	for _, b := range beats {
+		i := at(b)
+		if i-h < 0 || i+h >= len(y) {
+			continue
+		}
+		for k := range tmpl {
+			tmpl[k] += y[i-h+k]
+		}
+		used++
+	}
+	var ss float64
+	for k := range tmpl {
+		tmpl[k] /= float64(max(1, used))
+		ss += tmpl[k] * tmpl[k]
+	}
+	if used < minRefine || !(ss > 0) || math.IsInf(ss, 0) {
+		return beatWindow{}, false
+	}
+	return beatWindow{dec: dec, lo: lo, y: y, h: h, at: at, tmpl: tmpl, ss: ss}, true
+}
