@@ -61,9 +61,9 @@ func cueroom(t *testing.T, args ...string) *exec.Cmd {
 // proc is a running `cueroom run`.
 type proc struct {
 	cmd     *exec.Cmd
-	url     string // dashboard URL with token
-	dir     string // session folder
-	stderr  *strings.Builder
+	url     string        // dashboard URL with token
+	dir     string        // session folder
+	stderr  *lockedBuffer // read while the process may still write it
 	exited  chan error
 	display string
 	head    []string // what it printed up to the recording folder
@@ -80,7 +80,7 @@ func startRun(t *testing.T, sessions string, args ...string) *proc {
 	cmd := cueroom(t, full...)
 	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)
-	p := &proc{cmd: cmd, stderr: &strings.Builder{}, exited: make(chan error, 1)}
+	p := &proc{cmd: cmd, stderr: &lockedBuffer{}, exited: make(chan error, 1)}
 	cmd.Stderr = p.stderr
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() {
@@ -101,6 +101,25 @@ func startRun(t *testing.T, sessions string, args ...string) *proc {
 	require.NotEmpty(t, p.url, "no dashboard URL printed; stderr: %s", p.stderr)
 	require.NotEmpty(t, p.dir, "no recording folder printed; stderr: %s", p.stderr)
 	return p
+}
+
+// lockedBuffer collects a process's stderr; String may be called while
+// the process still writes (a failure message mid-test).
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // dial opens the feed like a tool does: token in the query, no Origin.

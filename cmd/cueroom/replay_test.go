@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -29,7 +28,7 @@ func startReplay(t *testing.T, args ...string) *proc {
 	cmd := cueroom(t, append([]string{"replay", "--listen", "127.0.0.1:0", "--no-sound"}, args...)...)
 	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)
-	p := &proc{cmd: cmd, stderr: &strings.Builder{}, exited: make(chan error, 1)}
+	p := &proc{cmd: cmd, stderr: &lockedBuffer{}, exited: make(chan error, 1)}
 	cmd.Stderr = p.stderr
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() {

@@ -48,6 +48,10 @@ test("the page follows the live session and reports its scene's first frame", as
 
 test("clock offset from pings: the session's start as the page estimates it", async () => {
   await page.waitForFunction(() => window.cueroomXR.sync && window.cueroomXR.sync.samples >= 8, null, { timeout: 30000 });
+  // The estimate is as good as its least round trip: on a loaded machine
+  // the first pings can all be slow; the page keeps pinging every 500 ms
+  // and keeps the best of the last 16, so wait for a loopback-like one.
+  await page.waitForFunction(() => window.cueroomXR.sync.rtt < 0.004, null, { timeout: 60000 });
   // The page's clock is performance.now() from timeOrigin (Unix ms): the
   // session's start in Unix seconds is timeOrigin/1000 − offset. The Go
   // side compares it with the recording's own start (the same host's
@@ -56,7 +60,7 @@ test("clock offset from pings: the session's start as the page estimates it", as
   result.sync = s;
   result.start = s.origin / 1000 - s.offset;
   console.log(`offset ${s.offset.toFixed(6)} s, best round trip ${(s.rtt * 1000).toFixed(3)} ms`);
-  assert.ok(s.rtt * 1000 < 10, "loopback round trip " + s.rtt);
+  assert.ok(s.rtt * 1000 < 4, "loopback round trip " + s.rtt);
 });
 
 test("looks: turning the view sends look events", async () => {
