@@ -170,10 +170,7 @@ type simState struct {
 	produced int64
 	count    int // frames sent since Run started, for Faults
 	overruns int64
-	// blocked is how long writes have blocked (the port full) since the
-	// writer last caught up: only frames falling due meanwhile can
-	// overflow the device's buffer.
-	blocked time.Duration
+	overflow simrun.Overflow // frames lost only while the port refuses them
 }
 
 // Run serves rw until ctx is done, Close is called or rw fails. It returns
@@ -224,13 +221,7 @@ func (s *Sim) serve(quit <-chan struct{}, w io.Writer, cmds <-chan byte, rerr <-
 				if _, err := w.Write(out); err != nil {
 					return fmt.Errorf("bitalino sim: writing frames: %w", err)
 				}
-				// A write that took more than a burst blocked: the port
-				// is full. One that did not: the writer caught up.
-				if d := time.Since(began); d > s.cfg.Burst {
-					st.blocked += d
-				} else {
-					st.blocked = 0
-				}
+				st.overflow.Wrote(time.Since(began), s.cfg.Burst)
 			}
 		}
 	}
@@ -277,18 +268,15 @@ func (s *Sim) command(st *simState, w io.Writer, c byte) error {
 func (s *Sim) frames(st *simState, now time.Time, out []byte) []byte {
 	rate := int64(rates[st.code])
 	due := int64(now.Sub(st.t0))*rate/int64(time.Second) - st.produced
-	maxDue := max(1, int64(s.cfg.MaxBacklog)*rate/int64(time.Second))
-	if over := min(due, int64(st.blocked)*rate/int64(time.Second)) - maxDue; over > 0 {
-		skip := over
+	dt := time.Second / time.Duration(rate)
+	if skip := st.overflow.Skip(due, dt, s.cfg.MaxBacklog); skip > 0 {
 		st.seq += uint8(skip)
 		st.seq &= 0x0F
 		st.produced += skip
 		st.overruns += skip
-		s.Synth().Next(time.Duration(skip) * time.Second / time.Duration(rate))
-		st.blocked -= time.Duration(skip) * time.Second / time.Duration(rate)
+		s.Synth().Next(time.Duration(skip) * dt)
 		due -= skip
 	}
-	dt := time.Second / time.Duration(rate)
 	fl := s.cfg.Faults
 	for range due {
 		p := s.Synth().Next(dt)

@@ -252,7 +252,7 @@ func TestSimOverrun(t *testing.T) {
 	require.NoError(t, err)
 	st := simState{code: 1}
 	require.NoError(t, sim.command(&st, io.Discard, 0x05)) // A1 at 10 Hz
-	st.blocked = 3 * time.Second
+	st.overflow.Wrote(3*time.Second, 0)                    // nobody read the port for 3 s
 	data := sim.frames(&st, st.t0.Add(3*time.Second), nil)
 	assert.Len(t, data, 10*FrameLen(1), "one second of frames")
 	assert.Equal(t, int64(20), st.overruns)
@@ -272,7 +272,7 @@ func TestSimLateWriterSkipsNothing(t *testing.T) {
 		require.NoError(t, err)
 		st := simState{code: 1}
 		require.NoError(t, sim.command(&st, io.Discard, 0x05)) // A1 at 10 Hz
-		st.blocked = blocked
+		st.overflow.Wrote(blocked, 0)
 		data := sim.frames(&st, st.t0.Add(3*time.Second), nil)
 		assert.Len(t, data, 30*FrameLen(1), "every frame due, blocked %v", blocked)
 		assert.Zero(t, st.overruns)

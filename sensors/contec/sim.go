@@ -23,8 +23,10 @@ type SimConfig struct {
 	// start command, as some units do after 30 s; 0 never.
 	StopAfter time.Duration
 	Burst     time.Duration // how often due packets are written, together; default 20 ms
-	// MaxBacklog is how far behind the wall clock the writer may fall
-	// before packets are skipped; default 1 s.
+	// MaxBacklog is how long the port may refuse the packets (nobody
+	// reading it: writes block) before packets are skipped, as the unit's
+	// buffer would overflow; default 1 s. A writer merely late skips
+	// nothing (see simrun.Overflow).
 	MaxBacklog time.Duration
 	Faults     Faults
 	// OnPacket, if set, is called from Run for every packet just before it
@@ -96,6 +98,7 @@ type simState struct {
 	produced  int64
 	count     int // packets since Run started, for Faults
 	overruns  int64
+	overflow  simrun.Overflow // packets lost only while the port refuses them
 
 	pr        float64 // displayed pulse rate, averaged over beats
 	beat      int     // packets still to carry the beat marker
@@ -131,12 +134,16 @@ func (s *Sim) serve(quit <-chan struct{}, w io.Writer, cmds <-chan byte, rerr <-
 			return fmt.Errorf("contec sim: reading commands: %w", err)
 		case c := <-cmds:
 			s.command(&st, c, time.Now())
-		case now := <-ticker.C:
-			out = s.packets(&st, now, out[:0])
+		case <-ticker.C:
+			// Now, not the tick's time: a tick kept while a write
+			// blocked is stale.
+			out = s.packets(&st, time.Now(), out[:0])
 			if len(out) > 0 {
+				began := time.Now()
 				if _, err := w.Write(out); err != nil {
 					return fmt.Errorf("contec sim: writing packets: %w", err)
 				}
+				st.overflow.Wrote(time.Since(began), s.cfg.Burst)
 			}
 		}
 	}
@@ -160,7 +167,8 @@ func (s *Sim) command(st *simState, c byte, now time.Time) {
 }
 
 // packets appends the packets due by now: packet k (k ≥ 1) is due k/60 s
-// after the start. A writer more than MaxBacklog behind skips packets.
+// after the start. A writer whose port refused packets for longer than
+// MaxBacklog skips those beyond it.
 func (s *Sim) packets(st *simState, now time.Time, out []byte) []byte {
 	if !st.streaming {
 		return out
@@ -171,13 +179,11 @@ func (s *Sim) packets(st *simState, now time.Time, out []byte) []byte {
 	}
 	period := time.Second / Rate
 	due := int64(end.Sub(st.t0))*Rate/int64(time.Second) - st.produced
-	maxDue := max(1, int64(s.cfg.MaxBacklog/period))
-	if due > maxDue {
-		skip := due - maxDue
+	if skip := st.overflow.Skip(due, period, s.cfg.MaxBacklog); skip > 0 {
 		st.produced += skip
 		st.overruns += skip
 		s.Synth().Next(time.Duration(skip) * period)
-		due = maxDue
+		due -= skip
 	}
 	fl := s.cfg.Faults
 	for range due {

@@ -305,6 +305,7 @@ func TestSimStopAfterAndOverrun(t *testing.T) {
 	old, err := NewSim(SimConfig{Protocol: ProtocolOld})
 	require.NoError(t, err)
 	st = simState{streaming: true, t0: t0}
+	st.overflow.Wrote(3*time.Second, 0) // nobody read the port for 3 s
 	data = old.packets(&st, t0.Add(3*time.Second), nil)
 	assert.Len(t, data, Rate*oldLen, "one second of packets")
 	assert.Equal(t, int64(2*Rate), st.overruns)

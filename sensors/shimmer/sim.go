@@ -24,7 +24,9 @@ type SimConfig struct {
 	// pulse's foot and the pulse height; defaults 1200 and 250.
 	PPGBase, PPGSwing float64
 	Burst             time.Duration // how often due packets are written, together; default 10 ms
-	// MaxBacklog is how far behind the wall clock the writer may fall
+	// MaxBacklog is how long the port may refuse the packets (nobody
+	// reading it: writes block; a writer merely late skips nothing, see
+	// simrun.Overflow)
 	// before packets are skipped (a gap in the timestamps); default 1 s.
 	MaxBacklog time.Duration
 	Faults     Faults
@@ -106,6 +108,7 @@ type simState struct {
 	produced  int64
 	count     int // packets since Run started, for Faults
 	overruns  int64
+	overflow  simrun.Overflow // packets lost only while the port refuses them
 }
 
 // Run serves rw until ctx is done, Close is called or rw fails. It returns
@@ -139,7 +142,7 @@ func (s *Sim) serve(quit <-chan struct{}, w io.Writer, cmds <-chan byte, rerr <-
 			return nil
 		case err := <-rerr:
 			for len(cmds) > 0 { // answer what was read before reporting
-				if err := s.write(w, s.command(&st, <-cmds, time.Now(), nil)); err != nil {
+				if err := s.write(&st, w, s.command(&st, <-cmds, time.Now(), nil)); err != nil {
 					return err
 				}
 			}
@@ -153,21 +156,25 @@ func (s *Sim) serve(quit <-chan struct{}, w io.Writer, cmds <-chan byte, rerr <-
 			now := time.Now()
 			out = s.packets(&st, now, out[:0])
 			out = s.command(&st, c, now, out)
-			if err := s.write(w, out); err != nil {
+			if err := s.write(&st, w, out); err != nil {
 				return err
 			}
-		case now := <-tick:
-			if err := s.write(w, s.packets(&st, now, out[:0])); err != nil {
+		case <-tick:
+			// Now, not the tick's time: a tick kept while a write
+			// blocked is stale.
+			if err := s.write(&st, w, s.packets(&st, time.Now(), out[:0])); err != nil {
 				return err
 			}
 		}
 	}
 }
 
-func (s *Sim) write(w io.Writer, b []byte) error {
+func (s *Sim) write(st *simState, w io.Writer, b []byte) error {
 	if len(b) == 0 {
 		return nil
 	}
+	began := time.Now()
+	defer func() { st.overflow.Wrote(time.Since(began), s.cfg.Burst) }()
 	if _, err := w.Write(b); err != nil {
 		return fmt.Errorf("shimmer sim: writing: %w", err)
 	}
@@ -271,9 +278,9 @@ func (s *Sim) clock(st *simState, now time.Time) uint32 {
 }
 
 // packets appends the packets due by now: packet k (k ≥ 1) is due k sample
-// periods after the start command. A writer more than MaxBacklog behind
-// skips packets, as the device's buffer would overflow: the timestamps
-// show the gap.
+// periods after the start command. A writer whose port refused packets for
+// longer than MaxBacklog skips those beyond it, as the device's buffer
+// would overflow: the timestamps show the gap.
 func (s *Sim) packets(st *simState, now time.Time, out []byte) []byte {
 	if !st.streaming {
 		return out
@@ -281,14 +288,12 @@ func (s *Sim) packets(st *simState, now time.Time, out []byte) []byte {
 	div := int64(st.div)
 	period := time.Duration(div) * time.Second / TicksPerSecond
 	due := int64(now.Sub(st.start))*TicksPerSecond/(div*int64(time.Second)) - st.produced
-	maxDue := max(1, int64(s.cfg.MaxBacklog/period))
-	if due > maxDue {
-		skip := due - maxDue
+	if skip := st.overflow.Skip(due, period, s.cfg.MaxBacklog); skip > 0 {
 		st.ts = (st.ts + uint32(skip*div)) & 0xFFFFFF
 		st.produced += skip
 		st.overruns += skip
 		s.Synth().Next(time.Duration(skip) * period)
-		due = maxDue
+		due -= skip
 	}
 	fl := s.cfg.Faults
 	for range due {

@@ -268,7 +268,8 @@ func TestSimPeerHangsUp(t *testing.T) {
 	simtest.CheckHangUp(t, sim)
 }
 
-// A writer more than a second behind skips packets; the timestamps show it.
+// A writer whose port refused packets for over a second skips packets; the
+// timestamps show it.
 func TestSimOverrun(t *testing.T) {
 	sim, err := NewSim(SimConfig{Clock0: 100}) // default backlog: 1 s
 	require.NoError(t, err)
@@ -279,6 +280,7 @@ func TestSimOverrun(t *testing.T) {
 	}
 	require.True(t, st.streaming)
 	lay := st.lay
+	st.overflow.Wrote(3*time.Second, 0) // nobody read the port for 3 s
 	data := sim.packets(&st, t0.Add(3*time.Second), nil)
 	require.Len(t, data, 128*lay.size, "one second of packets")
 	assert.Equal(t, int64(256), st.overruns)

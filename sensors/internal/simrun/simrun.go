@@ -155,3 +155,37 @@ func (b *Base) Close() error {
 	b.once.Do(func() { close(b.done) })
 	return nil
 }
+
+// Overflow is a simulated device's buffer: frames are lost only while the
+// port refuses them (nobody reads it: writes block) for longer than the
+// device can hold. A writer that is merely late (its goroutine starved,
+// its process stopped) loses nothing: a real device keeps its own time
+// and sends every frame, and in the simulator's process the reader is as
+// late as the writer.
+type Overflow struct {
+	blocked time.Duration // how long writes have blocked since the writer last caught up
+}
+
+// Wrote records a write that took d: longer than a burst means the port
+// was full; otherwise the writer caught up.
+func (o *Overflow) Wrote(d, burst time.Duration) {
+	if d > burst {
+		o.blocked += d
+	} else {
+		o.blocked = 0
+	}
+}
+
+// Skip is how many of the due frames (one every period) the device's
+// buffer, holding max, has lost to the port being full.
+func (o *Overflow) Skip(due int64, period, max time.Duration) int64 {
+	if period <= 0 {
+		return 0
+	}
+	over := min(due, int64(o.blocked/period)) - int64(max/period)
+	if over <= 0 {
+		return 0
+	}
+	o.blocked -= time.Duration(over) * period
+	return over
+}

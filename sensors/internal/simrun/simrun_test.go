@@ -129,3 +129,36 @@ func TestRunCancelInterruptsBlockedWrite(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, byte(1), buf[0])
 }
+
+// Frames are lost only to a port that refused writes for longer than the
+// device's buffer holds; a late writer whose writes went through loses none.
+func TestOverflow(t *testing.T) {
+	const ms = time.Millisecond
+	for _, tc := range []struct {
+		name   string
+		writes []time.Duration // how long each write took
+		due    int64
+		want   int64
+	}{
+		{"never blocked, late by 3 s", nil, 3000, 0},
+		{"blocked less than the buffer", []time.Duration{800 * ms}, 3000, 0},
+		{"blocked 3 s, 1 s buffer", []time.Duration{3000 * ms}, 3000, 2000},
+		{"blocked in pieces", []time.Duration{1000 * ms, 1000 * ms, 500 * ms}, 3000, 1500},
+		{"caught up in between", []time.Duration{2000 * ms, 5 * ms, 900 * ms}, 3000, 0},
+		{"fewer due than blocked", []time.Duration{3000 * ms}, 1500, 500},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var o Overflow
+			for _, d := range tc.writes {
+				o.Wrote(d, 20*ms)
+			}
+			if got := o.Skip(tc.due, ms, time.Second); got != tc.want {
+				t.Fatalf("Skip = %d, want %d", got, tc.want)
+			}
+			o.Wrote(ms, 20*ms) // the port takes a write at once: caught up
+			if again := o.Skip(tc.due, ms, time.Second); again != 0 {
+				t.Fatalf("Skip after the writer caught up = %d, want 0", again)
+			}
+		})
+	}
+}
