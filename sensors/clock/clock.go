@@ -68,8 +68,9 @@
 // had, and the envelope has no history yet: each anchor holds back
 // Config.Hold of device time before it emits anything, so those samples
 // are mapped with an envelope that has seen the least delayed of them.
-// It holds on while the least delay is still falling (the second half of
-// the hold arrives earlier than the first): a connection that starts
+// A device with a sample counter or clock holds on while the least delay
+// is still falling (the second half of the hold arrives earlier than the
+// first): a connection that starts
 // while our process is behind delivers a backlog, draining slowly on a
 // loaded machine, and a line learned from it would be too high, the first
 // sample on time then re-anchoring with times stepping back. The anchor
@@ -532,7 +533,11 @@ const fallTol = 1e-3
 // falls, the anchor learns afresh from the second half, keeping the drift
 // it started with, and holds on.
 func (m *Mapper[T]) arrivesLevel() bool {
-	if m.how == byArrival || m.q.n < 4 {
+	// Only a device that counts its own samples or ticks: its rate is its
+	// own, so a least delay falling for a whole hold is a backlog. Without
+	// a counter the nominal rate may be wrong (a line device configured at
+	// 100 Hz sending 250), and the delay then falls for ever.
+	if (m.how != bySamples && m.how != byTicks) || m.q.n < 4 {
 		return true
 	}
 	mid := m.segStart + (m.pos-m.segStart)/2
