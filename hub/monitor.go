@@ -190,41 +190,49 @@ func (m *monitor) station(subject string) (*stationView, bool) {
 	return m.view(site, st), true
 }
 
+// apply runs f on the view of the station that sent on subject (and
+// marks it seen), under the monitor's lock; nothing for another subject.
+func (m *monitor) apply(subject string, f func(v *stationView)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, ok := m.station(subject)
+	if !ok {
+		return
+	}
+	m.seen(v)
+	f(v)
+}
+
 func (m *monitor) onSamples(msg *nats.Msg) {
 	b, err := wire.DecodeBatch(msg.Data)
 	if err != nil || len(b.Samples) == 0 {
 		return
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	v, ok := m.station(msg.Subject)
-	if !ok {
-		return
-	}
-	m.seen(v)
-	v.tile.Samples += uint64(len(b.Samples))
-	labels := v.labels[b.Device]
-	if labels == nil && b.Device == "physio" {
-		labels = []string{"hr", "scl", "arousal"} // the derived stream's order, before its description arrives
-	}
-	last := b.Samples[len(b.Samples)-1]
-	for i, l := range labels {
-		if i >= last.N {
-			break
+	m.apply(msg.Subject, func(v *stationView) {
+		v.tile.Samples += uint64(len(b.Samples))
+		labels := v.labels[b.Device]
+		if labels == nil && b.Device == "physio" {
+			labels = []string{"hr", "scl", "arousal"} // the derived stream's order, before its description arrives
 		}
-		val := last.Values[i]
-		if math.IsNaN(val) || math.IsInf(val, 0) {
-			continue
+		last := b.Samples[len(b.Samples)-1]
+		for i, l := range labels {
+			if i >= last.N {
+				break
+			}
+			val := last.Values[i]
+			if math.IsNaN(val) || math.IsInf(val, 0) {
+				continue
+			}
+			switch l {
+			case "hr":
+				v.tile.HR = &val
+			case "scl":
+				v.tile.SCL = &val
+			case "arousal":
+				v.tile.Arousal = &val
+			}
 		}
-		switch l {
-		case "hr":
-			v.tile.HR = &val
-		case "scl":
-			v.tile.SCL = &val
-		case "arousal":
-			v.tile.Arousal = &val
-		}
-	}
+	})
 }
 
 func (m *monitor) onStream(msg *nats.Msg) {
@@ -232,18 +240,13 @@ func (m *monitor) onStream(msg *nats.Msg) {
 	if json.Unmarshal(msg.Data, &st) != nil {
 		return
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	v, ok := m.station(msg.Subject)
-	if !ok {
-		return
-	}
-	m.seen(v)
-	ls := make([]string, len(st.Channels))
-	for i, c := range st.Channels {
-		ls[i] = c.Label
-	}
-	v.labels[st.Device] = ls
+	m.apply(msg.Subject, func(v *stationView) {
+		ls := make([]string, len(st.Channels))
+		for i, c := range st.Channels {
+			ls[i] = c.Label
+		}
+		v.labels[st.Device] = ls
+	})
 }
 
 func (m *monitor) onState(msg *nats.Msg) {
@@ -258,18 +261,13 @@ func (m *monitor) onState(msg *nats.Msg) {
 	if json.Unmarshal(msg.Data, &st) != nil {
 		return
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	v, ok := m.station(msg.Subject)
-	if !ok {
-		return
-	}
-	m.seen(v)
-	t := &v.tile
-	t.Status, t.StepName, t.Steps, t.Remaining, t.T = st.Status, st.StepName, st.Steps, st.Remaining, st.T
-	if st.StepIndex != nil {
-		t.StepIndex = *st.StepIndex
-	}
+	m.apply(msg.Subject, func(v *stationView) {
+		t := &v.tile
+		t.Status, t.StepName, t.Steps, t.Remaining, t.T = st.Status, st.StepName, st.Steps, st.Remaining, st.T
+		if st.StepIndex != nil {
+			t.StepIndex = *st.StepIndex
+		}
+	})
 }
 
 func (m *monitor) onEvent(msg *nats.Msg) {
@@ -277,37 +275,32 @@ func (m *monitor) onEvent(msg *nats.Msg) {
 	if json.Unmarshal(msg.Data, &e) != nil {
 		return
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	v, ok := m.station(msg.Subject)
-	if !ok {
-		return
-	}
-	m.seen(v)
-	switch d := e.Data.(type) {
-	case event.SessionStart:
-		v.tile.Title = d.Title
-		v.open, v.order, v.lone = map[string]Alert{}, nil, nil
-	case event.SessionEnd:
-		v.tile.Status = "ended"
-	case event.Alert:
-		a := Alert{Level: string(d.Severity()), Message: d.Message, T: e.T.Seconds()}
-		switch {
-		case d.Incident == "":
-			v.lone = append(v.lone, a)
-			if len(v.lone) > 3 {
-				v.lone = v.lone[len(v.lone)-3:]
+	m.apply(msg.Subject, func(v *stationView) {
+		switch d := e.Data.(type) {
+		case event.SessionStart:
+			v.tile.Title = d.Title
+			v.open, v.order, v.lone = map[string]Alert{}, nil, nil
+		case event.SessionEnd:
+			v.tile.Status = "ended"
+		case event.Alert:
+			a := Alert{Level: string(d.Severity()), Message: d.Message, T: e.T.Seconds()}
+			switch {
+			case d.Incident == "":
+				v.lone = append(v.lone, a)
+				if len(v.lone) > 3 {
+					v.lone = v.lone[len(v.lone)-3:]
+				}
+			case d.Resolved:
+				delete(v.open, d.Incident)
+				v.order = remove(v.order, d.Incident)
+			default:
+				if _, ok := v.open[d.Incident]; !ok {
+					v.order = append(v.order, d.Incident)
+				}
+				v.open[d.Incident] = a
 			}
-		case d.Resolved:
-			delete(v.open, d.Incident)
-			v.order = remove(v.order, d.Incident)
-		default:
-			if _, ok := v.open[d.Incident]; !ok {
-				v.order = append(v.order, d.Incident)
-			}
-			v.open[d.Incident] = a
 		}
-	}
+	})
 }
 
 func remove(xs []string, x string) []string {

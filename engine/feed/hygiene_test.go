@@ -1,6 +1,7 @@
 package feed
 
 import (
+	"context"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
@@ -514,5 +515,34 @@ func TestRefusedSummaryAfterInterval(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatalf("only %d of 3 refusals written after the interval", total)
 		}
+	}
+}
+
+// Run stopped at the session's end (its context cancelled after the bus
+// closed, as the pipeline does) still sends everything the bus carried: the
+// session's end and its summary. select picks among ready cases at random,
+// and a lossless subscription holds more than its channel shows, so the old
+// code lost them (CI saw pages showing their own summary, "the server sent
+// no summary").
+func TestRunStoppedAfterTheEndStillSendsTheSummary(t *testing.T) {
+	for i := range 20 {
+		s, _ := startServer(t, Config{}, nil)
+		b := bus.New()
+		sub := b.Subscribe(1024, true)
+		for k := range 200 {
+			p := sensors.Sample{Device: "physio", T: time.Duration(k) * time.Millisecond, N: 5}
+			b.Publish(bus.Msg{Sample: &p})
+		}
+		b.Publish(bus.Msg{Event: &event.Event{T: time.Second, Step: -1, Data: event.SessionStart{Title: "x"}}})
+		b.Publish(bus.Msg{Event: &event.Event{T: 2 * time.Second, Step: -1, Data: event.SessionEnd{Reason: "therapist"}}})
+		b.Close()
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // stopped before Run even looked
+		s.Run(ctx, sub)
+		s.mu.Lock()
+		got := s.summary
+		s.mu.Unlock()
+		require.NotNil(t, got, "run %d: no summary after the session's end", i)
+		assert.Contains(t, string(got), `"reason":"therapist"`)
 	}
 }

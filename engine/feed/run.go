@@ -32,19 +32,18 @@ func (s *Server) Run(ctx context.Context, sub *bus.Sub) {
 	for {
 		select {
 		case <-ctx.Done():
-			b.flushAll()
+			// Stopped at the session's end, the bus closed first (as the
+			// pipeline does): everything it carried still goes out, the
+			// session's end and its summary included, until the
+			// subscription closes (or writeWait, if the bus lives on).
+			// select may pick this case however much is waiting: CI once
+			// saw pages get no summary.
+			b.drainClosed(sub, s.lim.writeWait)
 			return
 		case <-s.quit:
 			// What the bus had already delivered goes out before the
 			// goodbye (the session's end, its last samples), no more.
-			for range len(sub.C) {
-				m, ok := <-sub.C
-				if !ok {
-					break
-				}
-				b.take(m)
-			}
-			b.flushAll()
+			b.drain(sub)
 			return
 		case m, ok := <-sub.C:
 			if !ok {
@@ -117,6 +116,38 @@ func (b *batcher) take(m bus.Msg) {
 		}
 		b.s.setStream(st.Device, msg)
 	}
+}
+
+// drainClosed takes everything sub carries until it closes, or for at most
+// wait, then sends everything pending.
+func (b *batcher) drainClosed(sub *bus.Sub, wait time.Duration) {
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	for {
+		select {
+		case m, ok := <-sub.C:
+			if !ok {
+				b.flushAll()
+				return
+			}
+			b.take(m)
+		case <-t.C:
+			b.flushAll()
+			return
+		}
+	}
+}
+
+// drain takes what sub already holds, then sends everything pending.
+func (b *batcher) drain(sub *bus.Sub) {
+	for range len(sub.C) {
+		m, ok := <-sub.C
+		if !ok {
+			break
+		}
+		b.take(m)
+	}
+	b.flushAll()
 }
 
 func (b *batcher) flushAll() {
