@@ -404,6 +404,19 @@ func (m *Media) AheadReady(cue string) bool {
 	return o.opened() && o.err == nil
 }
 
+// AheadVideo is the video opened ahead for a cue, once it has opened (nil
+// before, after an error, or once taken for its step): for its Poster only,
+// since its step may take it and start it at any moment.
+func (m *Media) AheadVideo(cue string) *video.Video {
+	m.ahead.mu.Lock()
+	defer m.ahead.mu.Unlock()
+	o := m.ahead.open[cue]
+	if !o.opened() || o.err != nil || o.drop {
+		return nil
+	}
+	return o.v
+}
+
 // Close closes the videos opened ahead, waiting for those still opening.
 // Ahead does nothing after it.
 func (m *Media) Close() {

@@ -81,9 +81,13 @@ func TestAVideoOpenedAheadIsOnScreenWhenItsStepStarts(t *testing.T) {
 		defer m.ahead.mu.Unlock()
 		return m.ahead.open[cue.ID].opened()
 	}, 10*time.Second, time.Millisecond)
+	ahead := m.AheadVideo(cue.ID)
+	require.NotNil(t, ahead, "opened ahead: its poster may be taken")
 	sp.StartStep(1, step.Cues)
 	v := m.Playing.Get(cue.ID)
 	require.NotNil(t, v, "the video opened ahead is playing when StartStep returns")
+	assert.Same(t, ahead, v)
+	assert.Nil(t, m.AheadVideo(cue.ID), "taken for its step")
 	img, _ := v.Frame(v.Time())
 	assert.Equal(t, image.Pt(128, 72), img.Rect.Size())
 

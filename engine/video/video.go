@@ -8,6 +8,10 @@
 // Frame for the picture due at a media time and uploads it only when it
 // changed. Frame does not decode and does not allocate.
 //
+// Poster hands out the first picture before Start, so the window can have
+// it on the GPU before the video's step begins; Frame's first call then
+// says the picture has not changed.
+//
 // # Media time and sync
 //
 // Time is the video's media time. Without sound it is the wall clock since
@@ -84,9 +88,13 @@ type Video struct {
 	// Where run starts: Skip moves them on from the first picture.
 	startPass, startFrame int
 
+	thread atomic.Int64 // the decoder's thread ID, once it runs (see background)
+
 	mu      sync.Mutex
 	started bool
 	closed  bool
+	posted  bool        // under mu: Poster handed out the picture Start begins at
+	poster  atomic.Bool // set by Start from posted: Frame's first call is not a change
 	err     error
 	done    chan struct{}
 	wg      sync.WaitGroup
@@ -249,6 +257,7 @@ func (v *Video) Skip(d time.Duration) error {
 	}
 	if last != nil {
 		convert(v.cur.img, last)
+		v.posted = false // a poster handed out before shows another picture
 	}
 	v.startPass = pass
 	v.clock.mu.Lock()
@@ -260,6 +269,22 @@ func (v *Video) Skip(d time.Duration) error {
 	return nil
 }
 
+// Poster calls write with the picture the video will start at (the first,
+// or where Skip moved it), before Start, and says whether it did: false once
+// the video has started or closed. write must copy what it needs before it
+// returns. After a Poster, Frame's first call reports no change for that
+// picture; a Skip after it undoes that.
+func (v *Video) Poster(write func(*image.RGBA)) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.started || v.closed {
+		return false
+	}
+	write(v.cur.img)
+	v.posted = true
+	return true
+}
+
 // Start starts decoding and the media clock. Later calls do nothing.
 func (v *Video) Start() {
 	v.mu.Lock()
@@ -268,6 +293,7 @@ func (v *Video) Start() {
 		return
 	}
 	v.started = true
+	v.poster.Store(v.posted)
 	v.clock.setRunning(!v.paused.Load())
 	v.wg.Add(1)
 	go v.run()
@@ -303,13 +329,14 @@ const endSlack = 10 * time.Millisecond
 func (v *Video) Time() time.Duration { return v.clock.time() }
 
 // Frame returns the picture due at media time t and whether it differs from
-// the one the previous call returned. The image stays valid until the next
-// call; t should not go back. Before Start it is the first picture; after
-// the end (without the loop) the last one stays.
+// the one the previous call returned (for the first call, from the Poster
+// handed out, if any). The image stays valid until the next call; t should
+// not go back. Before Start it is the first picture; after the end (without
+// the loop) the last one stays.
 func (v *Video) Frame(t time.Duration) (img *image.RGBA, changed bool) {
 	v.lastT.Store(int64(t))
 	if !v.shown {
-		v.shown, changed = true, true
+		v.shown, changed = true, !v.poster.Load()
 	}
 	for {
 		if v.next == nil {
@@ -379,6 +406,7 @@ func (v *Video) closeFiles() {
 // run decodes frames into free slots and queues them in display order.
 func (v *Video) run() {
 	defer v.wg.Done()
+	v.thread.Store(int64(background()))
 	pass, i := v.startPass, v.startFrame+1 // that frame was decoded by Open or Skip
 	skipped := 0
 	for {

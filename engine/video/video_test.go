@@ -532,3 +532,43 @@ func TestEndedWhenTheLastPictureHadItsTime(t *testing.T) {
 		})
 	}
 }
+
+// TestPosterIsTheFirstPicture: Poster hands out the picture Start begins
+// at, before Start only; after it, Frame's first call reports no change
+// (the window has it already), unless a Skip moved the start since.
+func TestPosterIsTheFirstPicture(t *testing.T) {
+	tests := []struct {
+		name        string
+		skip        time.Duration // after the poster
+		wantChanged bool          // Frame's first call
+		want        int           // the picture it returns
+	}{
+		{"poster then start", 0, false, 0},
+		{"a skip after the poster", 400 * time.Millisecond, true, 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := openClip(t, "silent.mpg")
+			got := -1
+			require.True(t, v.Poster(func(img *image.RGBA) { got = frameNumber(img) }))
+			assert.Equal(t, 0, got, "the poster is the first picture")
+			require.NoError(t, v.Skip(tt.skip))
+			v.Start()
+			img, changed := v.Frame(0)
+			assert.Equal(t, tt.wantChanged, changed)
+			assert.Equal(t, tt.want, frameNumber(img))
+			assert.False(t, v.Poster(func(*image.RGBA) { t.Error("a poster after Start") }))
+		})
+	}
+	t.Run("without a poster the first frame is a change", func(t *testing.T) {
+		v := openClip(t, "silent.mpg")
+		v.Start()
+		_, changed := v.Frame(0)
+		assert.True(t, changed)
+	})
+	t.Run("closed", func(t *testing.T) {
+		v := openClip(t, "silent.mpg")
+		require.NoError(t, v.Close())
+		assert.False(t, v.Poster(func(*image.RGBA) { t.Error("a poster after Close") }))
+	})
+}

@@ -132,23 +132,6 @@ func (g *Game) startFade(snap engine.Snapshot) {
 	f.on, f.pres, f.dur, f.from = true, snap.Presentation, st.Crossfade, g.lastReserve
 }
 
-// spare is an image for off-screen work (the pacer's warm-up): the canvas
-// not drawn on now, which the next frame's scene covers before it can
-// become a still; nil while a fade shows it. Without canvases, a scratch
-// image released a few frames on.
-func (g *Game) spare() *ebiten.Image {
-	c := &g.canv
-	if c.img[0] == nil {
-		scratch := ebiten.NewImage(max(g.w, 1), max(g.h, 1))
-		g.drop(scratch)
-		return scratch
-	}
-	if g.fade.on {
-		return nil
-	}
-	return c.img[1-c.cur]
-}
-
 // # Releasing textures
 //
 // A texture is deallocated a few frames after it was last drawn, never in

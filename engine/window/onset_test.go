@@ -2,6 +2,7 @@ package window
 
 import (
 	"cmp"
+	"image"
 	"image/color"
 	"os"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cueroom/cueroom/engine/video"
 	"github.com/cueroom/cueroom/event"
 	"github.com/cueroom/cueroom/event/eventtest"
 )
@@ -173,23 +175,31 @@ func TestARatingPromptIsAVisualCue(t *testing.T) {
 
 // TestTheNextStepIsReadyBeforeItStarts: once the next step's picture and
 // video were preloaded, its first frame shows them: no picture uploaded
-// while drawing, and the video's onset is the step's first frame (that of
-// its text).
+// while drawing, the video's first picture already in its texture (its
+// poster) before the step, and the video's onset is the step's first frame
+// (that of its text).
 func TestTheNextStepIsReadyBeforeItStarts(t *testing.T) {
+	fsys := videoRepeatFS(t)
+	first := firstPicture(t, fsys, "clip.mpg")
 	var ready, late atomic.Int64
+	var poster atomic.Value // the texture's centre, once the poster is up
 	var r *rig
 	probe := func(*ebiten.Image, time.Duration) {
 		if r == nil {
 			return
 		}
 		g := r.g // render thread: its preload state may be read here
-		_, have := g.videos["s1.c1"]
-		if len(g.pre.images) == 0 && len(g.pre.texts) == 0 && have {
+		vt := g.videos["s1.c1"]
+		if vt != nil && vt.src != nil && ready.Load() == 0 {
+			b := vt.img.Bounds()
+			poster.Store(vt.img.At(b.Dx()/2, b.Dy()/2))
+		}
+		if len(g.pre.images) == 0 && len(g.pre.texts) == 0 && len(g.pre.posters) == 0 && vt != nil && vt.src != nil {
 			ready.Store(1)
 		}
 		late.Store(int64(g.pre.late))
 	}
-	r = newDetachedRig(t, videoRepeatProtocol, videoRepeatFS(t), Options{OnFrame: probe})
+	r = newDetachedRig(t, videoRepeatProtocol, fsys, Options{OnFrame: probe})
 	host.set(r.g)
 	t.Cleanup(func() { host.set(nil) })
 	r.untilEvent(t, visualOnsetOf("baseline.c1"))
@@ -197,6 +207,8 @@ func TestTheNextStepIsReadyBeforeItStarts(t *testing.T) {
 		return ready.Load() == 1 && r.g.media.AheadReady("s1.c1")
 	}, 15*time.Second, time.Millisecond)
 	lateBefore := late.Load() // the first step's picture, drawn before any preloading
+	b := first.Bounds()
+	assert.Equal(t, first.At(b.Dx()/2, b.Dy()/2), color.RGBAModel.Convert(poster.Load().(color.Color)), "the video's first picture is on the GPU before its step")
 	require.NoError(t, r.s.Next("test"))
 	evs := r.untilEvent(t, visualOnsetOf("s1.c2")) // the text: on the step's first frame
 	var video event.Event
@@ -207,4 +219,13 @@ func TestTheNextStepIsReadyBeforeItStarts(t *testing.T) {
 	}
 	assert.Equal(t, evs[len(evs)-1].T, video.T, "the video shows on the step's first frame, with its text")
 	assert.Equal(t, lateBefore, late.Load(), "no picture uploaded while drawing")
+}
+
+// firstPicture decodes a video's first picture, as the player shows it.
+func firstPicture(t *testing.T, fsys fstest.MapFS, name string) *image.RGBA {
+	v, err := video.Open(fsys, name)
+	require.NoError(t, err)
+	defer v.Close()
+	img, _ := v.Frame(0)
+	return img
 }

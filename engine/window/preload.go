@@ -23,7 +23,18 @@ import (
 //     be drawn, the pacer's labels, the rating scale's, the calm scene's);
 //   - videos: opened ahead by the media (engine.Media.Ahead) and their
 //     textures made at their size, so their first picture is one upload
-//     like every later one; the 360° shader compiled.
+//     like every later one.
+//
+// Two first times cost more than any upload, and are paid when the window
+// opens (warmGPU), before any step: a shader's first draw (Mesa's
+// software renderer compiles each shader, for each blend it is drawn with,
+// at its first draw: 20-100 ms each here, the pacer's three and the 360°
+// one included), and a texture's first draw (touch: a texel drawn off
+// screen as the step will draw it, once the texture is whole).
+//
+// The preloader rests on a step's first frames (restFrames): they draw
+// the new step's media for the first time, and its own work would land on
+// the very frames the step-change gap is measured on.
 //
 // Reachable from step i: i+1 (next, and the first step before the start),
 // i (repeat, and the resume after the calm scene), i-1 (back) and the last
@@ -37,6 +48,10 @@ const uploadBudget = 1 << 20
 // preloadTime caps the preloading work of one frame.
 const preloadTime = 4 * time.Millisecond
 
+// restFrames is how many frames the preloader rests after the scene
+// changes (a step, a presentation, the state).
+const restFrames = 3
+
 // noPreload turns preloading off, for the benchmark that measures what it
 // saves.
 var noPreload atomic.Bool
@@ -47,16 +62,19 @@ type preload struct {
 	pres      uint64
 	state     engine.State
 	planned   bool
-	fixed     bool // the texts every session may show are queued
-	pacerWarm bool // the pacer was drawn off screen once
+	fixed     bool   // the texts every session may show are queued
+	restUntil uint64 // the first frame after the rest (restFrames)
 
-	cues    []scenes.Cue // the reachable steps' cues
-	images  []string     // picture cue IDs to upload, in order
-	texts   []textJob
+	cues    []scenes.Cue                    // the reachable steps' cues
+	images  []string                        // picture cue IDs to upload, in order
+	posters []string                        // video cues whose poster is not up yet
+	texts   []textJob                       // the reachable steps' texts
+	always  []textJob                       // the texts any session may show (fixedTexts)
 	up      map[string]*upload              // pictures partly uploaded
 	keep    map[string]bool                 // pictures and videos of the reachable steps
 	pool    map[image.Point][]*ebiten.Image // spare panorama textures, by size
-	scratch *ebiten.Image                   // 1×1, for touch
+	scratch *ebiten.Image                   // small, for warmGPU and touch
+	tiny    *ebiten.Image                   // a small source, for warmGPU
 
 	// Late counts pictures the window had to upload whole while drawing,
 	// the preloading not having reached them (tests and benchmarks read
@@ -75,7 +93,6 @@ type textJob struct {
 	width   float64
 	shrink  bool // made smaller to fit width on one line, as the scale's labels
 	esc     bool // the Esc reminder, in its face
-	pacer   bool // not text: draw the breathing pacer once, off screen
 }
 
 // preload plans for the steps reachable from snap's when it changed, then
@@ -86,10 +103,17 @@ func (g *Game) preload(snap engine.Snapshot) {
 	}
 	p := &g.pre
 	if !p.planned || p.step != snap.Step || p.pres != snap.Presentation || p.state != snap.State {
+		if p.planned && p.restUntil == 0 {
+			p.restUntil = g.frame + restFrames
+		}
+		if g.frame < p.restUntil {
+			return
+		}
+		p.restUntil = 0
 		p.step, p.pres, p.state, p.planned = snap.Step, snap.Presentation, snap.State, true
 		g.plan(snap)
 	}
-	if len(p.images) == 0 && len(p.texts) == 0 {
+	if len(p.images) == 0 && len(p.texts) == 0 && len(p.always) == 0 && len(p.posters) == 0 {
 		return
 	}
 	start := time.Now()
@@ -101,9 +125,26 @@ func (g *Game) preload(snap engine.Snapshot) {
 			break
 		}
 	}
-	if len(p.texts) > 0 && time.Since(start) < preloadTime {
+	if time.Since(start) >= preloadTime {
+		return
+	}
+	if len(p.posters) > 0 {
+		// One a frame: a picture of 854×480 is 1.6 MB. One still opening
+		// waits its turn behind the others.
+		id := p.posters[0]
+		p.posters = p.posters[1:]
+		if !g.poster(id) {
+			p.posters = append(p.posters, id)
+		}
+	}
+	// The reachable steps' texts first; those any session may show (the
+	// calm scene's, the prompts') in the frames left.
+	if len(p.texts) > 0 {
 		g.warmText(p.texts[0])
 		p.texts = p.texts[1:]
+	} else if len(p.always) > 0 {
+		g.warmText(p.always[0])
+		p.always = p.always[1:]
 	}
 }
 
@@ -111,9 +152,10 @@ func (g *Game) preload(snap engine.Snapshot) {
 // none of them needs, and opens their videos ahead.
 func (g *Game) plan(snap engine.Snapshot) {
 	p := &g.pre
-	p.cues, p.images, p.texts = p.cues[:0], p.images[:0], p.texts[:0]
+	p.cues, p.images, p.texts, p.posters = p.cues[:0], p.images[:0], p.texts[:0], p.posters[:0]
 	if !p.fixed {
 		p.fixed = true
+		g.warmGPU()
 		g.fixedTexts()
 		g.fillPool()
 	}
@@ -142,9 +184,9 @@ func (g *Game) plan(snap engine.Snapshot) {
 			delete(p.up, id)
 		}
 	}
-	for id, img := range g.videos {
+	for id, vt := range g.videos {
 		if !p.keep[id] && g.playing(id) == nil {
-			g.drop(img)
+			g.drop(vt.img)
 			delete(g.videos, id)
 		}
 	}
@@ -171,12 +213,10 @@ func (g *Game) planStep(st scenes.Step) {
 					g.startUpload(c.ID, g.halvings(c), c.Kind == scenes.KindPanorama)
 				}
 			}
-			if c.Kind == scenes.KindPanorama && g.pano == nil {
-				g.panoShader()
-			}
 		case scenes.KindVideo:
 			p.keep[c.ID] = true
 			g.videoTexture(c.ID)
+			p.posters = append(p.posters, c.ID)
 		case scenes.KindText:
 			lines = append(lines, c.Text)
 		case scenes.KindNarration:
@@ -192,15 +232,16 @@ func (g *Game) planStep(st scenes.Step) {
 		p.texts = append(p.texts, textJob{s: joinLines(lines), base: g.small, k: 1.2, caption: true})
 	}
 	if r := st.Rating; r != nil {
-		g.promptTexts(r.Question, r.Scale)
+		p.texts = g.promptTexts(p.texts, r.Question, r.Scale)
 	}
 }
 
 // fixedTexts queues what any session may show at any moment: the calm
-// scene, the pause, and the therapist's rating prompts.
+// scene, the pause, and the therapist's rating prompts. They stay queued
+// across step changes until done.
 func (g *Game) fixedTexts() {
 	p := &g.pre
-	p.texts = append(p.texts,
+	p.always = append(p.always,
 		textJob{s: calmTitle, base: g.face, k: 1, width: 0.9},
 		textJob{s: calmLine, base: g.small, k: 1, width: 0.9},
 		textJob{s: "Breathe in", base: g.face, k: 0.9},
@@ -208,22 +249,56 @@ func (g *Game) fixedTexts() {
 		textJob{s: EscHint, esc: true},
 		textJob{s: "Paused", base: g.face, k: 0})
 	if g.opt.HeadView != nil {
-		p.texts = append(p.texts, textJob{s: HeadLabel, esc: true})
+		p.always = append(p.always, textJob{s: HeadLabel, esc: true})
 	}
-	g.promptTexts("", scenes.ScaleCraving)
-	g.promptTexts("How distressed do you feel right now?", scenes.ScaleSUDS)
-	// The pacer's first anti-aliased circle compiles the vector package's
-	// shaders and makes its stencil buffers: done now, when the window
-	// opens, since the calm screen (which the stop key may bring at any
-	// moment) has one.
-	if !p.pacerWarm {
-		p.pacerWarm = true
-		p.texts = append(p.texts, textJob{pacer: true})
-	}
+	p.always = g.promptTexts(p.always, "", scenes.ScaleCraving)
+	p.always = g.promptTexts(p.always, "How distressed do you feel right now?", scenes.ScaleSUDS)
 }
 
-// promptTexts queues the rating scale's texts as drawPrompt draws them.
-func (g *Game) promptTexts(question, scale string) {
+// warmGPU draws, off screen and once, with every shader and blend the
+// window draws with, so that none is compiled during a step: pictures and
+// videos (linear filter), text and fills (nearest), the canvas copy, the
+// crossfade's still (a colour scale), the 360° shader, and the pacer's
+// anti-aliased circles (the vector package's shaders, and its offscreen
+// buffers). It runs with the first frame, when the window opens.
+func (g *Game) warmGPU() {
+	p := &g.pre
+	if p.tiny == nil {
+		p.tiny = ebiten.NewImageWithOptions(image.Rect(0, 0, 4, 4), &ebiten.NewImageOptions{Unmanaged: true})
+		p.tiny.Fill(stageBg)
+	}
+	dst, src := g.touchDst(), p.tiny
+	op := &ebiten.DrawImageOptions{Filter: ebiten.FilterLinear}
+	dst.DrawImage(src, op)
+	op = &ebiten.DrawImageOptions{Blend: ebiten.BlendCopy}
+	dst.DrawImage(src, op)
+	op = &ebiten.DrawImageOptions{}
+	op.ColorScale.ScaleAlpha(0.5)
+	dst.DrawImage(src, op)
+	if g.pano == nil {
+		g.panoShader()
+	}
+	g.panoTouch(dst, src)
+	g.pacerAt(dst, 8, 8, 16, 6, 0)
+}
+
+// panoTouch draws pano once with the 360° shader into dst's corner.
+func (g *Game) panoTouch(dst, pano *ebiten.Image) {
+	sw, sh := float32(pano.Bounds().Dx()), float32(pano.Bounds().Dy())
+	vs := []ebiten.Vertex{
+		{DstX: 0, DstY: 0, SrcX: 0, SrcY: 0, ColorR: 1, ColorG: 1, ColorB: 1, ColorA: 1},
+		{DstX: 1, DstY: 0, SrcX: sw, SrcY: 0, ColorR: 1, ColorG: 1, ColorB: 1, ColorA: 1},
+		{DstX: 0, DstY: 1, SrcX: 0, SrcY: sh, ColorR: 1, ColorG: 1, ColorB: 1, ColorA: 1},
+		{DstX: 1, DstY: 1, SrcX: sw, SrcY: sh, ColorR: 1, ColorG: 1, ColorB: 1, ColorA: 1},
+	}
+	op := &ebiten.DrawTrianglesShaderOptions{}
+	op.Images[0] = pano
+	op.Uniforms = map[string]any{"Yaw": float32(0), "Pitch": float32(0), "TanHalf": float32(1)}
+	dst.DrawTrianglesShader(vs, []uint16{0, 1, 2, 1, 3, 2}, g.pano, op)
+}
+
+// promptTexts adds the rating scale's texts, as drawPrompt draws them, to q.
+func (g *Game) promptTexts(q []textJob, question, scale string) []textJob {
 	if question == "" {
 		question = "How strong is your craving right now?"
 	}
@@ -231,7 +306,7 @@ func (g *Game) promptTexts(question, scale string) {
 	if scale == "suds" {
 		lo, hi = "0 — no distress", "worst distress — 100"
 	}
-	g.pre.texts = append(g.pre.texts,
+	return append(q,
 		textJob{s: question, base: g.face, k: 0.9, width: 0.9},
 		textJob{s: lo, base: g.small, k: 0.9, width: 0.7 * 0.48, shrink: true},
 		textJob{s: hi, base: g.small, k: 0.9, width: 0.7 * 0.48, shrink: true},
@@ -261,16 +336,6 @@ func (g *Game) warmText(j textJob) {
 		g.w = max(full/2, 1)
 	}
 	defer func() { g.w = full }()
-	if j.pacer {
-		// On the spare canvas, which the next frame's scene covers before
-		// it can become a still: no texture made and released for it.
-		if spare := g.spare(); spare != nil {
-			g.drawPacer(spare, 6, 0)
-			return
-		}
-		g.pre.texts = append(g.pre.texts, j) // a fade is showing it: later
-		return
-	}
 	if j.esc {
 		g.sprite(j.s, g.escFace())
 		return
@@ -316,36 +381,86 @@ func (g *Game) videoTexture(id string) {
 	if !ok || size.X < 1 || size.Y < 1 {
 		return
 	}
-	if img := g.videos[id]; img != nil && img.Bounds().Size() == size {
+	if vt := g.videos[id]; vt != nil && vt.img.Bounds().Size() == size {
 		return
 	}
 	if g.videos == nil {
-		g.videos = map[string]*ebiten.Image{}
+		g.videos = map[string]*videoTex{}
 	}
 	if old := g.videos[id]; old != nil {
 		if g.playing(id) != nil {
 			return // in use at another size: videoFrame remakes it
 		}
-		g.drop(old)
+		g.drop(old.img)
 	}
 	tex := ebiten.NewImageWithOptions(image.Rect(0, 0, size.X, size.Y), &ebiten.NewImageOptions{Unmanaged: true})
 	// Written once now: the texture is made and cleared during the step
 	// before, not with the video's first picture.
 	tex.SubImage(image.Rect(0, 0, size.X, 1)).(*ebiten.Image).WritePixels(make([]byte, 4*size.X))
-	g.videos[id] = tex
+	g.videos[id] = &videoTex{img: tex}
+	g.touchImage(tex)
 }
 
-// touch draws a texel of each of a picture's textures off screen: the
+// poster uploads, into its texture, the first picture of a video opened
+// ahead for a cue of a reachable step (its poster: see video.Poster), so
+// the step's first frame only draws it. Not while the cue plays (a repeat:
+// its texture is on screen). It says whether the poster is up (or cannot
+// be: the video is gone, or no texture), so the cue leaves the queue.
+func (g *Game) poster(id string) bool {
+	vt := g.videos[id]
+	if vt == nil || g.media == nil {
+		return true
+	}
+	if g.playing(id) != nil {
+		return true
+	}
+	v := g.media.AheadVideo(id)
+	if v == nil {
+		return false // still opening (or taken: then the cue plays, or is dropped)
+	}
+	if vt.src == v {
+		return true
+	}
+	if v.Poster(func(img *image.RGBA) {
+		if img.Rect.Size() == vt.img.Bounds().Size() {
+			vt.img.WritePixels(img.Pix)
+			vt.src = v
+		}
+	}) {
+		return true
+	}
+	return false
+}
+
+// touch draws each of a picture's textures off screen once, as the step
+// will (a panorama with its shader, a picture with the linear filter): the
 // first draw from a new texture costs the GPU (Mesa's software renderer
 // took 15-25 ms for a 4096×2048 panorama), better paid now than on the
 // step's first frame.
 func (g *Game) touch(pic *picture) {
-	if g.pre.scratch == nil {
-		g.pre.scratch = ebiten.NewImage(1, 1)
-	}
 	for _, s := range pic.strips {
-		g.pre.scratch.DrawImage(s.tex.SubImage(image.Rect(0, 0, 1, 1)).(*ebiten.Image), nil)
+		if pic.pano {
+			if g.pano == nil {
+				g.panoShader()
+			}
+			g.panoTouch(g.touchDst(), s.tex)
+			continue
+		}
+		g.touchImage(s.tex)
 	}
+}
+
+// touchImage draws a texel of img off screen with the linear filter.
+func (g *Game) touchImage(img *ebiten.Image) {
+	op := &ebiten.DrawImageOptions{Filter: ebiten.FilterLinear}
+	g.touchDst().DrawImage(img.SubImage(image.Rect(0, 0, 2, 2)).(*ebiten.Image), op)
+}
+
+func (g *Game) touchDst() *ebiten.Image {
+	if g.pre.scratch == nil {
+		g.pre.scratch = ebiten.NewImage(16, 16)
+	}
+	return g.pre.scratch
 }
 
 // playing is the video playing for a cue, or nil.

@@ -73,6 +73,7 @@ import (
 	"github.com/cueroom/cueroom/engine"
 	"github.com/cueroom/cueroom/engine/audio"
 	"github.com/cueroom/cueroom/engine/present"
+	"github.com/cueroom/cueroom/engine/video"
 	"github.com/cueroom/cueroom/event"
 	"github.com/cueroom/cueroom/scenes"
 )
@@ -178,7 +179,7 @@ type Game struct {
 	stick      float64
 	pads       []ebiten.GamepadID
 
-	videos   map[string]*ebiten.Image // a playing video's frame on the GPU, by cue
+	videos   map[string]*videoTex // a video's picture on the GPU, by cue
 	faces    map[faceKey]*text.GoTextFace
 	sprites  map[textKey]*textSprite
 	spriteOp ebiten.DrawImageOptions
@@ -753,22 +754,31 @@ func (g *Game) videoFrame(c scenes.Cue) *ebiten.Image {
 	if frame == nil {
 		return nil
 	}
-	img := g.videos[cue]
-	if img == nil || img.Bounds().Size() != frame.Rect.Size() {
-		if img != nil {
-			g.drop(img)
+	vt := g.videos[cue]
+	if vt == nil || vt.img.Bounds().Size() != frame.Rect.Size() {
+		if vt != nil {
+			g.drop(vt.img)
 		}
-		img = ebiten.NewImageWithOptions(frame.Rect, &ebiten.NewImageOptions{Unmanaged: true})
+		vt = &videoTex{img: ebiten.NewImageWithOptions(frame.Rect, &ebiten.NewImageOptions{Unmanaged: true})}
 		if g.videos == nil {
-			g.videos = map[string]*ebiten.Image{}
+			g.videos = map[string]*videoTex{}
 		}
-		g.videos[cue] = img
-		changed = true
+		g.videos[cue] = vt
 	}
-	if changed {
-		img.WritePixels(frame.Pix)
+	// Frame's first call says "unchanged" when the preloader had the
+	// poster uploaded: true only of the texture that holds it.
+	if changed || vt.src != v {
+		vt.img.WritePixels(frame.Pix)
+		vt.src = v
 	}
-	return img
+	return vt.img
+}
+
+// videoTex is a video cue's texture and the video whose picture it holds
+// (nil: none yet).
+type videoTex struct {
+	img *ebiten.Image
+	src *video.Video
 }
 
 // caption is the subtitle due at a step's elapsed time: the whole text, or
