@@ -215,25 +215,16 @@ func traceFrames() func() {
 	var last atomic.Int64
 	last.Store(time.Now().UnixNano())
 	stop := make(chan struct{})
-	go func() {
-		dumped := int64(0)
-		tick := time.NewTicker(2 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-			l := last.Load()
-			if time.Since(time.Unix(0, l)) > 30*time.Millisecond && dumped != l {
-				dumped = l
-				buf := make([]byte, 1<<20)
-				n := runtime.Stack(buf, true)
-				os.WriteFile(fmt.Sprintf("/tmp/cueroom-stall-%d.txt", time.Now().UnixNano()), buf[:n], 0o644)
-			}
+	dumped := int64(0)
+	go every(2*time.Millisecond, stop, func() {
+		l := last.Load()
+		if time.Since(time.Unix(0, l)) > 30*time.Millisecond && dumped != l {
+			dumped = l
+			buf := make([]byte, 1<<20)
+			n := runtime.Stack(buf, true)
+			os.WriteFile(fmt.Sprintf("/tmp/cueroom-stall-%d.txt", time.Now().UnixNano()), buf[:n], 0o644)
 		}
-	}()
+	})
 	watchDraw = func() func() {
 		t0 := time.Now()
 		if os.Getenv("GAPTRACE") == "2" {
@@ -247,6 +238,20 @@ func traceFrames() func() {
 		}
 	}
 	return func() { watchDraw = nil; close(stop) }
+}
+
+// every calls f every d until stop is closed.
+func every(d time.Duration, stop <-chan struct{}, f func()) {
+	tick := time.NewTicker(d)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+			f()
+		}
+	}
 }
 
 // changeFrames is how many frame intervals after a step change count as
@@ -308,19 +313,8 @@ func gapChild(b *testing.B, mode string) gapResult {
 		// The loop waits for input in that mode, and SetFPSMode for the
 		// loop: ScheduleFrame wakes it until the mode is back.
 		back := make(chan struct{})
-		go func() {
-			tick := time.NewTicker(5 * time.Millisecond)
-			defer tick.Stop()
-			for {
-				select {
-				case <-back:
-					return
-				case <-tick.C:
-					ebiten.ScheduleFrame() //nolint:staticcheck
-				}
-			}
-		}()
-		ebiten.SetFPSMode(ebiten.FPSModeVsyncOn) //nolint:staticcheck
+		go every(5*time.Millisecond, back, ebiten.ScheduleFrame) //nolint:staticcheck
+		ebiten.SetFPSMode(ebiten.FPSModeVsyncOn)                 //nolint:staticcheck
 		close(back)
 	}()
 	if err := cmd.Run(); err != nil {
