@@ -404,17 +404,24 @@ func (m *Media) AheadReady(cue string) bool {
 	return o.opened() && o.err == nil
 }
 
-// AheadVideo is the video opened ahead for a cue, once it has opened (nil
-// before, after an error, or once taken for its step): for its Poster only,
-// since its step may take it and start it at any moment.
-func (m *Media) AheadVideo(cue string) *video.Video {
+// AheadVideo is the video opened ahead for a cue, once it has opened: for
+// its Poster only, since its step may take it and start it at any moment.
+// It is nil while the video is still opening (then opening is true), and
+// after an error, once dropped or taken for its step, or when none was
+// asked for.
+func (m *Media) AheadVideo(cue string) (v *video.Video, opening bool) {
 	m.ahead.mu.Lock()
 	defer m.ahead.mu.Unlock()
 	o := m.ahead.open[cue]
-	if !o.opened() || o.err != nil || o.drop {
-		return nil
+	switch {
+	case o == nil || o.drop:
+		return nil, false
+	case !o.opened():
+		return nil, true
+	case o.err != nil:
+		return nil, false
 	}
-	return o.v
+	return o.v, false
 }
 
 // Close closes the videos opened ahead, waiting for those still opening.

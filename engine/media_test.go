@@ -5,6 +5,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"io/fs"
 	"os"
 	"testing"
 	"testing/fstest"
@@ -81,13 +82,16 @@ func TestAVideoOpenedAheadIsOnScreenWhenItsStepStarts(t *testing.T) {
 		defer m.ahead.mu.Unlock()
 		return m.ahead.open[cue.ID].opened()
 	}, 10*time.Second, time.Millisecond)
-	ahead := m.AheadVideo(cue.ID)
+	ahead, opening := m.AheadVideo(cue.ID)
 	require.NotNil(t, ahead, "opened ahead: its poster may be taken")
+	assert.False(t, opening)
 	sp.StartStep(1, step.Cues)
 	v := m.Playing.Get(cue.ID)
 	require.NotNil(t, v, "the video opened ahead is playing when StartStep returns")
 	assert.Same(t, ahead, v)
-	assert.Nil(t, m.AheadVideo(cue.ID), "taken for its step")
+	taken, opening := m.AheadVideo(cue.ID)
+	assert.Nil(t, taken, "taken for its step")
+	assert.False(t, opening, "taken: no longer worth waiting for")
 	img, _ := v.Frame(v.Time())
 	assert.Equal(t, image.Pt(128, 72), img.Rect.Size())
 
@@ -141,4 +145,35 @@ func TestCalmSound(t *testing.T) {
 	assert.Equal(t, 1, out.Playing())
 	sp.StopAll(0)
 	require.Eventually(t, func() bool { return out.Playing() == 0 }, 10*time.Second, time.Millisecond)
+}
+
+// gatedFS holds every Open until gate is closed.
+type gatedFS struct {
+	fs.FS
+	gate chan struct{}
+}
+
+func (g gatedFS) Open(name string) (fs.File, error) { <-g.gate; return g.FS.Open(name) }
+
+// TestAheadVideoSaysWhatIsWorthWaitingFor: the window waits for a video's
+// poster only while it is opening; a video never asked for, or one that
+// failed to open, is not worth waiting for.
+func TestAheadVideoSaysWhatIsWorthWaitingFor(t *testing.T) {
+	p, m := aheadMedia(t)
+	defer m.Close()
+	cue := p.Steps[0].Cues[0]
+	v, opening := m.AheadVideo(cue.ID)
+	assert.Nil(t, v)
+	assert.False(t, opening, "never asked for")
+
+	gate := make(chan struct{})
+	m.fs = gatedFS{FS: fstest.MapFS{"clip.mpg": {Data: []byte("not a video")}}, gate: gate}
+	m.Ahead(p.Steps[0].Cues)
+	v, opening = m.AheadVideo(cue.ID)
+	assert.Nil(t, v)
+	assert.True(t, opening, "still opening")
+	close(gate)
+	require.Eventually(t, func() bool { _, opening = m.AheadVideo(cue.ID); return !opening }, 10*time.Second, time.Millisecond)
+	v, _ = m.AheadVideo(cue.ID)
+	assert.Nil(t, v, "failed to open")
 }

@@ -404,32 +404,26 @@ func (g *Game) videoTexture(id string) {
 // poster uploads, into its texture, the first picture of a video opened
 // ahead for a cue of a reachable step (its poster: see video.Poster), so
 // the step's first frame only draws it. Not while the cue plays (a repeat:
-// its texture is on screen). It says whether the poster is up (or cannot
-// be: the video is gone, or no texture), so the cue leaves the queue.
-func (g *Game) poster(id string) bool {
+// its texture is on screen). It says whether the cue is done with: false
+// only while its video is still opening, so it is tried again; a video
+// that failed, was taken for its step or dropped, or whose picture does not
+// fit the texture, gets no poster (its first frame uploads it).
+func (g *Game) poster(id string) (done bool) {
 	vt := g.videos[id]
-	if vt == nil || g.media == nil {
+	if vt == nil || g.media == nil || g.playing(id) != nil {
 		return true
 	}
-	if g.playing(id) != nil {
-		return true
+	v, opening := g.media.AheadVideo(id)
+	if v == nil || vt.src == v {
+		return !opening
 	}
-	v := g.media.AheadVideo(id)
-	if v == nil {
-		return false // still opening (or taken: then the cue plays, or is dropped)
-	}
-	if vt.src == v {
-		return true
-	}
-	if v.Poster(func(img *image.RGBA) {
+	v.Poster(func(img *image.RGBA) {
 		if img.Rect.Size() == vt.img.Bounds().Size() {
 			vt.img.WritePixels(img.Pix)
 			vt.src = v
 		}
-	}) {
-		return true
-	}
-	return false
+	})
+	return true
 }
 
 // touch draws each of a picture's textures off screen once, as the step
